@@ -1,0 +1,10 @@
+//! Pure credit rules: no tonic, prost, redis or tokio in here.
+
+pub mod buyer;
+pub mod date;
+pub mod exposure;
+pub mod ids;
+pub mod money;
+pub mod policy;
+pub mod reason;
+pub mod scoring;

@@ -1,0 +1,391 @@
+//! The credit policy: (buyer, ledger snapshot, order) → decision with reasons.
+//!
+//! The same rules are also expressed as [`ReserveConditions`], the few numbers a
+//! store checks atomically while it reserves, so that a decision computed from a
+//! snapshot can never approve past a limit that moved under it.
+
+use super::buyer::{BuyerRecord, LimitSource, RiskTier};
+use super::date::Date;
+use super::exposure::{DunningLadder, LedgerSnapshot};
+use super::money::Money;
+use super::reason::{Reason, ReasonCode};
+use rust_decimal::Decimal;
+
+/// Outcomes ordered by severity: the most severe reason wins.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug, Hash)]
+pub enum Decision {
+    Approved,
+    Held,
+    Referred,
+}
+
+/// The rules of one risk tier.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct TierPolicy {
+    /// An excess over the limit of at most this share of the limit is HELD (it
+    /// clears when payments free headroom); a larger one is REFERRED.
+    pub tolerance_percent: Decimal,
+    /// Largest single order as a share of the limit in effect (new buyers).
+    pub max_order_percent_of_limit: Option<Decimal>,
+    /// Outcome when insurable exposure would exceed the insured limit.
+    pub uninsured_outcome: Decision,
+    /// Whether a buyer of this tier without any insured limit counts as wholly uninsured.
+    pub insurance_expected: bool,
+    pub ladder: DunningLadder,
+    /// How long a rating stays valid before re-rating is due.
+    pub rerating_days: i32,
+}
+
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Policy {
+    pub version: String,
+    pub core: TierPolicy,
+    pub standard: TierPolicy,
+    pub new: TierPolicy,
+    pub watch: TierPolicy,
+}
+
+const STANDARD_LADDER: DunningLadder = DunningLadder {
+    reminder_days_before_due: 7,
+    collection_days_overdue: 15,
+    legal_days_overdue: 60,
+};
+
+impl Default for Policy {
+    fn default() -> Policy {
+        Policy {
+            version: "2026-11-builtin-1".to_owned(),
+            core: TierPolicy {
+                tolerance_percent: Decimal::from(10),
+                max_order_percent_of_limit: None,
+                uninsured_outcome: Decision::Approved,
+                insurance_expected: false,
+                ladder: STANDARD_LADDER,
+                rerating_days: 365,
+            },
+            standard: TierPolicy {
+                tolerance_percent: Decimal::from(5),
+                max_order_percent_of_limit: None,
+                uninsured_outcome: Decision::Held,
+                insurance_expected: false,
+                ladder: STANDARD_LADDER,
+                rerating_days: 180,
+            },
+            new: TierPolicy {
+                tolerance_percent: Decimal::ZERO,
+                max_order_percent_of_limit: Some(Decimal::from(50)),
+                uninsured_outcome: Decision::Referred,
+                insurance_expected: true,
+                ladder: STANDARD_LADDER,
+                rerating_days: 90,
+            },
+            watch: TierPolicy {
+                tolerance_percent: Decimal::ZERO,
+                max_order_percent_of_limit: None,
+                uninsured_outcome: Decision::Referred,
+                insurance_expected: false,
+                ladder: DunningLadder {
+                    collection_days_overdue: 1,
+                    ..STANDARD_LADDER
+                },
+                rerating_days: 30,
+            },
+        }
+    }
+}
+
+impl Policy {
+    pub fn tier(&self, tier: RiskTier) -> &TierPolicy {
+        match tier {
+            RiskTier::Core => &self.core,
+            RiskTier::Standard => &self.standard,
+            RiskTier::New => &self.new,
+            RiskTier::Watch => &self.watch,
+        }
+    }
+}
+
+/// A decision with everything the caller is told about it.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Evaluation {
+    pub decision: Decision,
+    pub reasons: Vec<Reason>,
+    pub limit: Money,
+    pub limit_source: LimitSource,
+    /// Exposure after the decision, in minor units (includes the order if approved).
+    pub exposure_after: i64,
+}
+
+/// What a store must verify, atomically with the reservation, for an approval.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct ReserveConditions {
+    /// A reason that needs no ledger data already rules approval out.
+    pub blocked: bool,
+    /// Exposure (orders + invoices) after the order must not exceed this.
+    pub max_total_after: i64,
+    /// Insurable exposure after the order must not exceed this, when insurance binds.
+    pub max_insurable_after: Option<i64>,
+    /// Every undisputed open invoice must be due on or after this date.
+    pub earliest_due_allowed: Date,
+}
+
+impl ReserveConditions {
+    pub fn admit(&self, snapshot: &LedgerSnapshot, amount: i64) -> bool {
+        let totals = &snapshot.totals;
+        !self.blocked
+            && totals.total().saturating_add(amount) <= self.max_total_after
+            && self
+                .max_insurable_after
+                .is_none_or(|max| totals.insurable().saturating_add(amount) <= max)
+            && snapshot
+                .oldest_due
+                .first()
+                .is_none_or(|item| item.due_date >= self.earliest_due_allowed)
+    }
+}
+
+/// Limits derived from the profile and the order alone.
+struct Bounds {
+    limit: Money,
+    limit_source: LimitSource,
+    max_order: Option<Money>,
+    /// The insured limit when exceeding it is not allowed (`None`: no binding cover rule).
+    insured_cap: Option<(Money, Decision)>,
+}
+
+fn bounds(policy: &TierPolicy, record: &BuyerRecord) -> Bounds {
+    let (limit, limit_source) = record.limit_in_effect();
+    let max_order = policy.max_order_percent_of_limit.map(|percent| {
+        Money::from_decimal_floor(
+            limit.currency(),
+            limit.to_decimal() * percent / Decimal::ONE_HUNDRED,
+        )
+    });
+    let insured_limit = match &record.profile.insurance {
+        Some(insurance) => Some(insurance.insured_limit),
+        None if policy.insurance_expected => Some(Money::zero(limit.currency())),
+        None => None,
+    };
+    let insured_cap = insured_limit.map(|cap| (cap, policy.uninsured_outcome));
+    Bounds {
+        limit,
+        limit_source,
+        max_order,
+        insured_cap,
+    }
+}
+
+pub fn reserve_conditions(
+    policy: &Policy,
+    record: &BuyerRecord,
+    amount: Money,
+    today: Date,
+) -> ReserveConditions {
+    let tier = policy.tier(record.profile.tier);
+    let bounds = bounds(tier, record);
+    let blocked = record.profile.is_insolvent()
+        || bounds
+            .max_order
+            .is_some_and(|max| amount.minor() > max.minor());
+    ReserveConditions {
+        blocked,
+        max_total_after: bounds.limit.minor(),
+        max_insurable_after: bounds
+            .insured_cap
+            .filter(|(_, outcome)| *outcome != Decision::Approved)
+            .map(|(cap, _)| cap.minor()),
+        earliest_due_allowed: today.add_days(1 - tier.ladder.collection_days_overdue),
+    }
+}
+
+/// Applies the policy to a buyer, its ledger snapshot and an order.
+pub fn evaluate(
+    policy: &Policy,
+    record: &BuyerRecord,
+    snapshot: &LedgerSnapshot,
+    amount: Money,
+    today: Date,
+) -> Evaluation {
+    let tier_policy = policy.tier(record.profile.tier);
+    let bounds = bounds(tier_policy, record);
+    let currency = bounds.limit.currency();
+    let money = |minor: i64| Money::from_minor(currency, minor);
+    let totals = snapshot.totals;
+    let total_after = totals.total().saturating_add(amount.minor());
+    let mut findings: Vec<(Decision, Reason)> = Vec::new();
+
+    if record.profile.is_insolvent() {
+        findings.push((
+            Decision::Referred,
+            Reason::new(
+                ReasonCode::Insolvency,
+                "the buyer is reported insolvent; only a credit analyst can release this order \
+                 (correct external_rating.insolvency if the report is wrong)",
+            ),
+        ));
+    }
+
+    let ladder = tier_policy.ladder;
+    let worst = snapshot.max_days_overdue(today);
+    if worst >= ladder.collection_days_overdue {
+        let legal = worst >= ladder.legal_days_overdue;
+        let threshold = if legal {
+            ladder.legal_days_overdue
+        } else {
+            ladder.collection_days_overdue
+        };
+        let ids: Vec<&str> = snapshot
+            .oldest_due
+            .iter()
+            .filter(|item| today.days_since(item.due_date) >= threshold)
+            .map(|item| item.invoice_id.as_str())
+            .collect();
+        let (decision, code, stage) = if legal {
+            (Decision::Referred, ReasonCode::OverdueLegal, "legal action")
+        } else {
+            (Decision::Held, ReasonCode::OverdueCollection, "collection")
+        };
+        let list = ids.join(", ");
+        let more = if ids.len() == snapshot.oldest_due.len()
+            && ids.len() == super::exposure::DUNNING_SAMPLE
+        {
+            " (and possibly more)"
+        } else {
+            ""
+        };
+        findings.push((
+            decision,
+            Reason::new(
+                code,
+                format!(
+                    "invoice {} is {worst} days overdue ({stage} from {threshold} days); \
+                     pay or dispute invoice {list}{more}",
+                    ids.first().copied().unwrap_or_default()
+                ),
+            ),
+        ));
+    }
+
+    if let Some(max_order) = bounds.max_order.filter(|max| amount.minor() > max.minor()) {
+        findings.push((
+            Decision::Referred,
+            Reason::new(
+                ReasonCode::NewBuyerMaxOrder,
+                format!(
+                    "a {} buyer may order at most {max_order} at once; approvable up to {max_order}",
+                    record.profile.tier.name()
+                ),
+            ),
+        ));
+    }
+
+    if total_after > bounds.limit.minor() {
+        let excess = total_after - bounds.limit.minor();
+        let headroom = (bounds.limit.minor() - totals.total()).max(0);
+        let tolerance = Money::from_decimal_floor(
+            currency,
+            bounds.limit.to_decimal() * tier_policy.tolerance_percent / Decimal::ONE_HUNDRED,
+        );
+        let decision = if excess <= tolerance.minor() {
+            Decision::Held
+        } else {
+            Decision::Referred
+        };
+        let remedy = if headroom > 0 {
+            format!("approvable up to {}", money(headroom))
+        } else {
+            format!(
+                "approvable once payments free {}",
+                money(total_after - bounds.limit.minor())
+            )
+        };
+        findings.push((
+            decision,
+            Reason::new(
+                ReasonCode::LimitExceeded,
+                format!(
+                    "exposure would reach {} against a {} credit limit of {}, {} over; {remedy}",
+                    money(total_after),
+                    bounds.limit_source.name(),
+                    bounds.limit,
+                    money(excess)
+                ),
+            ),
+        ));
+    }
+
+    if let Some((cap, outcome)) = bounds.insured_cap {
+        let insurable_after = totals.insurable().saturating_add(amount.minor());
+        if insurable_after > cap.minor() {
+            let headroom = (cap.minor() - totals.insurable()).max(0);
+            let message = if record.profile.insurance.is_none() {
+                format!(
+                    "no insured limit on file and a {} buyer needs cover; add insurance.insured_limit",
+                    record.profile.tier.name()
+                )
+            } else {
+                format!(
+                    "insurable exposure would reach {}, above the insured limit of {cap}; \
+                     approvable up to {} within cover, or raise the insured limit",
+                    money(insurable_after),
+                    money(headroom)
+                )
+            };
+            findings.push((outcome, Reason::new(ReasonCode::UninsuredExposure, message)));
+        }
+    }
+
+    let decision = findings
+        .iter()
+        .map(|(decision, _)| *decision)
+        .max()
+        .unwrap_or(Decision::Approved);
+    findings.sort_by(|a, b| b.0.cmp(&a.0));
+    let mut reasons: Vec<Reason> = findings.into_iter().map(|(_, reason)| reason).collect();
+
+    let exposure_after = if decision == Decision::Approved {
+        reasons.insert(
+            0,
+            Reason::new(
+                ReasonCode::WithinLimit,
+                format!(
+                    "exposure {} within the {} credit limit of {}",
+                    money(total_after),
+                    bounds.limit_source.name(),
+                    bounds.limit
+                ),
+            ),
+        );
+        if let Some(next) = &snapshot.next_due {
+            let days = next.due_date.days_since(today);
+            if (0..=ladder.reminder_days_before_due).contains(&days) {
+                reasons.push(Reason::new(
+                    ReasonCode::DueSoon,
+                    format!(
+                        "invoice {} falls due on {} ({days} days)",
+                        next.invoice_id, next.due_date
+                    ),
+                ));
+            }
+        }
+        total_after
+    } else {
+        totals.total()
+    };
+
+    Evaluation {
+        decision,
+        reasons,
+        limit: bounds.limit,
+        limit_source: bounds.limit_source,
+        exposure_after,
+    }
+}
+
+/// The decision for a buyer the ledger has never seen.
+pub fn unknown_buyer(buyer_id: &str) -> Reason {
+    Reason::new(
+        ReasonCode::UnknownBuyer,
+        format!("buyer {buyer_id} is not on file; add it with LedgerService.UpsertBuyer first"),
+    )
+}

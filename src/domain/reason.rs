@@ -1,0 +1,80 @@
+//! Reason codes: the stable identifiers clients switch on. Every code is
+//! documented in docs/policy.md (decisions) or docs/scoring.md (scores).
+
+use std::fmt;
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum ReasonCode {
+    // Decision reasons.
+    UnknownBuyer,
+    Insolvency,
+    OverdueLegal,
+    OverdueCollection,
+    LimitExceeded,
+    NewBuyerMaxOrder,
+    UninsuredExposure,
+    DueSoon,
+    WithinLimit,
+    AlreadyApproved,
+    // Scorecard factors.
+    YearsInBusiness,
+    EquityRatio,
+    NegativeNetWorth,
+    NoFinancials,
+    ExternalGrade,
+    NoExternalRating,
+    LegalDisputes,
+    PaymentRecord,
+    NoPaymentHistory,
+    OverdueBalance,
+    DisputedInvoices,
+}
+
+impl ReasonCode {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ReasonCode::UnknownBuyer => "UNKNOWN_BUYER",
+            ReasonCode::Insolvency => "INSOLVENCY",
+            ReasonCode::OverdueLegal => "OVERDUE_LEGAL",
+            ReasonCode::OverdueCollection => "OVERDUE_COLLECTION",
+            ReasonCode::LimitExceeded => "LIMIT_EXCEEDED",
+            ReasonCode::NewBuyerMaxOrder => "NEW_BUYER_MAX_ORDER",
+            ReasonCode::UninsuredExposure => "UNINSURED_EXPOSURE",
+            ReasonCode::DueSoon => "DUE_SOON",
+            ReasonCode::WithinLimit => "WITHIN_LIMIT",
+            ReasonCode::AlreadyApproved => "ALREADY_APPROVED",
+            ReasonCode::YearsInBusiness => "YEARS_IN_BUSINESS",
+            ReasonCode::EquityRatio => "EQUITY_RATIO",
+            ReasonCode::NegativeNetWorth => "NEGATIVE_NET_WORTH",
+            ReasonCode::NoFinancials => "NO_FINANCIALS",
+            ReasonCode::ExternalGrade => "EXTERNAL_GRADE",
+            ReasonCode::NoExternalRating => "NO_EXTERNAL_RATING",
+            ReasonCode::LegalDisputes => "LEGAL_DISPUTES",
+            ReasonCode::PaymentRecord => "PAYMENT_RECORD",
+            ReasonCode::NoPaymentHistory => "NO_PAYMENT_HISTORY",
+            ReasonCode::OverdueBalance => "OVERDUE_BALANCE",
+            ReasonCode::DisputedInvoices => "DISPUTED_INVOICES",
+        }
+    }
+}
+
+impl fmt::Display for ReasonCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Reason {
+    pub code: ReasonCode,
+    pub message: String,
+}
+
+impl Reason {
+    pub fn new(code: ReasonCode, message: impl Into<String>) -> Reason {
+        Reason {
+            code,
+            message: message.into(),
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! creditgate.v1.CreditDecisionService: thin handlers over the service.
+
+use super::convert;
+use super::pb;
+use super::pb::credit_decision_service_server::CreditDecisionService;
+use crate::service::{CreditService, OrderCheck};
+use crate::store::Store;
+use tonic::{Request, Response, Status};
+
+pub struct DecisionApi<S: Store> {
+    service: CreditService<S>,
+}
+
+impl<S: Store> DecisionApi<S> {
+    pub fn new(service: CreditService<S>) -> Self {
+        DecisionApi { service }
+    }
+}
+
+#[tonic::async_trait]
+impl<S: Store> CreditDecisionService for DecisionApi<S> {
+    async fn check_credit_limit(
+        &self,
+        request: Request<pb::CheckCreditLimitRequest>,
+    ) -> Result<Response<pb::CheckCreditLimitResponse>, Status> {
+        let request = request.into_inner();
+        let order = OrderCheck {
+            buyer_id: convert::buyer_id("buyer_id", &request.buyer_id)?,
+            order_id: convert::order_id("order_id", &request.order_id)?,
+            amount: convert::positive_money("amount", request.amount.as_ref())?,
+        };
+        let outcome = self.service.check(order).await?;
+        Ok(Response::new(pb::CheckCreditLimitResponse {
+            decision: convert::decision_to_pb(outcome.decision) as i32,
+            reasons: convert::reasons_to_pb(outcome.reasons),
+            credit_limit: Some(convert::money_to_pb(outcome.credit_limit)),
+            exposure: Some(convert::money_to_pb(outcome.exposure)),
+            available: Some(convert::money_to_pb(outcome.available)),
+            decision_id: outcome.decision_id,
+            limit_source: convert::limit_source_to_pb(outcome.limit_source),
+        }))
+    }
+
+    async fn score_buyer(
+        &self,
+        request: Request<pb::ScoreBuyerRequest>,
+    ) -> Result<Response<pb::ScoreBuyerResponse>, Status> {
+        let buyer_id = convert::buyer_id("buyer_id", &request.get_ref().buyer_id)?;
+        let rating = self.service.score(&buyer_id).await?;
+        Ok(Response::new(pb::ScoreBuyerResponse {
+            buyer_id: buyer_id.to_string(),
+            score: i32::from(rating.score),
+            grade: i32::from(rating.grade.value()),
+            probability_of_default: rating.probability_of_default.to_string(),
+            recommended_limit: Some(convert::money_to_pb(rating.recommended_limit)),
+            reasons: convert::reasons_to_pb(rating.reasons),
+            valid_until: rating.valid_until.to_string(),
+        }))
+    }
+}

@@ -1,0 +1,173 @@
+//! creditgate.v1.LedgerService: thin handlers over the service.
+
+use super::convert::{self, minor_to_pb};
+use super::pb;
+use super::pb::ledger_service_server::LedgerService;
+use crate::domain::exposure::DunningStage;
+use crate::service::{CreditService, InvoiceDraft, PaymentDraft};
+use crate::store::Store;
+use tonic::{Request, Response, Status};
+
+pub struct LedgerApi<S: Store> {
+    service: CreditService<S>,
+}
+
+impl<S: Store> LedgerApi<S> {
+    pub fn new(service: CreditService<S>) -> Self {
+        LedgerApi { service }
+    }
+}
+
+fn stage_to_pb(stage: DunningStage) -> pb::DunningStage {
+    match stage {
+        DunningStage::NotDue => pb::DunningStage::NotDue,
+        DunningStage::Reminder => pb::DunningStage::Reminder,
+        DunningStage::Overdue => pb::DunningStage::Overdue,
+        DunningStage::Collection => pb::DunningStage::Collection,
+        DunningStage::Legal => pb::DunningStage::Legal,
+        DunningStage::Disputed => pb::DunningStage::Disputed,
+    }
+}
+
+#[tonic::async_trait]
+impl<S: Store> LedgerService for LedgerApi<S> {
+    async fn upsert_buyer(
+        &self,
+        request: Request<pb::UpsertBuyerRequest>,
+    ) -> Result<Response<pb::Buyer>, Status> {
+        let profile = convert::buyer_profile(request.into_inner().buyer)?;
+        let stored = self.service.upsert_buyer(profile).await?;
+        Ok(Response::new(convert::buyer_to_pb(&stored)))
+    }
+
+    async fn cancel_order(
+        &self,
+        request: Request<pb::CancelOrderRequest>,
+    ) -> Result<Response<pb::CancelOrderResponse>, Status> {
+        let request = request.into_inner();
+        let buyer_id = convert::buyer_id("buyer_id", &request.buyer_id)?;
+        let order_id = convert::order_id("order_id", &request.order_id)?;
+        let (released, outcome) = self.service.cancel_order(&buyer_id, &order_id).await?;
+        Ok(Response::new(pb::CancelOrderResponse {
+            released: Some(convert::money_to_pb(released)),
+            was_approved: outcome.was_approved,
+        }))
+    }
+
+    async fn record_invoice(
+        &self,
+        request: Request<pb::RecordInvoiceRequest>,
+    ) -> Result<Response<pb::RecordInvoiceResponse>, Status> {
+        let request = request.into_inner();
+        let issue_date = convert::date("issue_date", &request.issue_date)?;
+        let due_date = convert::date("due_date", &request.due_date)?;
+        if due_date < issue_date {
+            return Err(Status::invalid_argument(format!(
+                "due_date {due_date} is before issue_date {issue_date}"
+            )));
+        }
+        let draft = InvoiceDraft {
+            buyer_id: convert::buyer_id("buyer_id", &request.buyer_id)?,
+            invoice_id: convert::invoice_id("invoice_id", &request.invoice_id)?,
+            order_id: convert::optional_order_id("order_id", &request.order_id)?,
+            amount: convert::positive_money("amount", request.amount.as_ref())?,
+            issue_date,
+            due_date,
+        };
+        let currency = draft.amount.currency();
+        let outcome = self.service.record_invoice(draft).await?;
+        Ok(Response::new(pb::RecordInvoiceResponse {
+            reservation_consumed: minor_to_pb(currency, outcome.consumed),
+            created: outcome.created,
+            total_exposure: minor_to_pb(currency, outcome.totals.total()),
+        }))
+    }
+
+    async fn record_payment(
+        &self,
+        request: Request<pb::RecordPaymentRequest>,
+    ) -> Result<Response<pb::RecordPaymentResponse>, Status> {
+        let request = request.into_inner();
+        let draft = PaymentDraft {
+            buyer_id: convert::buyer_id("buyer_id", &request.buyer_id)?,
+            invoice_id: convert::invoice_id("invoice_id", &request.invoice_id)?,
+            amount: convert::positive_money("amount", request.amount.as_ref())?,
+            paid_date: convert::date("paid_date", &request.paid_date)?,
+            payment_id: convert::optional_payment_id("payment_id", &request.payment_id)?,
+        };
+        let currency = draft.amount.currency();
+        let outcome = self.service.record_payment(draft).await?;
+        Ok(Response::new(pb::RecordPaymentResponse {
+            invoice_open_balance: minor_to_pb(currency, outcome.open_balance),
+            created: outcome.created,
+            total_exposure: minor_to_pb(currency, outcome.totals.total()),
+        }))
+    }
+
+    async fn set_invoice_dispute(
+        &self,
+        request: Request<pb::SetInvoiceDisputeRequest>,
+    ) -> Result<Response<pb::SetInvoiceDisputeResponse>, Status> {
+        let request = request.into_inner();
+        let buyer_id = convert::buyer_id("buyer_id", &request.buyer_id)?;
+        let invoice_id = convert::invoice_id("invoice_id", &request.invoice_id)?;
+        let (currency, outcome) = self
+            .service
+            .set_dispute(&buyer_id, &invoice_id, request.disputed)
+            .await?;
+        Ok(Response::new(pb::SetInvoiceDisputeResponse {
+            invoice_open_balance: minor_to_pb(currency, outcome.open_balance),
+            disputed: outcome.disputed,
+        }))
+    }
+
+    async fn get_buyer_exposure(
+        &self,
+        request: Request<pb::GetBuyerExposureRequest>,
+    ) -> Result<Response<pb::BuyerExposure>, Status> {
+        let buyer_id = convert::buyer_id("buyer_id", &request.get_ref().buyer_id)?;
+        let report = self.service.exposure(&buyer_id).await?;
+        let c = report.currency;
+        let totals = report.totals;
+        let invoices = report
+            .invoices
+            .into_iter()
+            .map(|line| pb::OpenInvoice {
+                invoice_id: line.invoice.id.to_string(),
+                order_id: line
+                    .invoice
+                    .order_id
+                    .map(|o| o.to_string())
+                    .unwrap_or_default(),
+                amount: minor_to_pb(c, line.invoice.amount),
+                open_balance: minor_to_pb(c, line.invoice.open),
+                issue_date: line.invoice.issue_date.to_string(),
+                due_date: line.invoice.due_date.to_string(),
+                days_overdue: line.days_overdue,
+                disputed: line.invoice.disputed,
+                dunning_stage: stage_to_pb(line.stage) as i32,
+            })
+            .collect();
+        Ok(Response::new(pb::BuyerExposure {
+            buyer_id: buyer_id.to_string(),
+            credit_limit: Some(convert::money_to_pb(report.credit_limit)),
+            open_orders: minor_to_pb(c, totals.open_orders),
+            open_invoices: minor_to_pb(c, totals.open_invoices),
+            disputed: minor_to_pb(c, totals.disputed),
+            total_exposure: minor_to_pb(c, totals.total()),
+            available: minor_to_pb(c, report.credit_limit.minor() - totals.total()),
+            aging: Some(pb::Aging {
+                not_due: minor_to_pb(c, report.aging.not_due),
+                overdue_1_to_30: minor_to_pb(c, report.aging.overdue_1_to_30),
+                overdue_31_to_60: minor_to_pb(c, report.aging.overdue_31_to_60),
+                overdue_61_to_90: minor_to_pb(c, report.aging.overdue_61_to_90),
+                overdue_over_90: minor_to_pb(c, report.aging.overdue_over_90),
+            }),
+            dso_days: report.dso_days.to_string(),
+            oldest_overdue_days: report.oldest_overdue_days,
+            invoices,
+            limit_source: report.limit_source.name().to_owned(),
+            as_of: report.as_of.to_string(),
+        }))
+    }
+}

@@ -1,0 +1,17 @@
+//! Transport: protobuf ⇄ domain conversion, the two services, the server.
+
+pub mod convert;
+pub mod decision;
+pub mod ledger;
+pub mod server;
+pub mod status;
+
+/// Code generated from proto/creditgate/v1 by build.rs.
+pub mod pb {
+    #![allow(clippy::all, clippy::pedantic)]
+    tonic::include_proto!("creditgate.v1");
+
+    /// Encoded descriptor set of the creditgate.v1 protos, served by reflection.
+    pub const FILE_DESCRIPTOR_SET: &[u8] =
+        include_bytes!(concat!(env!("OUT_DIR"), "/creditgate_descriptor.bin"));
+}

@@ -1,0 +1,14 @@
+//! creditgate: credit-limit decisions and buyer scoring over gRPC.
+//!
+//! Data flows one way on the hot path:
+//! `grpc` (transport, protobuf ⇄ domain) → `service` (use cases, deadlines) →
+//! `domain` (pure rules) ← `store` (embedded memory store, Redis later).
+
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod grpc;
+pub mod service;
+pub mod shutdown;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,189 @@
+//! CheckCreditLimit and ScoreBuyer.
+
+use super::{CreditService, ServiceError};
+use crate::domain::buyer::{LimitSource, Rating};
+use crate::domain::exposure::{DSO_WINDOW_DAYS, PaymentBehaviour};
+use crate::domain::ids::{BuyerId, OrderId};
+use crate::domain::money::Money;
+use crate::domain::policy::{self, Decision};
+use crate::domain::reason::{Reason, ReasonCode};
+use crate::domain::scoring;
+use crate::store::{ReserveOutcome, ReserveRequest, Store};
+
+/// A parsed CheckCreditLimit request.
+#[derive(Clone, Debug)]
+pub struct OrderCheck {
+    pub buyer_id: BuyerId,
+    pub order_id: OrderId,
+    pub amount: Money,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckOutcome {
+    pub decision: Decision,
+    pub reasons: Vec<Reason>,
+    pub credit_limit: Money,
+    pub exposure: Money,
+    pub available: Money,
+    pub decision_id: String,
+    pub limit_source: Option<LimitSource>,
+}
+
+/// A concurrent profile change makes a reservation retry; more than this many in a
+/// row means the buyer is being rewritten continuously.
+const MAX_STALE_RETRIES: usize = 8;
+
+fn new_decision_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+impl<S: Store> CreditService<S> {
+    pub async fn check(&self, order: OrderCheck) -> Result<CheckOutcome, ServiceError> {
+        for _ in 0..MAX_STALE_RETRIES {
+            if let Some(outcome) = self.try_check(&order).await? {
+                return Ok(outcome);
+            }
+        }
+        Err(ServiceError::Unavailable(format!(
+            "buyer {} kept changing during the check; retry",
+            order.buyer_id
+        )))
+    }
+
+    /// One attempt; `None` when the buyer changed under it and it must be retried.
+    async fn try_check(&self, order: &OrderCheck) -> Result<Option<CheckOutcome>, ServiceError> {
+        let today = self.clock.today();
+        let Some(stored) = self.store.load_buyer(&order.buyer_id).await? else {
+            return Ok(Some(unknown_buyer(order)));
+        };
+        let record = &stored.record;
+        if record.profile.currency != order.amount.currency() {
+            return Err(ServiceError::invalid(
+                "amount.currency_code",
+                format!(
+                    "is {} but buyer {} trades in {}",
+                    order.amount.currency(),
+                    order.buyer_id,
+                    record.profile.currency
+                ),
+            ));
+        }
+        let conditions = policy::reserve_conditions(&self.policy, record, order.amount, today);
+        let request = ReserveRequest {
+            buyer_id: order.buyer_id.clone(),
+            order_id: order.order_id.clone(),
+            amount: order.amount,
+            conditions,
+            buyer_version: stored.version,
+            decision_id: new_decision_id(),
+            now_secs: self.clock.now_secs(),
+            reservation_ttl_secs: self.ttl_secs(),
+        };
+        let decision_id = request.decision_id.clone();
+        let currency = order.amount.currency();
+        let (limit, limit_source) = record.limit_in_effect();
+        let outcome = |decision, reasons, exposure: i64, decision_id| CheckOutcome {
+            decision,
+            reasons,
+            credit_limit: limit,
+            exposure: Money::from_minor(currency, exposure),
+            available: Money::from_minor(currency, limit.minor().saturating_sub(exposure)),
+            decision_id,
+            limit_source: Some(limit_source),
+        };
+        let result = match self.store.check_and_reserve(request, today).await? {
+            ReserveOutcome::Reserved(snapshot) | ReserveOutcome::NotReserved(snapshot) => {
+                let evaluation =
+                    policy::evaluate(&self.policy, record, &snapshot, order.amount, today);
+                tracing::debug!(
+                    buyer_id = %order.buyer_id,
+                    order_id = %order.order_id,
+                    decision = ?evaluation.decision,
+                    "credit check"
+                );
+                outcome(
+                    evaluation.decision,
+                    evaluation.reasons,
+                    evaluation.exposure_after,
+                    decision_id,
+                )
+            }
+            ReserveOutcome::Replay(approval, snapshot) => {
+                let reason = Reason::new(
+                    ReasonCode::AlreadyApproved,
+                    format!(
+                        "order {} was approved before for {}; nothing more reserved",
+                        order.order_id,
+                        Money::from_minor(currency, approval.amount)
+                    ),
+                );
+                outcome(
+                    Decision::Approved,
+                    vec![reason],
+                    snapshot.totals.total(),
+                    approval.decision_id,
+                )
+            }
+            ReserveOutcome::Conflict(approval) => {
+                return Err(ServiceError::AlreadyExists(format!(
+                    "order {} was approved for {}; a different amount needs a new order_id",
+                    order.order_id,
+                    Money::from_minor(currency, approval.amount)
+                )));
+            }
+            ReserveOutcome::Cancelled => {
+                return Err(ServiceError::FailedPrecondition(format!(
+                    "order {} was cancelled; check the order again under a new order_id",
+                    order.order_id
+                )));
+            }
+            ReserveOutcome::StaleBuyer => return Ok(None),
+            ReserveOutcome::UnknownBuyer => unknown_buyer(order),
+        };
+        Ok(Some(result))
+    }
+
+    /// Scores the buyer from its profile and ledger and stores the new rating.
+    pub async fn score(&self, buyer_id: &BuyerId) -> Result<Rating, ServiceError> {
+        let stored = self
+            .store
+            .load_buyer(buyer_id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("buyer {buyer_id} not found")))?;
+        let rating = self.rate(&stored.record.profile).await?;
+        self.store.store_rating(buyer_id, rating.clone()).await?;
+        Ok(rating)
+    }
+
+    /// Scores a profile against whatever ledger the buyer has (none when new).
+    pub(super) async fn rate(
+        &self,
+        profile: &crate::domain::buyer::BuyerProfile,
+    ) -> Result<Rating, ServiceError> {
+        let today = self.clock.today();
+        let since = today.add_days(-DSO_WINDOW_DAYS);
+        let behaviour = match self
+            .store
+            .ledger(&profile.id, since, self.clock.now_secs())
+            .await
+        {
+            Ok(ledger) => PaymentBehaviour::from_ledger(&ledger.invoices, ledger.stats, today),
+            Err(crate::store::StoreError::UnknownBuyer(_)) => PaymentBehaviour::default(),
+            Err(other) => return Err(other.into()),
+        };
+        Ok(scoring::score(&self.policy, profile, &behaviour, today))
+    }
+}
+
+fn unknown_buyer(order: &OrderCheck) -> CheckOutcome {
+    let zero = Money::zero(order.amount.currency());
+    CheckOutcome {
+        decision: Decision::Referred,
+        reasons: vec![policy::unknown_buyer(order.buyer_id.as_str())],
+        credit_limit: zero,
+        exposure: zero,
+        available: zero,
+        decision_id: new_decision_id(),
+        limit_source: None,
+    }
+}

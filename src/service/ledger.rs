@@ -1,0 +1,249 @@
+//! LedgerService use cases: buyers, invoices, payments, disputes, exposure.
+
+use super::{CreditService, ServiceError};
+use crate::domain::buyer::{BuyerProfile, BuyerRecord, LimitSource};
+use crate::domain::date::Date;
+use crate::domain::exposure::{
+    Aging, DSO_WINDOW_DAYS, DunningStage, ExposureTotals, Invoice, PaymentBehaviour, dso_days,
+};
+use crate::domain::ids::{BuyerId, InvoiceId, OrderId, PaymentId};
+use crate::domain::money::{Currency, Money};
+use crate::store::{
+    CancelOutcome, DisputeOutcome, InvoiceOutcome, PaymentOutcome, PaymentRequest, Store,
+    StoreError,
+};
+use rust_decimal::Decimal;
+
+/// A parsed RecordInvoice request.
+#[derive(Clone, Debug)]
+pub struct InvoiceDraft {
+    pub buyer_id: BuyerId,
+    pub invoice_id: InvoiceId,
+    pub order_id: Option<OrderId>,
+    pub amount: Money,
+    pub issue_date: Date,
+    pub due_date: Date,
+}
+
+/// A parsed RecordPayment request.
+#[derive(Clone, Debug)]
+pub struct PaymentDraft {
+    pub buyer_id: BuyerId,
+    pub invoice_id: InvoiceId,
+    pub amount: Money,
+    pub paid_date: Date,
+    pub payment_id: Option<PaymentId>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpenInvoiceLine {
+    pub invoice: Invoice,
+    pub days_overdue: i32,
+    pub stage: DunningStage,
+}
+
+/// GetBuyerExposure's answer, in the buyer's currency.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExposureReport {
+    pub buyer_id: BuyerId,
+    pub currency: Currency,
+    pub credit_limit: Money,
+    pub limit_source: LimitSource,
+    pub totals: ExposureTotals,
+    pub aging: Aging,
+    pub dso_days: Decimal,
+    pub oldest_overdue_days: i32,
+    pub invoices: Vec<OpenInvoiceLine>,
+    pub as_of: Date,
+}
+
+impl<S: Store> CreditService<S> {
+    /// Creates or replaces a buyer and rates it; returns the stored profile.
+    pub async fn upsert_buyer(&self, profile: BuyerProfile) -> Result<BuyerProfile, ServiceError> {
+        if let Some(existing) = self.store.load_buyer(&profile.id).await?
+            && existing.record.profile.currency != profile.currency
+            && self.has_ledger(&profile.id).await?
+        {
+            return Err(ServiceError::invalid(
+                "buyer.currency_code",
+                format!(
+                    "cannot change from {} to {} while the buyer has ledger entries",
+                    existing.record.profile.currency, profile.currency
+                ),
+            ));
+        }
+        let rating = self.rate(&profile).await?;
+        let record = BuyerRecord { profile, rating };
+        self.store.upsert_buyer(record.clone()).await?;
+        tracing::info!(buyer_id = %record.profile.id, "buyer upserted");
+        Ok(record.profile)
+    }
+
+    async fn has_ledger(&self, buyer_id: &BuyerId) -> Result<bool, ServiceError> {
+        let ledger = self
+            .store
+            .ledger(
+                buyer_id,
+                Date::from_days(i32::MIN / 2),
+                self.clock.now_secs(),
+            )
+            .await?;
+        Ok(ledger.totals.total() != 0 || !ledger.invoices.is_empty())
+    }
+
+    async fn buyer_currency(&self, buyer_id: &BuyerId) -> Result<Currency, ServiceError> {
+        self.store
+            .load_buyer(buyer_id)
+            .await?
+            .map(|stored| stored.record.profile.currency)
+            .ok_or_else(|| ServiceError::NotFound(format!("buyer {buyer_id} not found")))
+    }
+
+    async fn require_currency(
+        &self,
+        buyer_id: &BuyerId,
+        amount: Money,
+        field: &str,
+    ) -> Result<Currency, ServiceError> {
+        let currency = self.buyer_currency(buyer_id).await?;
+        if amount.currency() != currency {
+            return Err(ServiceError::invalid(
+                field,
+                format!(
+                    "is {} but buyer {buyer_id} trades in {currency}",
+                    amount.currency()
+                ),
+            ));
+        }
+        Ok(currency)
+    }
+
+    pub async fn cancel_order(
+        &self,
+        buyer_id: &BuyerId,
+        order_id: &OrderId,
+    ) -> Result<(Money, CancelOutcome), ServiceError> {
+        let currency = self.buyer_currency(buyer_id).await?;
+        let outcome = self
+            .store
+            .cancel_order(buyer_id, order_id, self.clock.now_secs(), self.ttl_secs())
+            .await?;
+        Ok((Money::from_minor(currency, outcome.released), outcome))
+    }
+
+    pub async fn record_invoice(
+        &self,
+        draft: InvoiceDraft,
+    ) -> Result<InvoiceOutcome, ServiceError> {
+        self.require_currency(&draft.buyer_id, draft.amount, "amount.currency_code")
+            .await?;
+        let invoice = Invoice {
+            id: draft.invoice_id,
+            order_id: draft.order_id,
+            amount: draft.amount.minor(),
+            open: draft.amount.minor(),
+            issue_date: draft.issue_date,
+            due_date: draft.due_date,
+            disputed: false,
+        };
+        Ok(self
+            .store
+            .record_invoice(&draft.buyer_id, invoice, self.clock.now_secs())
+            .await?)
+    }
+
+    pub async fn record_payment(
+        &self,
+        draft: PaymentDraft,
+    ) -> Result<PaymentOutcome, ServiceError> {
+        let currency = self
+            .require_currency(&draft.buyer_id, draft.amount, "amount.currency_code")
+            .await?;
+        let request = PaymentRequest {
+            invoice_id: draft.invoice_id,
+            amount: draft.amount.minor(),
+            paid_date: draft.paid_date,
+            payment_id: draft.payment_id,
+        };
+        let result = self
+            .store
+            .record_payment(&draft.buyer_id, request, self.clock.now_secs())
+            .await;
+        result.map_err(|error| match error {
+            StoreError::Overpayment {
+                invoice,
+                open,
+                attempted,
+            } => ServiceError::FailedPrecondition(format!(
+                "payment of {} exceeds the open balance {} of invoice {invoice}",
+                Money::from_minor(currency, attempted),
+                Money::from_minor(currency, open)
+            )),
+            other => other.into(),
+        })
+    }
+
+    pub async fn set_dispute(
+        &self,
+        buyer_id: &BuyerId,
+        invoice_id: &InvoiceId,
+        disputed: bool,
+    ) -> Result<(Currency, DisputeOutcome), ServiceError> {
+        let currency = self.buyer_currency(buyer_id).await?;
+        let outcome = self
+            .store
+            .set_dispute(buyer_id, invoice_id, disputed, self.clock.now_secs())
+            .await?;
+        Ok((currency, outcome))
+    }
+
+    pub async fn exposure(&self, buyer_id: &BuyerId) -> Result<ExposureReport, ServiceError> {
+        let stored = self
+            .store
+            .load_buyer(buyer_id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("buyer {buyer_id} not found")))?;
+        let today = self.clock.today();
+        let window_start = today.add_days(-DSO_WINDOW_DAYS);
+        let ledger = self
+            .store
+            .ledger(buyer_id, window_start, self.clock.now_secs())
+            .await?;
+        let behaviour = PaymentBehaviour::from_ledger(&ledger.invoices, ledger.stats, today);
+        let ladder = self.policy.tier(stored.record.profile.tier).ladder;
+        let mut aging = Aging::default();
+        let mut sales_in_window = 0i64;
+        let mut lines = Vec::new();
+        for invoice in ledger.invoices {
+            if invoice.issue_date > window_start && invoice.issue_date <= today {
+                sales_in_window += invoice.amount;
+            }
+            if invoice.open == 0 {
+                continue;
+            }
+            let days_overdue = invoice.days_overdue(today);
+            aging.add(days_overdue, invoice.open);
+            lines.push(OpenInvoiceLine {
+                stage: ladder.stage(invoice.due_date, invoice.disputed, today),
+                days_overdue,
+                invoice,
+            });
+        }
+        lines.sort_by(|a, b| {
+            (a.invoice.due_date, &a.invoice.id).cmp(&(b.invoice.due_date, &b.invoice.id))
+        });
+        let (credit_limit, limit_source) = stored.record.limit_in_effect();
+        Ok(ExposureReport {
+            buyer_id: buyer_id.clone(),
+            currency: stored.record.profile.currency,
+            credit_limit,
+            limit_source,
+            totals: ledger.totals,
+            aging,
+            dso_days: dso_days(ledger.totals.open_invoices, sales_in_window),
+            oldest_overdue_days: behaviour.oldest_overdue_days,
+            invoices: lines,
+            as_of: today,
+        })
+    }
+}

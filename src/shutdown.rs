@@ -1,0 +1,64 @@
+//! SIGTERM/SIGINT → stop accepting, drain in-flight calls under a time limit.
+
+use std::future::Future;
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+/// Completes on the first SIGTERM or SIGINT.
+pub async fn signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+/// Runs the server built by `serve`, handing it a future that completes on a
+/// signal; after the signal the server has `grace` to drain before it is dropped.
+pub async fn run_with_grace<F, Fut, E>(serve: F, grace: Duration) -> Result<(), String>
+where
+    F: FnOnce(std::pin::Pin<Box<dyn Future<Output = ()> + Send>>) -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+    E: std::fmt::Display,
+{
+    let (signalled_tx, signalled_rx) = oneshot::channel::<()>();
+    let shutdown = Box::pin(async move {
+        signal().await;
+        tracing::info!(
+            grace_secs = grace.as_secs(),
+            "shutdown signal received, draining"
+        );
+        let _ = signalled_tx.send(());
+    });
+    let server = serve(shutdown);
+    tokio::pin!(server);
+    tokio::select! {
+        result = &mut server => return result.map_err(|e| e.to_string()),
+        _ = signalled_rx => {}
+    }
+    match tokio::time::timeout(grace, server).await {
+        Ok(result) => {
+            tracing::info!("drained, bye");
+            result.map_err(|e| e.to_string())
+        }
+        Err(_) => {
+            tracing::warn!("drain timed out; exiting with calls in flight");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! The one storage contract the service needs, and its implementations.
+//!
+//! Every write that a decision depends on is atomic per buyer: a store checks the
+//! [`ReserveConditions`] and reserves in one step, so concurrent checks can never
+//! approve past a limit.
+
+pub mod memory;
+
+use crate::domain::buyer::BuyerRecord;
+use crate::domain::date::Date;
+use crate::domain::exposure::{ExposureTotals, Invoice, LedgerSnapshot, PaymentStats};
+use crate::domain::ids::{BuyerId, InvoiceId, OrderId, PaymentId};
+use crate::domain::money::Money;
+use crate::domain::policy::ReserveConditions;
+use std::future::Future;
+
+/// A buyer record and the version that a reservation must match.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredBuyer {
+    pub record: BuyerRecord,
+    pub version: u64,
+}
+
+/// A sticky approval: the idempotency record of an approved order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Approval {
+    pub order_id: OrderId,
+    pub amount: i64,
+    /// Still reserved: not yet invoiced, cancelled or expired.
+    pub remaining: i64,
+    pub decision_id: String,
+    pub approved_at_secs: i64,
+}
+
+/// Everything a check-and-reserve needs, decided by the service beforehand.
+#[derive(Clone, Debug)]
+pub struct ReserveRequest {
+    pub buyer_id: BuyerId,
+    pub order_id: OrderId,
+    pub amount: Money,
+    pub conditions: ReserveConditions,
+    /// The buyer version the conditions were computed from.
+    pub buyer_version: u64,
+    /// Id given to the approval if this call creates one.
+    pub decision_id: String,
+    pub now_secs: i64,
+    pub reservation_ttl_secs: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReserveOutcome {
+    /// Conditions held: the amount is now reserved. The snapshot is from before.
+    Reserved(LedgerSnapshot),
+    /// Conditions failed: nothing reserved.
+    NotReserved(LedgerSnapshot),
+    /// The same order was approved before with the same amount: nothing more reserved.
+    Replay(Approval, LedgerSnapshot),
+    /// The order id was approved before with another amount.
+    Conflict(Approval),
+    /// The order was cancelled; its id cannot be approved again.
+    Cancelled,
+    /// The buyer changed since the conditions were computed: recompute and retry.
+    StaleBuyer,
+    UnknownBuyer,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CancelOutcome {
+    pub released: i64,
+    pub was_approved: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvoiceOutcome {
+    pub consumed: i64,
+    pub created: bool,
+    pub totals: ExposureTotals,
+}
+
+#[derive(Clone, Debug)]
+pub struct PaymentRequest {
+    pub invoice_id: InvoiceId,
+    pub amount: i64,
+    pub paid_date: Date,
+    pub payment_id: Option<PaymentId>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PaymentOutcome {
+    pub open_balance: i64,
+    pub created: bool,
+    pub totals: ExposureTotals,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DisputeOutcome {
+    pub open_balance: i64,
+    pub disputed: bool,
+}
+
+/// A buyer's ledger for reporting and scoring.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LedgerView {
+    pub totals: ExposureTotals,
+    /// Open invoices, and paid ones issued on or after the `since` date asked for.
+    pub invoices: Vec<Invoice>,
+    pub stats: PaymentStats,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error("buyer {0} not found")]
+    UnknownBuyer(BuyerId),
+    #[error("invoice {0} not found")]
+    UnknownInvoice(InvoiceId),
+    #[error("invoice {0} was already recorded with other content")]
+    InvoiceConflict(InvoiceId),
+    #[error("payment {0} was already recorded with another amount or invoice")]
+    PaymentConflict(PaymentId),
+    #[error("payment of {attempted} exceeds the open balance {open} of invoice {invoice}")]
+    Overpayment {
+        invoice: InvoiceId,
+        open: i64,
+        attempted: i64,
+    },
+    #[error("the buyer's ledger would overflow")]
+    Overflow,
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Whether a buyer was created or replaced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UpsertOutcome {
+    pub created: bool,
+    pub version: u64,
+}
+
+pub trait Store: Send + Sync + 'static {
+    fn load_buyer(
+        &self,
+        buyer_id: &BuyerId,
+    ) -> impl Future<Output = Result<Option<StoredBuyer>, StoreError>> + Send;
+
+    fn upsert_buyer(
+        &self,
+        record: BuyerRecord,
+    ) -> impl Future<Output = Result<UpsertOutcome, StoreError>> + Send;
+
+    /// Replaces the rating of an existing buyer (after re-scoring).
+    fn store_rating(
+        &self,
+        buyer_id: &BuyerId,
+        rating: crate::domain::buyer::Rating,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn check_and_reserve(
+        &self,
+        request: ReserveRequest,
+        today: Date,
+    ) -> impl Future<Output = Result<ReserveOutcome, StoreError>> + Send;
+
+    fn cancel_order(
+        &self,
+        buyer_id: &BuyerId,
+        order_id: &OrderId,
+        now_secs: i64,
+        tombstone_ttl_secs: i64,
+    ) -> impl Future<Output = Result<CancelOutcome, StoreError>> + Send;
+
+    fn record_invoice(
+        &self,
+        buyer_id: &BuyerId,
+        invoice: Invoice,
+        now_secs: i64,
+    ) -> impl Future<Output = Result<InvoiceOutcome, StoreError>> + Send;
+
+    fn record_payment(
+        &self,
+        buyer_id: &BuyerId,
+        payment: PaymentRequest,
+        now_secs: i64,
+    ) -> impl Future<Output = Result<PaymentOutcome, StoreError>> + Send;
+
+    fn set_dispute(
+        &self,
+        buyer_id: &BuyerId,
+        invoice_id: &InvoiceId,
+        disputed: bool,
+        now_secs: i64,
+    ) -> impl Future<Output = Result<DisputeOutcome, StoreError>> + Send;
+
+    /// Open invoices plus paid invoices issued on or after `since`.
+    fn ledger(
+        &self,
+        buyer_id: &BuyerId,
+        since: Date,
+        now_secs: i64,
+    ) -> impl Future<Output = Result<LedgerView, StoreError>> + Send;
+}
