@@ -48,12 +48,15 @@ where
     let server = serve(shutdown);
     tokio::pin!(server);
     tokio::select! {
-        result = &mut server => return result.map_err(|e| e.to_string()),
+        result = &mut server => {
+            tracing::info!("server stopped");
+            return result.map_err(|e| e.to_string());
+        }
         _ = signalled_rx => {}
     }
     match tokio::time::timeout(grace, server).await {
         Ok(result) => {
-            tracing::info!("drained, bye");
+            tracing::info!("drained, server stopped");
             result.map_err(|e| e.to_string())
         }
         Err(_) => {

@@ -95,7 +95,8 @@ mod tests {
     proptest! {
         #[test]
         fn accepted_ids_are_kept_verbatim(text in "[a-zA-Z0-9_{}:/-]{1,128}") {
-            prop_assert_eq!(BuyerId::parse(&text).unwrap().as_str(), text.as_str());
+            let id = BuyerId::parse(&text).unwrap();
+            prop_assert_eq!(id.as_str(), text.as_str());
         }
     }
 }

@@ -389,3 +389,7 @@ pub fn unknown_buyer(buyer_id: &str) -> Reason {
         format!("buyer {buyer_id} is not on file; add it with LedgerService.UpsertBuyer first"),
     )
 }
+
+#[cfg(test)]
+#[path = "policy_tests.rs"]
+mod tests;
