@@ -44,9 +44,17 @@ async fn main() -> ExitCode {
         Arc::new(SystemClock),
         settings,
     );
+    let signal = match shutdown::install_signals() {
+        Ok(signal) => signal,
+        Err(error) => {
+            tracing::error!(%error, "cannot install signal handlers");
+            return ExitCode::from(1);
+        }
+    };
     let addr = listener.local_addr().map_or(config.listen, |a| a);
     tracing::info!(%addr, policy_version = %policy.version, "creditgate listening");
     let served = shutdown::run_with_grace(
+        signal,
         |signal| server::serve(listener, service, signal),
         config.shutdown_grace,
     )

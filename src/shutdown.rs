@@ -4,33 +4,28 @@ use std::future::Future;
 use std::time::Duration;
 use tokio::sync::oneshot;
 
-/// Completes on the first SIGTERM or SIGINT.
-pub async fn signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = ctrl_c => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = ctrl_c.await;
-            }
+/// Installs the SIGTERM and SIGINT handlers now (before the service says it is
+/// listening, so an early signal is never lost to the default action) and returns
+/// a future that completes on the first of them.
+pub fn install_signals() -> std::io::Result<impl Future<Output = ()> + Send> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = interrupt.recv() => {}
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
-    }
+    })
 }
 
 /// Runs the server built by `serve`, handing it a future that completes on a
 /// signal; after the signal the server has `grace` to drain before it is dropped.
-pub async fn run_with_grace<F, Fut, E>(serve: F, grace: Duration) -> Result<(), String>
+pub async fn run_with_grace<F, Fut, E>(
+    signal: impl Future<Output = ()> + Send + 'static,
+    serve: F,
+    grace: Duration,
+) -> Result<(), String>
 where
     F: FnOnce(std::pin::Pin<Box<dyn Future<Output = ()> + Send>>) -> Fut,
     Fut: Future<Output = Result<(), E>>,
@@ -38,7 +33,7 @@ where
 {
     let (signalled_tx, signalled_rx) = oneshot::channel::<()>();
     let shutdown = Box::pin(async move {
-        signal().await;
+        signal.await;
         tracing::info!(
             grace_secs = grace.as_secs(),
             "shutdown signal received, draining"

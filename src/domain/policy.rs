@@ -291,7 +291,12 @@ pub fn evaluate(
         } else {
             Decision::Referred
         };
-        let remedy = if headroom > 0 {
+        let remedy = if bounds.limit.minor() <= 0 {
+            match bounds.limit_source {
+                LimitSource::Manual => "the manual credit limit is zero: raise buyer.credit_limit".to_owned(),
+                LimitSource::Scored => "the scored limit is zero: set buyer.credit_limit or add financials and re-score".to_owned(),
+            }
+        } else if headroom > 0 {
             format!("approvable up to {}", money(headroom))
         } else {
             format!(
@@ -340,7 +345,7 @@ pub fn evaluate(
         .map(|(decision, _)| *decision)
         .max()
         .unwrap_or(Decision::Approved);
-    findings.sort_by(|a, b| b.0.cmp(&a.0));
+    findings.sort_by_key(|finding| std::cmp::Reverse(finding.0));
     let mut reasons: Vec<Reason> = findings.into_iter().map(|(_, reason)| reason).collect();
 
     let exposure_after = if decision == Decision::Approved {

@@ -278,43 +278,48 @@ impl Store for MemoryStore {
         let mut state = state.lock();
         state.expire(now_secs);
         let tombstone_until = Some(now_secs.saturating_add(tombstone_ttl_secs));
-        let outcome = match state.orders.get_mut(order_id) {
+        let previous = state.orders.insert(
+            order_id.clone(),
+            OrderEntry {
+                state: OrderState::Cancelled,
+                expires_at: None,
+            },
+        );
+        let outcome = match previous {
             Some(OrderEntry {
                 state: OrderState::Approved(approval),
-                ..
+                expires_at,
             }) => {
-                let released = std::mem::take(&mut approval.remaining);
-                state.totals.open_orders -= released;
-                if released > 0 {
-                    state.set_expiry(order_id, None);
+                if let Some(at) = expires_at {
+                    state.expiry.remove(&(at, order_id.clone()));
                 }
+                state.totals.open_orders -= approval.remaining;
                 CancelOutcome {
-                    released,
+                    released: approval.remaining,
                     was_approved: true,
                 }
             }
             Some(OrderEntry {
                 state: OrderState::Cancelled,
-                ..
-            }) => CancelOutcome {
+                expires_at,
+            }) => {
+                // Already cancelled: keep the tombstone's original lifetime.
+                if let Some(entry) = state.orders.get_mut(order_id) {
+                    entry.expires_at = expires_at;
+                }
+                return Ok(CancelOutcome {
+                    released: 0,
+                    was_approved: false,
+                });
+            }
+            None => CancelOutcome {
                 released: 0,
                 was_approved: false,
             },
-            None => {
-                state.orders.insert(
-                    order_id.clone(),
-                    OrderEntry {
-                        state: OrderState::Cancelled,
-                        expires_at: None,
-                    },
-                );
-                state.set_expiry(order_id, tombstone_until);
-                CancelOutcome {
-                    released: 0,
-                    was_approved: false,
-                }
-            }
         };
+        // The cancelled id stays retired for a reservation's lifetime, so a late
+        // retry of the check cannot approve it again.
+        state.set_expiry(order_id, tombstone_until);
         Ok(outcome)
     }
 

@@ -1,0 +1,288 @@
+//! Test harness: spawns a real server per test with its own state and a clock the
+//! test controls, and wraps the clients in terse helpers.
+
+use creditgate::clock::{Clock, ManualClock, SystemClock};
+use creditgate::domain::date::Date;
+use creditgate::domain::policy::Policy;
+use creditgate::grpc::pb;
+use creditgate::grpc::pb::credit_decision_service_client::CreditDecisionServiceClient;
+use creditgate::grpc::pb::ledger_service_client::LedgerServiceClient;
+use creditgate::grpc::server;
+use creditgate::service::{CreditService, ServiceSettings};
+use creditgate::store::memory::MemoryStore;
+use std::net::SocketAddr;
+use std::sync::{Arc, Once};
+use tokio::sync::oneshot;
+use tonic::transport::Channel;
+
+pub use pb::Decision;
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub decisions: CreditDecisionServiceClient<Channel>,
+    pub ledger: LedgerServiceClient<Channel>,
+    pub clock: Arc<ManualClock>,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+fn init_logs() {
+    static ONCE: Once = Once::new();
+    // Logs only on demand, as they would drown the test output otherwise.
+    ONCE.call_once(|| {
+        if std::env::var_os("TEST_LOG").is_some() {
+            let _ = creditgate::telemetry::init(creditgate::config::LogFormat::Text, "debug");
+        }
+    });
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        TestApp::spawn_with(ServiceSettings::default()).await
+    }
+
+    pub async fn spawn_with(settings: ServiceSettings) -> TestApp {
+        init_logs();
+        let clock = Arc::new(ManualClock::starting_at(SystemClock.now_secs()));
+        let service = CreditService::new(
+            Arc::new(MemoryStore::new()),
+            Arc::new(Policy::default()),
+            clock.clone(),
+            settings,
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            server::serve(listener, service, async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("server failed");
+        });
+        let channel = connect(addr).await;
+        TestApp {
+            addr,
+            decisions: CreditDecisionServiceClient::new(channel.clone()),
+            ledger: LedgerServiceClient::new(channel),
+            clock,
+            shutdown: Some(tx),
+        }
+    }
+
+    pub fn today(&self) -> Date {
+        self.clock.today()
+    }
+
+    /// An ISO date `offset` days from the server's today.
+    pub fn day(&self, offset: i32) -> String {
+        self.today().add_days(offset).to_string()
+    }
+
+    pub async fn upsert(&self, buyer: pb::Buyer) -> pb::Buyer {
+        self.try_upsert(buyer).await.expect("upsert buyer")
+    }
+
+    pub async fn try_upsert(&self, buyer: pb::Buyer) -> Result<pb::Buyer, tonic::Status> {
+        self.ledger
+            .clone()
+            .upsert_buyer(pb::UpsertBuyerRequest { buyer: Some(buyer) })
+            .await
+            .map(|r| r.into_inner())
+    }
+
+    pub async fn check(
+        &self,
+        buyer: &str,
+        order: &str,
+        amount: &str,
+    ) -> pb::CheckCreditLimitResponse {
+        self.try_check(buyer, order, eur(amount))
+            .await
+            .expect("check credit limit")
+    }
+
+    pub async fn try_check(
+        &self,
+        buyer: &str,
+        order: &str,
+        amount: Option<pb::Money>,
+    ) -> Result<pb::CheckCreditLimitResponse, tonic::Status> {
+        self.decisions
+            .clone()
+            .check_credit_limit(pb::CheckCreditLimitRequest {
+                buyer_id: buyer.into(),
+                order_id: order.into(),
+                amount,
+            })
+            .await
+            .map(|r| r.into_inner())
+    }
+
+    /// Records an invoice issued `issue` days and due `due` days from today.
+    pub async fn invoice(
+        &self,
+        buyer: &str,
+        invoice: &str,
+        order: &str,
+        amount: &str,
+        issue: i32,
+        due: i32,
+    ) -> Result<pb::RecordInvoiceResponse, tonic::Status> {
+        self.ledger
+            .clone()
+            .record_invoice(pb::RecordInvoiceRequest {
+                buyer_id: buyer.into(),
+                invoice_id: invoice.into(),
+                order_id: order.into(),
+                amount: eur(amount),
+                issue_date: self.day(issue),
+                due_date: self.day(due),
+            })
+            .await
+            .map(|r| r.into_inner())
+    }
+
+    pub async fn pay(
+        &self,
+        buyer: &str,
+        invoice: &str,
+        amount: &str,
+        payment_id: &str,
+    ) -> Result<pb::RecordPaymentResponse, tonic::Status> {
+        self.ledger
+            .clone()
+            .record_payment(pb::RecordPaymentRequest {
+                buyer_id: buyer.into(),
+                invoice_id: invoice.into(),
+                amount: eur(amount),
+                paid_date: self.day(0),
+                payment_id: payment_id.into(),
+            })
+            .await
+            .map(|r| r.into_inner())
+    }
+
+    pub async fn dispute(
+        &self,
+        buyer: &str,
+        invoice: &str,
+        disputed: bool,
+    ) -> Result<pb::SetInvoiceDisputeResponse, tonic::Status> {
+        self.ledger
+            .clone()
+            .set_invoice_dispute(pb::SetInvoiceDisputeRequest {
+                buyer_id: buyer.into(),
+                invoice_id: invoice.into(),
+                disputed,
+            })
+            .await
+            .map(|r| r.into_inner())
+    }
+
+    pub async fn cancel(
+        &self,
+        buyer: &str,
+        order: &str,
+    ) -> Result<pb::CancelOrderResponse, tonic::Status> {
+        self.ledger
+            .clone()
+            .cancel_order(pb::CancelOrderRequest {
+                buyer_id: buyer.into(),
+                order_id: order.into(),
+            })
+            .await
+            .map(|r| r.into_inner())
+    }
+
+    pub async fn exposure(&self, buyer: &str) -> pb::BuyerExposure {
+        self.try_exposure(buyer).await.expect("get buyer exposure")
+    }
+
+    pub async fn try_exposure(&self, buyer: &str) -> Result<pb::BuyerExposure, tonic::Status> {
+        self.ledger
+            .clone()
+            .get_buyer_exposure(pb::GetBuyerExposureRequest {
+                buyer_id: buyer.into(),
+            })
+            .await
+            .map(|r| r.into_inner())
+    }
+
+    pub async fn score(&self, buyer: &str) -> Result<pb::ScoreBuyerResponse, tonic::Status> {
+        self.decisions
+            .clone()
+            .score_buyer(pb::ScoreBuyerRequest {
+                buyer_id: buyer.into(),
+            })
+            .await
+            .map(|r| r.into_inner())
+    }
+}
+
+pub async fn connect(addr: SocketAddr) -> Channel {
+    Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .expect("connect to the test server")
+}
+
+pub fn money(currency: &str, amount: &str) -> Option<pb::Money> {
+    Some(pb::Money {
+        currency_code: currency.into(),
+        amount: amount.into(),
+    })
+}
+
+pub fn eur(amount: &str) -> Option<pb::Money> {
+    money("EUR", amount)
+}
+
+/// A standard-tier EUR buyer with a manual limit.
+pub fn buyer(id: &str, limit: &str) -> pb::Buyer {
+    pb::Buyer {
+        buyer_id: id.into(),
+        name: format!("{id} GmbH"),
+        country_code: "DE".into(),
+        currency_code: "EUR".into(),
+        risk_tier: pb::RiskTier::Standard as i32,
+        credit_limit: eur(limit),
+        payment_terms_days: 30,
+        financials: None,
+        external_rating: None,
+        insurance: None,
+    }
+}
+
+pub fn with_tier(mut buyer: pb::Buyer, tier: pb::RiskTier) -> pb::Buyer {
+    buyer.risk_tier = tier as i32;
+    buyer
+}
+
+pub fn with_insurance(mut buyer: pb::Buyer, insured: &str) -> pb::Buyer {
+    buyer.insurance = Some(pb::Insurance {
+        insured_limit: eur(insured),
+        indemnity_percent: "90".into(),
+    });
+    buyer
+}
+
+pub fn codes(response: &pb::CheckCreditLimitResponse) -> Vec<&str> {
+    response.reasons.iter().map(|r| r.code.as_str()).collect()
+}
+
+pub fn decision(response: &pb::CheckCreditLimitResponse) -> Decision {
+    Decision::try_from(response.decision).expect("known decision")
+}
+
+pub fn amount(money: &Option<pb::Money>) -> &str {
+    money.as_ref().map_or("<none>", |m| m.amount.as_str())
+}

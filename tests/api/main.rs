@@ -1,0 +1,12 @@
+//! Integration tests: the real creditgate server on 127.0.0.1:0, called through
+//! the generated gRPC clients. One file per capability.
+
+mod helpers;
+
+mod bad_input;
+mod concurrency;
+mod decisions;
+mod idempotency;
+mod ledger;
+mod scoring;
+mod server;

@@ -1,0 +1,125 @@
+//! The server around the services: health, reflection, and the real binary's
+//! startup and graceful shutdown.
+
+use crate::helpers::*;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+use tokio_stream::StreamExt;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+
+#[tokio::test]
+async fn health_reports_each_service_serving() {
+    let app = TestApp::spawn().await;
+    let mut health = HealthClient::new(connect(app.addr).await);
+    for service in [
+        "",
+        "creditgate.v1.CreditDecisionService",
+        "creditgate.v1.LedgerService",
+    ] {
+        let response = health
+            .check(HealthCheckRequest {
+                service: service.into(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            response.status,
+            ServingStatus::Serving as i32,
+            "{service:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn reflection_v1alpha_lists_services_and_serves_health_descriptors() {
+    use tonic_reflection::pb::v1alpha::ServerReflectionRequest;
+    use tonic_reflection::pb::v1alpha::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1alpha::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1alpha::server_reflection_response::MessageResponse;
+
+    let app = TestApp::spawn().await;
+    let mut client = ServerReflectionClient::new(connect(app.addr).await);
+    let requests = [
+        MessageRequest::ListServices(String::new()),
+        MessageRequest::FileContainingSymbol("grpc.health.v1.Health".into()),
+        MessageRequest::FileContainingSymbol("creditgate.v1.LedgerService".into()),
+    ]
+    .map(|message| ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(message),
+    });
+    let mut responses = client
+        .server_reflection_info(tokio_stream::iter(requests))
+        .await
+        .unwrap()
+        .into_inner();
+    let Some(MessageResponse::ListServicesResponse(list)) =
+        responses.next().await.unwrap().unwrap().message_response
+    else {
+        panic!("expected a service list");
+    };
+    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    for expected in [
+        "creditgate.v1.CreditDecisionService",
+        "creditgate.v1.LedgerService",
+        "grpc.health.v1.Health",
+    ] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} missing from {names:?}"
+        );
+    }
+    for _ in 0..2 {
+        let response = responses.next().await.unwrap().unwrap().message_response;
+        assert!(
+            matches!(response, Some(MessageResponse::FileDescriptorResponse(ref f)) if !f.file_descriptor_proto.is_empty()),
+            "{response:?}"
+        );
+    }
+}
+
+#[test]
+fn binary_warns_about_memory_only_state_and_stops_on_sigterm() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_creditgate"))
+        .args(["--listen", "127.0.0.1:0", "--log-format", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start creditgate");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let mut listening = false;
+    while let Some(Ok(line)) = lines.next() {
+        listening = line.contains("creditgate listening");
+        seen.push(line);
+        if listening {
+            break;
+        }
+    }
+    assert!(listening, "no listening line in {seen:?}");
+    assert!(
+        seen.iter().any(|l| l.contains("in memory only")),
+        "no memory-only warning in {seen:?}"
+    );
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "creditgate ignored SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "exit status {exit:?}");
+}
