@@ -19,7 +19,10 @@ if ! command -v cargo >/dev/null 2>&1; then
     echo "cargo not found: install Rust (https://rustup.rs) and run again" >&2
     exit 1
 fi
-rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt clippy
+if command -v rustup >/dev/null 2>&1; then
+    rustup component list --installed | grep -q '^clippy' || rustup component add clippy
+    rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
+fi
 
 cargo fmt --check
 cargo clippy --all-targets --locked -- -D warnings

@@ -43,6 +43,14 @@ pub fn grade_for_score(score: u16) -> Grade {
     Grade::new(grade).unwrap_or(Grade::new(10).expect("10 is a grade"))
 }
 
+fn plural(count: u32, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
+}
+
 struct Factor {
     points: i32,
     reason: Reason,
@@ -159,8 +167,9 @@ fn behaviour_factors(behaviour: &PaymentBehaviour, factors: &mut Vec<Factor>) {
             points,
             ReasonCode::PaymentRecord,
             format!(
-                "{} payments, {} late, {adbt} days beyond terms on average",
-                stats.payments, stats.late_payments
+                "{} late of {}, {adbt} days beyond terms on average",
+                stats.late_payments,
+                plural(stats.payments, "payment")
             ),
         ));
     }
@@ -182,7 +191,7 @@ fn behaviour_factors(behaviour: &PaymentBehaviour, factors: &mut Vec<Factor>) {
         factors.push(factor(
             -20 * count.min(3) as i32,
             ReasonCode::DisputedInvoices,
-            format!("{count} disputed invoices"),
+            plural(count, "disputed invoice"),
         ));
     }
 }
