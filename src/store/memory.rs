@@ -139,6 +139,15 @@ impl BuyerState {
     }
 }
 
+fn invoice_entry<'a>(
+    invoices: &'a mut HashMap<InvoiceId, InvoiceEntry>,
+    invoice_id: &InvoiceId,
+) -> Result<&'a mut InvoiceEntry, StoreError> {
+    invoices
+        .get_mut(invoice_id)
+        .ok_or_else(|| StoreError::UnknownInvoice(invoice_id.clone()))
+}
+
 impl MemoryStore {
     pub fn new() -> MemoryStore {
         MemoryStore::default()
@@ -150,6 +159,19 @@ impl MemoryStore {
             .get(buyer_id)
             .cloned()
             .ok_or_else(|| StoreError::UnknownBuyer(buyer_id.clone()))
+    }
+
+    /// Runs `f` on the buyer's state under its lock, after releasing what expired.
+    fn with_buyer<T>(
+        &self,
+        buyer_id: &BuyerId,
+        now_secs: i64,
+        f: impl FnOnce(&mut BuyerState) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let state = self.buyer(buyer_id)?;
+        let mut state = state.lock();
+        state.expire(now_secs);
+        f(&mut state)
     }
 
     /// Number of buyers on file (for startup logs and memory measurements).
@@ -274,53 +296,52 @@ impl Store for MemoryStore {
         now_secs: i64,
         tombstone_ttl_secs: i64,
     ) -> Result<CancelOutcome, StoreError> {
-        let state = self.buyer(buyer_id)?;
-        let mut state = state.lock();
-        state.expire(now_secs);
-        let tombstone_until = Some(now_secs.saturating_add(tombstone_ttl_secs));
-        let previous = state.orders.insert(
-            order_id.clone(),
-            OrderEntry {
-                state: OrderState::Cancelled,
-                expires_at: None,
-            },
-        );
-        let outcome = match previous {
-            Some(OrderEntry {
-                state: OrderState::Approved(approval),
-                expires_at,
-            }) => {
-                if let Some(at) = expires_at {
-                    state.expiry.remove(&(at, order_id.clone()));
+        self.with_buyer(buyer_id, now_secs, |state| {
+            let tombstone_until = Some(now_secs.saturating_add(tombstone_ttl_secs));
+            let previous = state.orders.insert(
+                order_id.clone(),
+                OrderEntry {
+                    state: OrderState::Cancelled,
+                    expires_at: None,
+                },
+            );
+            let outcome = match previous {
+                Some(OrderEntry {
+                    state: OrderState::Approved(approval),
+                    expires_at,
+                }) => {
+                    if let Some(at) = expires_at {
+                        state.expiry.remove(&(at, order_id.clone()));
+                    }
+                    state.totals.open_orders -= approval.remaining;
+                    CancelOutcome {
+                        released: approval.remaining,
+                        was_approved: true,
+                    }
                 }
-                state.totals.open_orders -= approval.remaining;
-                CancelOutcome {
-                    released: approval.remaining,
-                    was_approved: true,
+                Some(OrderEntry {
+                    state: OrderState::Cancelled,
+                    expires_at,
+                }) => {
+                    // Already cancelled: keep the tombstone's original lifetime.
+                    if let Some(entry) = state.orders.get_mut(order_id) {
+                        entry.expires_at = expires_at;
+                    }
+                    return Ok(CancelOutcome {
+                        released: 0,
+                        was_approved: false,
+                    });
                 }
-            }
-            Some(OrderEntry {
-                state: OrderState::Cancelled,
-                expires_at,
-            }) => {
-                // Already cancelled: keep the tombstone's original lifetime.
-                if let Some(entry) = state.orders.get_mut(order_id) {
-                    entry.expires_at = expires_at;
-                }
-                return Ok(CancelOutcome {
+                None => CancelOutcome {
                     released: 0,
                     was_approved: false,
-                });
-            }
-            None => CancelOutcome {
-                released: 0,
-                was_approved: false,
-            },
-        };
-        // The cancelled id stays retired for a reservation's lifetime, so a late
-        // retry of the check cannot approve it again.
-        state.set_expiry(order_id, tombstone_until);
-        Ok(outcome)
+                },
+            };
+            // The cancelled id stays retired for a reservation's lifetime, so a late
+            // retry of the check cannot approve it again.
+            state.set_expiry(order_id, tombstone_until);
+            Ok(outcome)
+        })
     }
 
     async fn record_invoice(
@@ -329,54 +350,53 @@ impl Store for MemoryStore {
         invoice: Invoice,
         now_secs: i64,
     ) -> Result<InvoiceOutcome, StoreError> {
-        let state = self.buyer(buyer_id)?;
-        let mut state = state.lock();
-        state.expire(now_secs);
-        if let Some(existing) = state.invoices.get(&invoice.id) {
-            let same = existing.invoice.order_id == invoice.order_id
-                && existing.invoice.amount == invoice.amount
-                && existing.invoice.issue_date == invoice.issue_date
-                && existing.invoice.due_date == invoice.due_date;
-            if !same {
-                return Err(StoreError::InvoiceConflict(invoice.id));
+        self.with_buyer(buyer_id, now_secs, |state| {
+            if let Some(existing) = state.invoices.get(&invoice.id) {
+                let same = existing.invoice.order_id == invoice.order_id
+                    && existing.invoice.amount == invoice.amount
+                    && existing.invoice.issue_date == invoice.issue_date
+                    && existing.invoice.due_date == invoice.due_date;
+                if !same {
+                    return Err(StoreError::InvoiceConflict(invoice.id));
+                }
+                return Ok(InvoiceOutcome {
+                    consumed: 0,
+                    created: false,
+                    totals: state.totals,
+                });
             }
-            return Ok(InvoiceOutcome {
-                consumed: 0,
-                created: false,
+            state.add_open_invoice(invoice.amount)?;
+            let mut consumed = 0;
+            if let Some(order_id) = &invoice.order_id
+                && let Some(OrderEntry {
+                    state: OrderState::Approved(approval),
+                    ..
+                }) = state.orders.get_mut(order_id)
+            {
+                consumed = approval.remaining.min(invoice.amount);
+                approval.remaining -= consumed;
+                let fully_consumed = approval.remaining == 0;
+                state.totals.open_orders -= consumed;
+                if fully_consumed {
+                    state.set_expiry(order_id, None);
+                }
+            }
+            state
+                .due_index
+                .insert((invoice.due_date, invoice.id.clone()));
+            let id = invoice.id.clone();
+            state.invoices.insert(
+                id,
+                InvoiceEntry {
+                    invoice,
+                    payments: HashMap::new(),
+                },
+            );
+            Ok(InvoiceOutcome {
+                consumed,
+                created: true,
                 totals: state.totals,
-            });
-        }
-        state.add_open_invoice(invoice.amount)?;
-        let mut consumed = 0;
-        if let Some(order_id) = &invoice.order_id
-            && let Some(OrderEntry {
-                state: OrderState::Approved(approval),
-                ..
-            }) = state.orders.get_mut(order_id)
-        {
-            consumed = approval.remaining.min(invoice.amount);
-            approval.remaining -= consumed;
-            let fully_consumed = approval.remaining == 0;
-            state.totals.open_orders -= consumed;
-            if fully_consumed {
-                state.set_expiry(order_id, None);
-            }
-        }
-        state
-            .due_index
-            .insert((invoice.due_date, invoice.id.clone()));
-        let id = invoice.id.clone();
-        state.invoices.insert(
-            id,
-            InvoiceEntry {
-                invoice,
-                payments: HashMap::new(),
-            },
-        );
-        Ok(InvoiceOutcome {
-            consumed,
-            created: true,
-            totals: state.totals,
+            })
         })
     }
 
@@ -386,54 +406,49 @@ impl Store for MemoryStore {
         payment: PaymentRequest,
         now_secs: i64,
     ) -> Result<PaymentOutcome, StoreError> {
-        let state = self.buyer(buyer_id)?;
-        let mut state = state.lock();
-        state.expire(now_secs);
-        let state = &mut *state;
-        let entry = state
-            .invoices
-            .get_mut(&payment.invoice_id)
-            .ok_or_else(|| StoreError::UnknownInvoice(payment.invoice_id.clone()))?;
-        if let Some(payment_id) = &payment.payment_id
-            && let Some(&amount) = entry.payments.get(payment_id)
-        {
-            if amount != payment.amount {
-                return Err(StoreError::PaymentConflict(payment_id.clone()));
+        self.with_buyer(buyer_id, now_secs, |state| {
+            let entry = invoice_entry(&mut state.invoices, &payment.invoice_id)?;
+            if let Some(payment_id) = &payment.payment_id
+                && let Some(&amount) = entry.payments.get(payment_id)
+            {
+                if amount != payment.amount {
+                    return Err(StoreError::PaymentConflict(payment_id.clone()));
+                }
+                return Ok(PaymentOutcome {
+                    open_balance: entry.invoice.open,
+                    created: false,
+                    totals: state.totals,
+                });
             }
-            return Ok(PaymentOutcome {
+            let invoice = &mut entry.invoice;
+            if payment.amount > invoice.open {
+                return Err(StoreError::Overpayment {
+                    invoice: invoice.id.clone(),
+                    open: invoice.open,
+                    attempted: payment.amount,
+                });
+            }
+            invoice.open -= payment.amount;
+            state.totals.open_invoices -= payment.amount;
+            if invoice.disputed {
+                state.totals.disputed -= payment.amount;
+            } else if invoice.open == 0 {
+                state
+                    .due_index
+                    .remove(&(invoice.due_date, invoice.id.clone()));
+            }
+            state.stats.record(
+                payment.amount,
+                payment.paid_date.days_since(invoice.due_date),
+            );
+            if let Some(payment_id) = payment.payment_id {
+                entry.payments.insert(payment_id, payment.amount);
+            }
+            Ok(PaymentOutcome {
                 open_balance: entry.invoice.open,
-                created: false,
+                created: true,
                 totals: state.totals,
-            });
-        }
-        let invoice = &mut entry.invoice;
-        if payment.amount > invoice.open {
-            return Err(StoreError::Overpayment {
-                invoice: invoice.id.clone(),
-                open: invoice.open,
-                attempted: payment.amount,
-            });
-        }
-        invoice.open -= payment.amount;
-        state.totals.open_invoices -= payment.amount;
-        if invoice.disputed {
-            state.totals.disputed -= payment.amount;
-        } else if invoice.open == 0 {
-            state
-                .due_index
-                .remove(&(invoice.due_date, invoice.id.clone()));
-        }
-        state.stats.record(
-            payment.amount,
-            payment.paid_date.days_since(invoice.due_date),
-        );
-        if let Some(payment_id) = payment.payment_id {
-            entry.payments.insert(payment_id, payment.amount);
-        }
-        Ok(PaymentOutcome {
-            open_balance: entry.invoice.open,
-            created: true,
-            totals: state.totals,
+            })
         })
     }
 
@@ -444,31 +459,26 @@ impl Store for MemoryStore {
         disputed: bool,
         now_secs: i64,
     ) -> Result<DisputeOutcome, StoreError> {
-        let state = self.buyer(buyer_id)?;
-        let mut state = state.lock();
-        state.expire(now_secs);
-        let state = &mut *state;
-        let entry = state
-            .invoices
-            .get_mut(invoice_id)
-            .ok_or_else(|| StoreError::UnknownInvoice(invoice_id.clone()))?;
-        let invoice = &mut entry.invoice;
-        if invoice.disputed != disputed {
-            invoice.disputed = disputed;
-            let key = (invoice.due_date, invoice.id.clone());
-            if disputed {
-                state.totals.disputed += invoice.open;
-                state.due_index.remove(&key);
-            } else {
-                state.totals.disputed -= invoice.open;
-                if invoice.open > 0 {
-                    state.due_index.insert(key);
+        self.with_buyer(buyer_id, now_secs, |state| {
+            let entry = invoice_entry(&mut state.invoices, invoice_id)?;
+            let invoice = &mut entry.invoice;
+            if invoice.disputed != disputed {
+                invoice.disputed = disputed;
+                let key = (invoice.due_date, invoice.id.clone());
+                if disputed {
+                    state.totals.disputed += invoice.open;
+                    state.due_index.remove(&key);
+                } else {
+                    state.totals.disputed -= invoice.open;
+                    if invoice.open > 0 {
+                        state.due_index.insert(key);
+                    }
                 }
             }
-        }
-        Ok(DisputeOutcome {
-            open_balance: invoice.open,
-            disputed: invoice.disputed,
+            Ok(DisputeOutcome {
+                open_balance: invoice.open,
+                disputed: invoice.disputed,
+            })
         })
     }
 
@@ -478,19 +488,18 @@ impl Store for MemoryStore {
         since: Date,
         now_secs: i64,
     ) -> Result<LedgerView, StoreError> {
-        let state = self.buyer(buyer_id)?;
-        let mut state = state.lock();
-        state.expire(now_secs);
-        let invoices = state
-            .invoices
-            .values()
-            .filter(|e| e.invoice.open > 0 || e.invoice.issue_date >= since)
-            .map(|e| e.invoice.clone())
-            .collect();
-        Ok(LedgerView {
-            totals: state.totals,
-            invoices,
-            stats: state.stats,
+        self.with_buyer(buyer_id, now_secs, |state| {
+            let invoices = state
+                .invoices
+                .values()
+                .filter(|e| e.invoice.open > 0 || e.invoice.issue_date >= since)
+                .map(|e| e.invoice.clone())
+                .collect();
+            Ok(LedgerView {
+                totals: state.totals,
+                invoices,
+                stats: state.stats,
+            })
         })
     }
 }
