@@ -1,20 +1,64 @@
 //! Typed configuration from flags and CREDITGATE_* environment variables.
 //! The README's configuration table mirrors this file.
 
-use clap::{Parser, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
 use std::time::Duration;
 
 #[derive(Parser, Debug, Clone)]
 #[command(name = "creditgate", version, about = "gRPC credit-decision service")]
 pub struct Config {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Address the gRPC server listens on.
     #[arg(long, env = "CREDITGATE_LISTEN", default_value = "127.0.0.1:50051")]
     pub listen: SocketAddr,
 
-    /// Redis URL (redis://host:port/db); the embedded in-memory store is used when unset.
-    #[arg(long, env = "CREDITGATE_REDIS_URL")]
+    /// Redis URL (redis://host:port/db, rediss:// for TLS); the embedded in-memory
+    /// store is used when neither this nor --redis-cluster is set.
+    #[arg(
+        long,
+        env = "CREDITGATE_REDIS_URL",
+        global = true,
+        conflicts_with = "redis_cluster"
+    )]
     pub redis_url: Option<String>,
+
+    /// Redis Cluster seed nodes, comma-separated (redis://10.0.0.1:6379,redis://10.0.0.2:6379).
+    #[arg(
+        long,
+        env = "CREDITGATE_REDIS_CLUSTER",
+        global = true,
+        value_delimiter = ','
+    )]
+    pub redis_cluster: Option<Vec<String>>,
+
+    /// Prefix of every Redis key: deployments sharing one Redis need distinct ones.
+    #[arg(
+        long,
+        env = "CREDITGATE_REDIS_NAMESPACE",
+        global = true,
+        default_value = "cg"
+    )]
+    pub redis_namespace: String,
+
+    /// Longest wait for one Redis answer; a decision that cannot get one in time is REFERRED.
+    #[arg(long, env = "CREDITGATE_REDIS_TIMEOUT", global = true, default_value = "250ms", value_parser = parse_duration)]
+    pub redis_timeout: Duration,
+
+    /// How long a replica may reuse a buyer profile it read (0s: never cache).
+    #[arg(long, env = "CREDITGATE_PROFILE_CACHE_TTL", default_value = "1s", value_parser = parse_duration_or_zero)]
+    pub profile_cache_ttl: Duration,
+
+    /// Accept ledger writes while the store marker is missing (re-seeding an emptied
+    /// store; decisions are still referred). See docs/operations.md.
+    #[arg(long, env = "CREDITGATE_SEED_MODE")]
+    pub seed_mode: bool,
+
+    /// How often the store is probed for the health service.
+    #[arg(long, env = "CREDITGATE_HEALTH_INTERVAL", default_value = "1s", value_parser = parse_duration)]
+    pub health_interval: Duration,
 
     /// How long an approved order stays reserved without invoice or cancel (e.g. 30d, 12h, 90s).
     #[arg(long, env = "CREDITGATE_RESERVATION_TTL", default_value = "30d", value_parser = parse_duration)]
@@ -38,14 +82,60 @@ pub struct Config {
     pub log: String,
 }
 
+impl Config {
+    /// The Redis store to use, if any: the embedded store otherwise.
+    pub fn redis_target(&self) -> Option<crate::store::redis::RedisTarget> {
+        use crate::store::redis::RedisTarget;
+        let with_scheme = |node: &str| {
+            if node.contains("://") {
+                node.to_owned()
+            } else {
+                format!("redis://{node}")
+            }
+        };
+        match (&self.redis_url, &self.redis_cluster) {
+            (Some(url), _) => Some(RedisTarget::Url(url.clone())),
+            (None, Some(nodes)) => Some(RedisTarget::Cluster(
+                nodes.iter().map(|n| with_scheme(n.trim())).collect(),
+            )),
+            (None, None) => None,
+        }
+    }
+}
+
+#[derive(Subcommand, Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Initialise a new (or emptied) Redis store: write the store marker into every
+    /// hash slot. Changes nothing on a store that is already initialised.
+    StoreInit,
+}
+
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
     Text,
     Json,
 }
 
-/// Parses "30d", "12h", "15m", "90s" or a bare number of seconds.
+/// As [`parse_duration`], also accepting zero.
+pub fn parse_duration_or_zero(text: &str) -> Result<Duration, String> {
+    match text.trim_start_matches('0') {
+        "" | "s" | "ms" | "m" | "h" | "d" => Ok(Duration::ZERO),
+        _ => parse_duration(text),
+    }
+}
+
+/// Parses "30d", "12h", "15m", "90s", "250ms" or a bare number of seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    if let Some(ms) = text
+        .strip_suffix("ms")
+        .filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+    {
+        let ms: u64 = ms.parse().map_err(|_| format!("{text:?} is too long"))?;
+        if ms == 0 {
+            return Err(format!("{text:?} must be longer than zero"));
+        }
+        return Ok(Duration::from_millis(ms));
+    }
     let (digits, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
         Some(at) => text.split_at(at),
         None => (text, "s"),
@@ -60,7 +150,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "d" => 86_400,
         _ => {
             return Err(format!(
-                "{text:?}: unknown unit {unit:?} (use s, m, h or d)"
+                "{text:?}: unknown unit {unit:?} (use ms, s, m, h or d)"
             ));
         }
     };
@@ -81,6 +171,10 @@ mod tests {
     fn durations() {
         assert_eq!(parse_duration("30d"), Ok(Duration::from_secs(2_592_000)));
         assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert!(parse_duration("0ms").is_err());
+        assert_eq!(parse_duration_or_zero("0s"), Ok(Duration::ZERO));
+        assert_eq!(parse_duration_or_zero("2s"), Ok(Duration::from_secs(2)));
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("3w").is_err());
         assert!(parse_duration("d").is_err());

@@ -4,6 +4,7 @@
 //! `grpc` (transport, protobuf ⇄ domain) → `service` (use cases, deadlines) →
 //! `domain` (pure rules) ← `store` (embedded memory store, Redis later).
 
+pub mod app;
 pub mod clock;
 pub mod config;
 pub mod domain;

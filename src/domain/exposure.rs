@@ -9,6 +9,11 @@ use rust_decimal::Decimal;
 /// name them in a reason without the cost of a decision growing with the ledger.
 pub const DUNNING_SAMPLE: usize = 3;
 
+/// Highest exposure a buyer's ledger may reach, in minor units: 2^53 − 1, the
+/// largest integer every store keeps exact (Lua numbers in Redis are doubles).
+/// Ledger writes beyond it are refused, never rounded.
+pub const MAX_EXPOSURE_MINOR: i64 = (1 << 53) - 1;
+
 /// Running totals, maintained incrementally by the store.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
 pub struct ExposureTotals {

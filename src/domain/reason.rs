@@ -16,6 +16,8 @@ pub enum ReasonCode {
     DueSoon,
     WithinLimit,
     AlreadyApproved,
+    StoreUnavailable,
+    ExposureUnknown,
     // Scorecard factors.
     YearsInBusiness,
     EquityRatio,
@@ -31,6 +33,36 @@ pub enum ReasonCode {
 }
 
 impl ReasonCode {
+    pub const ALL: [ReasonCode; 23] = [
+        ReasonCode::StoreUnavailable,
+        ReasonCode::ExposureUnknown,
+        ReasonCode::UnknownBuyer,
+        ReasonCode::Insolvency,
+        ReasonCode::OverdueLegal,
+        ReasonCode::OverdueCollection,
+        ReasonCode::LimitExceeded,
+        ReasonCode::NewBuyerMaxOrder,
+        ReasonCode::UninsuredExposure,
+        ReasonCode::DueSoon,
+        ReasonCode::WithinLimit,
+        ReasonCode::AlreadyApproved,
+        ReasonCode::YearsInBusiness,
+        ReasonCode::EquityRatio,
+        ReasonCode::NegativeNetWorth,
+        ReasonCode::NoFinancials,
+        ReasonCode::ExternalGrade,
+        ReasonCode::NoExternalRating,
+        ReasonCode::LegalDisputes,
+        ReasonCode::PaymentRecord,
+        ReasonCode::NoPaymentHistory,
+        ReasonCode::OverdueBalance,
+        ReasonCode::DisputedInvoices,
+    ];
+
+    pub fn parse(code: &str) -> Option<ReasonCode> {
+        ReasonCode::ALL.into_iter().find(|c| c.as_str() == code)
+    }
+
     pub fn as_str(&self) -> &'static str {
         match self {
             ReasonCode::UnknownBuyer => "UNKNOWN_BUYER",
@@ -43,6 +75,8 @@ impl ReasonCode {
             ReasonCode::DueSoon => "DUE_SOON",
             ReasonCode::WithinLimit => "WITHIN_LIMIT",
             ReasonCode::AlreadyApproved => "ALREADY_APPROVED",
+            ReasonCode::StoreUnavailable => "STORE_UNAVAILABLE",
+            ReasonCode::ExposureUnknown => "EXPOSURE_UNKNOWN",
             ReasonCode::YearsInBusiness => "YEARS_IN_BUSINESS",
             ReasonCode::EquityRatio => "EQUITY_RATIO",
             ReasonCode::NegativeNetWorth => "NEGATIVE_NET_WORTH",

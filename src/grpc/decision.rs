@@ -1,10 +1,12 @@
 //! creditgate.v1.CreditDecisionService: thin handlers over the service.
 
 use super::convert;
+use super::deadline;
 use super::pb;
 use super::pb::credit_decision_service_server::CreditDecisionService;
 use crate::service::{CreditService, OrderCheck};
 use crate::store::Store;
+use std::time::Instant;
 use tonic::{Request, Response, Status};
 
 pub struct DecisionApi<S: Store> {
@@ -23,19 +25,20 @@ impl<S: Store> CreditDecisionService for DecisionApi<S> {
         &self,
         request: Request<pb::CheckCreditLimitRequest>,
     ) -> Result<Response<pb::CheckCreditLimitResponse>, Status> {
+        let until = deadline::answer_by(request.metadata(), Instant::now());
         let request = request.into_inner();
         let order = OrderCheck {
             buyer_id: convert::buyer_id("buyer_id", &request.buyer_id)?,
             order_id: convert::order_id("order_id", &request.order_id)?,
             amount: convert::positive_money("amount", request.amount.as_ref())?,
         };
-        let outcome = self.service.check(order).await?;
+        let outcome = self.service.check(order, until).await?;
         Ok(Response::new(pb::CheckCreditLimitResponse {
             decision: convert::decision_to_pb(outcome.decision) as i32,
             reasons: convert::reasons_to_pb(outcome.reasons),
-            credit_limit: Some(convert::money_to_pb(outcome.credit_limit)),
-            exposure: Some(convert::money_to_pb(outcome.exposure)),
-            available: Some(convert::money_to_pb(outcome.available)),
+            credit_limit: outcome.credit_limit.map(convert::money_to_pb),
+            exposure: outcome.exposure.map(convert::money_to_pb),
+            available: outcome.available.map(convert::money_to_pb),
             decision_id: outcome.decision_id,
             limit_source: convert::limit_source_to_pb(outcome.limit_source),
         }))

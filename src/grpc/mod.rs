@@ -1,6 +1,7 @@
 //! Transport: protobuf ⇄ domain conversion, the two services, the server.
 
 pub mod convert;
+pub mod deadline;
 pub mod decision;
 pub mod ledger;
 pub mod server;

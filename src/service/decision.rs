@@ -8,7 +8,8 @@ use crate::domain::money::Money;
 use crate::domain::policy::{self, Decision};
 use crate::domain::reason::{Reason, ReasonCode};
 use crate::domain::scoring;
-use crate::store::{ReserveOutcome, ReserveRequest, Store};
+use crate::store::{ReserveOutcome, ReserveRequest, Store, StoreError};
+use std::time::Instant;
 
 /// A parsed CheckCreditLimit request.
 #[derive(Clone, Debug)]
@@ -22,9 +23,10 @@ pub struct OrderCheck {
 pub struct CheckOutcome {
     pub decision: Decision,
     pub reasons: Vec<Reason>,
-    pub credit_limit: Money,
-    pub exposure: Money,
-    pub available: Money,
+    /// Absent when the store could not tell (STORE_UNAVAILABLE, EXPOSURE_UNKNOWN).
+    pub credit_limit: Option<Money>,
+    pub exposure: Option<Money>,
+    pub available: Option<Money>,
     pub decision_id: String,
     pub limit_source: Option<LimitSource>,
 }
@@ -38,10 +40,19 @@ fn new_decision_id() -> String {
 }
 
 impl<S: Store> CreditService<S> {
-    pub async fn check(&self, order: OrderCheck) -> Result<CheckOutcome, ServiceError> {
+    /// Decides on an order. `until` is the caller's deadline: when the store cannot
+    /// answer by then, the order is REFERRED, never approved blind.
+    pub async fn check(
+        &self,
+        order: OrderCheck,
+        until: Option<Instant>,
+    ) -> Result<CheckOutcome, ServiceError> {
         for _ in 0..MAX_STALE_RETRIES {
-            if let Some(outcome) = self.try_check(&order).await? {
-                return Ok(outcome);
+            match self.try_check(&order, until).await {
+                Ok(Some(outcome)) => return Ok(outcome),
+                Ok(None) => continue,
+                Err(Failure::Service(error)) => return Err(error),
+                Err(Failure::Store(error)) => return store_failure(&order, error),
             }
         }
         Err(ServiceError::Unavailable(format!(
@@ -51,14 +62,21 @@ impl<S: Store> CreditService<S> {
     }
 
     /// One attempt; `None` when the buyer changed under it and it must be retried.
-    async fn try_check(&self, order: &OrderCheck) -> Result<Option<CheckOutcome>, ServiceError> {
+    async fn try_check(
+        &self,
+        order: &OrderCheck,
+        until: Option<Instant>,
+    ) -> Result<Option<CheckOutcome>, Failure> {
         let today = self.clock.today();
-        let Some(stored) = self.store.load_buyer(&order.buyer_id).await? else {
+        let loaded = self
+            .bounded(until, self.store.load_buyer(&order.buyer_id))
+            .await?;
+        let Some(stored) = loaded else {
             return Ok(Some(unknown_buyer(order)));
         };
         let record = &stored.record;
         if record.profile.currency != order.amount.currency() {
-            return Err(ServiceError::invalid(
+            return Err(Failure::Service(ServiceError::invalid(
                 "amount.currency_code",
                 format!(
                     "is {} but buyer {} trades in {}",
@@ -66,7 +84,7 @@ impl<S: Store> CreditService<S> {
                     order.buyer_id,
                     record.profile.currency
                 ),
-            ));
+            )));
         }
         let conditions = policy::reserve_conditions(&self.policy, record, order.amount, today);
         let request = ReserveRequest {
@@ -85,13 +103,19 @@ impl<S: Store> CreditService<S> {
         let outcome = |decision, reasons, exposure: i64, decision_id| CheckOutcome {
             decision,
             reasons,
-            credit_limit: limit,
-            exposure: Money::from_minor(currency, exposure),
-            available: Money::from_minor(currency, limit.minor().saturating_sub(exposure)),
+            credit_limit: Some(limit),
+            exposure: Some(Money::from_minor(currency, exposure)),
+            available: Some(Money::from_minor(
+                currency,
+                limit.minor().saturating_sub(exposure),
+            )),
             decision_id,
             limit_source: Some(limit_source),
         };
-        let result = match self.store.check_and_reserve(request, today).await? {
+        let reserved = self
+            .bounded(until, self.store.check_and_reserve(request, today))
+            .await?;
+        let result = match reserved {
             ReserveOutcome::Reserved(snapshot) | ReserveOutcome::NotReserved(snapshot) => {
                 let evaluation =
                     policy::evaluate(&self.policy, record, &snapshot, order.amount, today);
@@ -125,17 +149,17 @@ impl<S: Store> CreditService<S> {
                 )
             }
             ReserveOutcome::Conflict(approval) => {
-                return Err(ServiceError::AlreadyExists(format!(
+                return Err(Failure::Service(ServiceError::AlreadyExists(format!(
                     "order {} was approved for {}; a different amount needs a new order_id",
                     order.order_id,
                     Money::from_minor(currency, approval.amount)
-                )));
+                ))));
             }
             ReserveOutcome::Cancelled => {
-                return Err(ServiceError::FailedPrecondition(format!(
+                return Err(Failure::Service(ServiceError::FailedPrecondition(format!(
                     "order {} was cancelled; check the order again under a new order_id",
                     order.order_id
-                )));
+                ))));
             }
             ReserveOutcome::StaleBuyer => return Ok(None),
             ReserveOutcome::UnknownBuyer => unknown_buyer(order),
@@ -146,12 +170,12 @@ impl<S: Store> CreditService<S> {
     /// Scores the buyer from its profile and ledger and stores the new rating.
     pub async fn score(&self, buyer_id: &BuyerId) -> Result<Rating, ServiceError> {
         let stored = self
-            .store
-            .load_buyer(buyer_id)
+            .bounded(None, self.store.load_buyer(buyer_id))
             .await?
             .ok_or_else(|| ServiceError::NotFound(format!("buyer {buyer_id} not found")))?;
         let rating = self.rate(&stored.record.profile).await?;
-        self.store.store_rating(buyer_id, rating.clone()).await?;
+        self.bounded(None, self.store.store_rating(buyer_id, rating.clone()))
+            .await?;
         Ok(rating)
     }
 
@@ -175,15 +199,58 @@ impl<S: Store> CreditService<S> {
     }
 }
 
-fn unknown_buyer(order: &OrderCheck) -> CheckOutcome {
-    let zero = Money::zero(order.amount.currency());
+/// Why a check attempt stopped: a caller error, or a store that could not answer.
+enum Failure {
+    Service(ServiceError),
+    Store(StoreError),
+}
+
+impl From<StoreError> for Failure {
+    fn from(error: StoreError) -> Failure {
+        Failure::Store(error)
+    }
+}
+
+fn referred(reason: Reason) -> CheckOutcome {
     CheckOutcome {
         decision: Decision::Referred,
-        reasons: vec![policy::unknown_buyer(order.buyer_id.as_str())],
-        credit_limit: zero,
-        exposure: zero,
-        available: zero,
+        reasons: vec![reason],
+        credit_limit: None,
+        exposure: None,
+        available: None,
         decision_id: new_decision_id(),
         limit_source: None,
     }
+}
+
+fn unknown_buyer(order: &OrderCheck) -> CheckOutcome {
+    let zero = Some(Money::zero(order.amount.currency()));
+    CheckOutcome {
+        credit_limit: zero,
+        exposure: zero,
+        available: zero,
+        ..referred(policy::unknown_buyer(order.buyer_id.as_str()))
+    }
+}
+
+/// A store that cannot say what the exposure is never leads to an approval.
+fn store_failure(order: &OrderCheck, error: StoreError) -> Result<CheckOutcome, ServiceError> {
+    let reason = match &error {
+        StoreError::Unavailable(detail) => Reason::new(
+            ReasonCode::StoreUnavailable,
+            format!(
+                "the exposure store did not answer ({detail}); no approval without knowing the \
+                 exposure: retry shortly or refer to credit"
+            ),
+        ),
+        StoreError::Uninitialised => Reason::new(
+            ReasonCode::ExposureUnknown,
+            "the exposure store has no store marker (emptied or never initialised); orders are \
+             referred until the ledger is re-seeded and `creditgate store-init` is run",
+        ),
+        StoreError::UnknownBuyer(_) => return Ok(unknown_buyer(order)),
+        _ => return Err(error.into()),
+    };
+    tracing::warn!(buyer_id = %order.buyer_id, order_id = %order.order_id, code = %reason.code, "check referred: store state unknown");
+    Ok(referred(reason))
 }

@@ -42,6 +42,7 @@ impl From<StoreError> for ServiceError {
                 ServiceError::FailedPrecondition(message)
             }
             StoreError::Unavailable(_) => ServiceError::Unavailable(message),
+            StoreError::Uninitialised => ServiceError::FailedPrecondition(message),
         }
     }
 }

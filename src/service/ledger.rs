@@ -60,7 +60,9 @@ pub struct ExposureReport {
 impl<S: Store> CreditService<S> {
     /// Creates or replaces a buyer and rates it; returns the stored profile.
     pub async fn upsert_buyer(&self, profile: BuyerProfile) -> Result<BuyerProfile, ServiceError> {
-        if let Some(existing) = self.store.load_buyer(&profile.id).await?
+        if let Some(existing) = self
+            .bounded(None, self.store.load_buyer(&profile.id))
+            .await?
             && existing.record.profile.currency != profile.currency
             && self.has_ledger(&profile.id).await?
         {
@@ -74,26 +76,28 @@ impl<S: Store> CreditService<S> {
         }
         let rating = self.rate(&profile).await?;
         let record = BuyerRecord { profile, rating };
-        self.store.upsert_buyer(record.clone()).await?;
+        self.bounded(None, self.store.upsert_buyer(record.clone()))
+            .await?;
         tracing::info!(buyer_id = %record.profile.id, "buyer upserted");
         Ok(record.profile)
     }
 
     async fn has_ledger(&self, buyer_id: &BuyerId) -> Result<bool, ServiceError> {
         let ledger = self
-            .store
-            .ledger(
-                buyer_id,
-                Date::from_days(i32::MIN / 2),
-                self.clock.now_secs(),
+            .bounded(
+                None,
+                self.store.ledger(
+                    buyer_id,
+                    Date::from_days(i32::MIN / 2),
+                    self.clock.now_secs(),
+                ),
             )
             .await?;
         Ok(ledger.totals.total() != 0 || !ledger.invoices.is_empty())
     }
 
     async fn buyer_currency(&self, buyer_id: &BuyerId) -> Result<Currency, ServiceError> {
-        self.store
-            .load_buyer(buyer_id)
+        self.bounded(None, self.store.load_buyer(buyer_id))
             .await?
             .map(|stored| stored.record.profile.currency)
             .ok_or_else(|| ServiceError::NotFound(format!("buyer {buyer_id} not found")))
@@ -125,8 +129,11 @@ impl<S: Store> CreditService<S> {
     ) -> Result<(Money, CancelOutcome), ServiceError> {
         let currency = self.buyer_currency(buyer_id).await?;
         let outcome = self
-            .store
-            .cancel_order(buyer_id, order_id, self.clock.now_secs(), self.ttl_secs())
+            .bounded(
+                None,
+                self.store
+                    .cancel_order(buyer_id, order_id, self.clock.now_secs(), self.ttl_secs()),
+            )
             .await?;
         Ok((Money::from_minor(currency, outcome.released), outcome))
     }
@@ -147,8 +154,11 @@ impl<S: Store> CreditService<S> {
             disputed: false,
         };
         Ok(self
-            .store
-            .record_invoice(&draft.buyer_id, invoice, self.clock.now_secs())
+            .bounded(
+                None,
+                self.store
+                    .record_invoice(&draft.buyer_id, invoice, self.clock.now_secs()),
+            )
             .await?)
     }
 
@@ -166,8 +176,11 @@ impl<S: Store> CreditService<S> {
             payment_id: draft.payment_id,
         };
         let result = self
-            .store
-            .record_payment(&draft.buyer_id, request, self.clock.now_secs())
+            .bounded(
+                None,
+                self.store
+                    .record_payment(&draft.buyer_id, request, self.clock.now_secs()),
+            )
             .await;
         result.map_err(|error| match error {
             StoreError::Overpayment {
@@ -191,23 +204,28 @@ impl<S: Store> CreditService<S> {
     ) -> Result<(Currency, DisputeOutcome), ServiceError> {
         let currency = self.buyer_currency(buyer_id).await?;
         let outcome = self
-            .store
-            .set_dispute(buyer_id, invoice_id, disputed, self.clock.now_secs())
+            .bounded(
+                None,
+                self.store
+                    .set_dispute(buyer_id, invoice_id, disputed, self.clock.now_secs()),
+            )
             .await?;
         Ok((currency, outcome))
     }
 
     pub async fn exposure(&self, buyer_id: &BuyerId) -> Result<ExposureReport, ServiceError> {
         let stored = self
-            .store
-            .load_buyer(buyer_id)
+            .bounded(None, self.store.load_buyer(buyer_id))
             .await?
             .ok_or_else(|| ServiceError::NotFound(format!("buyer {buyer_id} not found")))?;
         let today = self.clock.today();
         let window_start = today.add_days(-DSO_WINDOW_DAYS);
         let ledger = self
-            .store
-            .ledger(buyer_id, window_start, self.clock.now_secs())
+            .bounded(
+                None,
+                self.store
+                    .ledger(buyer_id, window_start, self.clock.now_secs()),
+            )
             .await?;
         let behaviour = PaymentBehaviour::from_ledger(&ledger.invoices, ledger.stats, today);
         let ladder = self.policy.tier(stored.record.profile.tier).ladder;

@@ -13,20 +13,25 @@ pub use ledger::{ExposureReport, InvoiceDraft, OpenInvoiceLine, PaymentDraft};
 
 use crate::clock::Clock;
 use crate::domain::policy::Policy;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
+use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[derive(Clone, Debug)]
 pub struct ServiceSettings {
     /// How long an approved order stays reserved without an invoice or cancel.
     pub reservation_ttl: Duration,
+    /// Longest wait for a store answer (out-of-process stores only); a decision
+    /// also keeps within the caller's gRPC deadline.
+    pub store_timeout: Duration,
 }
 
 impl Default for ServiceSettings {
     fn default() -> ServiceSettings {
         ServiceSettings {
             reservation_ttl: Duration::from_secs(30 * 86_400),
+            store_timeout: Duration::from_millis(250),
         }
     }
 }
@@ -66,6 +71,36 @@ impl<S: Store> CreditService<S> {
 
     pub fn policy(&self) -> &Policy {
         &self.policy
+    }
+
+    pub async fn store_health(&self) -> crate::store::StoreHealth {
+        match tokio::time::timeout(self.settings.store_timeout, self.store.health()).await {
+            Ok(health) => health,
+            Err(_) => crate::store::StoreHealth::Unreachable,
+        }
+    }
+
+    /// Bounds a store call by the store timeout and by `until`, whichever is
+    /// sooner: a store that does not answer in time counts as unavailable.
+    async fn bounded<T>(
+        &self,
+        until: Option<Instant>,
+        call: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        if S::IN_PROCESS {
+            return call.await;
+        }
+        let limit = self.settings.store_timeout;
+        let budget = until.map_or(limit, |u| {
+            u.saturating_duration_since(Instant::now()).min(limit)
+        });
+        match tokio::time::timeout(budget, call).await {
+            Ok(result) => result,
+            Err(_) => Err(StoreError::Unavailable(format!(
+                "no answer within {} ms",
+                budget.as_millis()
+            ))),
+        }
     }
 
     fn ttl_secs(&self) -> i64 {

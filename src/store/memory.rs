@@ -5,12 +5,14 @@
 
 use super::{
     Approval, CancelOutcome, DisputeOutcome, InvoiceOutcome, LedgerView, PaymentOutcome,
-    PaymentRequest, ReserveOutcome, ReserveRequest, Store, StoreError, StoredBuyer, UpsertOutcome,
+    PaymentRequest, ReserveOutcome, ReserveRequest, Store, StoreError, StoreHealth, StoredBuyer,
+    UpsertOutcome,
 };
 use crate::domain::buyer::{BuyerRecord, Rating};
 use crate::domain::date::Date;
 use crate::domain::exposure::{
-    DUNNING_SAMPLE, DueItem, ExposureTotals, Invoice, LedgerSnapshot, PaymentStats,
+    DUNNING_SAMPLE, DueItem, ExposureTotals, Invoice, LedgerSnapshot, MAX_EXPOSURE_MINOR,
+    PaymentStats,
 };
 use crate::domain::ids::{BuyerId, InvoiceId, OrderId, PaymentId};
 use parking_lot::{Mutex, RwLock};
@@ -128,15 +130,6 @@ impl BuyerState {
             entry.expires_at = at;
         }
     }
-
-    fn add_open_invoice(&mut self, amount: i64) -> Result<(), StoreError> {
-        self.totals.open_invoices = self
-            .totals
-            .open_invoices
-            .checked_add(amount)
-            .ok_or(StoreError::Overflow)?;
-        Ok(())
-    }
 }
 
 fn invoice_entry<'a>(
@@ -181,6 +174,12 @@ impl MemoryStore {
 }
 
 impl Store for MemoryStore {
+    const IN_PROCESS: bool = true;
+
+    async fn health(&self) -> StoreHealth {
+        StoreHealth::Ready
+    }
+
     async fn load_buyer(&self, buyer_id: &BuyerId) -> Result<Option<StoredBuyer>, StoreError> {
         let Ok(state) = self.buyer(buyer_id) else {
             return Ok(None);
@@ -365,15 +364,31 @@ impl Store for MemoryStore {
                     totals: state.totals,
                 });
             }
-            state.add_open_invoice(invoice.amount)?;
-            let mut consumed = 0;
-            if let Some(order_id) = &invoice.order_id
+            let consumed = match invoice
+                .order_id
+                .as_ref()
+                .and_then(|id| state.orders.get(id))
+            {
+                Some(OrderEntry {
+                    state: OrderState::Approved(approval),
+                    ..
+                }) => approval.remaining.min(invoice.amount),
+                _ => 0,
+            };
+            // Validate before writing: the exposure ceiling keeps every total exact
+            // in any store (see MAX_EXPOSURE_MINOR).
+            let exposure_after = state.totals.total() - consumed + invoice.amount;
+            if exposure_after > MAX_EXPOSURE_MINOR {
+                return Err(StoreError::Overflow);
+            }
+            state.totals.open_invoices += invoice.amount;
+            if consumed > 0
+                && let Some(order_id) = &invoice.order_id
                 && let Some(OrderEntry {
                     state: OrderState::Approved(approval),
                     ..
                 }) = state.orders.get_mut(order_id)
             {
-                consumed = approval.remaining.min(invoice.amount);
                 approval.remaining -= consumed;
                 let fully_consumed = approval.remaining == 0;
                 state.totals.open_orders -= consumed;

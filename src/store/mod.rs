@@ -5,6 +5,7 @@
 //! approve past a limit.
 
 pub mod memory;
+pub mod redis;
 
 use crate::domain::buyer::BuyerRecord;
 use crate::domain::date::Date;
@@ -123,10 +124,24 @@ pub enum StoreError {
         open: i64,
         attempted: i64,
     },
-    #[error("the buyer's ledger would overflow")]
+    #[error("the buyer's exposure would pass 2^53-1 minor units, the most the ledger keeps exact")]
     Overflow,
     #[error("store unavailable: {0}")]
     Unavailable(String),
+    /// The store has no marker for this part of the keyspace: it was emptied or
+    /// never initialised, so missing data cannot be read as zero exposure.
+    #[error(
+        "store not initialised (no store marker): exposure unknown; see the store-loss runbook in docs/operations.md"
+    )]
+    Uninitialised,
+}
+
+/// What the health service reports for the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreHealth {
+    Ready,
+    Uninitialised,
+    Unreachable,
 }
 
 /// Whether a buyer was created or replaced.
@@ -137,6 +152,12 @@ pub struct UpsertOutcome {
 }
 
 pub trait Store: Send + Sync + 'static {
+    /// True for a store inside the process: its calls cannot hang, so the service
+    /// does not put them under a timeout.
+    const IN_PROCESS: bool;
+
+    fn health(&self) -> impl Future<Output = StoreHealth> + Send;
+
     fn load_buyer(
         &self,
         buyer_id: &BuyerId,

@@ -116,6 +116,7 @@ async fn cancel_of_an_order_never_approved_blocks_a_late_check() {
 async fn unused_reservations_expire() {
     let app = TestApp::spawn_with(ServiceSettings {
         reservation_ttl: Duration::from_secs(3_600),
+        ..test_settings()
     })
     .await;
     app.upsert(buyer("B-1", "10000.00")).await;

@@ -1,21 +1,95 @@
 //! Test harness: spawns a real server per test with its own state and a clock the
 //! test controls, and wraps the clients in terse helpers.
 
+pub mod redis;
+
 use creditgate::clock::{Clock, ManualClock, SystemClock};
 use creditgate::domain::date::Date;
 use creditgate::domain::policy::Policy;
 use creditgate::grpc::pb;
 use creditgate::grpc::pb::credit_decision_service_client::CreditDecisionServiceClient;
 use creditgate::grpc::pb::ledger_service_client::LedgerServiceClient;
-use creditgate::grpc::server;
+use creditgate::grpc::server::{self, ServerOptions};
 use creditgate::service::{CreditService, ServiceSettings};
+use creditgate::store::Store;
 use creditgate::store::memory::MemoryStore;
+use creditgate::store::redis::{RedisOptions, RedisSettings, RedisStore, RedisTarget};
+use redis::{RedisCluster, RedisServer};
 use std::net::SocketAddr;
-use std::sync::{Arc, Once};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Once, OnceLock};
+use std::time::Duration;
 use tokio::sync::oneshot;
 use tonic::transport::Channel;
 
 pub use pb::Decision;
+
+/// Which store the contract suite runs on: CREDITGATE_TEST_STORE = memory (default),
+/// redis (a real redis-server) or cluster (a real 3-master Redis Cluster).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Memory,
+    Redis,
+    Cluster,
+}
+
+impl Backend {
+    pub fn from_env() -> Backend {
+        match std::env::var("CREDITGATE_TEST_STORE").as_deref() {
+            Ok("redis") => Backend::Redis,
+            Ok("cluster") => Backend::Cluster,
+            Ok("memory") | Err(_) => Backend::Memory,
+            Ok(other) => panic!("CREDITGATE_TEST_STORE={other:?}: use memory, redis or cluster"),
+        }
+    }
+}
+
+/// One redis-server and one cluster per test binary, shared; each test app gets
+/// its own key namespace in them, so tests never see each other's state.
+fn shared_redis() -> String {
+    static SERVER: OnceLock<Mutex<RedisServer>> = OnceLock::new();
+    SERVER
+        .get_or_init(|| Mutex::new(RedisServer::start()))
+        .lock()
+        .unwrap()
+        .url()
+}
+
+pub fn shared_cluster() -> Vec<String> {
+    static CLUSTER: OnceLock<RedisCluster> = OnceLock::new();
+    CLUSTER.get_or_init(RedisCluster::start).seeds()
+}
+
+pub fn unique_namespace() -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "t{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+/// Redis store options for tests: short timeouts so that outages show quickly.
+pub fn redis_options(target: RedisTarget, namespace: &str) -> RedisOptions {
+    RedisOptions {
+        target,
+        settings: RedisSettings {
+            response_timeout: Duration::from_millis(500),
+            connection_timeout: Duration::from_millis(500),
+            cluster_retries: 2,
+        },
+        namespace: namespace.to_owned(),
+        profile_cache_ttl: Duration::from_secs(1),
+        allow_uninitialised_writes: false,
+    }
+}
+
+/// Opens a Redis store and writes its markers, as `creditgate store-init` does.
+pub async fn initialised_redis(options: &RedisOptions) -> RedisStore {
+    let store = RedisStore::open(options).expect("open redis store");
+    store.init().await.expect("store-init");
+    store
+}
 
 pub struct TestApp {
     pub addr: SocketAddr,
@@ -43,16 +117,39 @@ fn init_logs() {
     });
 }
 
+pub fn test_settings() -> ServiceSettings {
+    ServiceSettings {
+        store_timeout: Duration::from_millis(500),
+        ..ServiceSettings::default()
+    }
+}
+
 impl TestApp {
     pub async fn spawn() -> TestApp {
-        TestApp::spawn_with(ServiceSettings::default()).await
+        TestApp::spawn_with(test_settings()).await
     }
 
+    /// A server on the backend CREDITGATE_TEST_STORE names, with fresh state.
     pub async fn spawn_with(settings: ServiceSettings) -> TestApp {
+        match Backend::from_env() {
+            Backend::Memory => TestApp::spawn_on(MemoryStore::new(), settings).await,
+            Backend::Redis => {
+                let options = redis_options(RedisTarget::Url(shared_redis()), &unique_namespace());
+                TestApp::spawn_on(initialised_redis(&options).await, settings).await
+            }
+            Backend::Cluster => {
+                let options =
+                    redis_options(RedisTarget::Cluster(shared_cluster()), &unique_namespace());
+                TestApp::spawn_on(initialised_redis(&options).await, settings).await
+            }
+        }
+    }
+
+    pub async fn spawn_on<S: Store>(store: S, settings: ServiceSettings) -> TestApp {
         init_logs();
         let clock = Arc::new(ManualClock::starting_at(SystemClock.now_secs()));
         let service = CreditService::new(
-            Arc::new(MemoryStore::new()),
+            Arc::new(store),
             Arc::new(Policy::default()),
             clock.clone(),
             settings,
@@ -60,8 +157,11 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
+        let options = ServerOptions {
+            health_interval: Duration::from_millis(100),
+        };
         tokio::spawn(async move {
-            server::serve(listener, service, async {
+            server::serve(listener, service, options, async {
                 let _ = rx.await;
             })
             .await

@@ -1,0 +1,120 @@
+//! creditgate-loadgen: bench-only gRPC load generator for creditgate.
+//!
+//! Built only with `--features bench`:
+//! `cargo build --release --features bench --bin creditgate-loadgen`, then e.g.
+//! `creditgate-loadgen --target http://127.0.0.1:50051 --seed-buyers`.
+//!
+//! Flow: flags → connections → optional buyer seeding (untimed) → warmup +
+//! measured window (closed or open loop) → summary (and a JSON line with --json).
+
+mod cli;
+mod client;
+mod report;
+mod runner;
+mod stats;
+
+use clap::Parser;
+use cli::{Args, Settings};
+use client::Workload;
+use report::Report;
+use runner::Window;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// Lets every worker be spawned and parked before the first call is due.
+const START_DELAY: Duration = Duration::from_millis(20);
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let settings = match Args::parse().resolve() {
+        Ok(settings) => settings,
+        Err(message) => {
+            eprintln!("creditgate-loadgen: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&settings).await {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("creditgate-loadgen: {message}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn run(settings: &Settings) -> Result<ExitCode, String> {
+    let channels =
+        client::connect_all(&settings.target, settings.connections, settings.timeout).await?;
+    eprintln!(
+        "connected: {} HTTP/2 connection(s) to {}",
+        channels.len(),
+        settings.target
+    );
+
+    if settings.seed_buyers {
+        let began = std::time::Instant::now();
+        client::seed_buyers(
+            &channels,
+            settings.buyers,
+            &settings.limit,
+            settings.timeout,
+        )
+        .await?;
+        eprintln!(
+            "seeded {} buyers (limit EUR {}) in {} ms",
+            settings.buyers,
+            settings.limit,
+            began.elapsed().as_millis()
+        );
+    }
+
+    let workload = Arc::new(Workload::new(
+        settings.rpc,
+        settings.buyers,
+        settings.amount.clone(),
+        settings.distinct_orders,
+        settings.timeout,
+    ));
+    let start = Instant::now() + START_DELAY;
+    let window = Window {
+        start,
+        measure_from: start + settings.warmup,
+        end: start + settings.warmup + settings.duration,
+    };
+    eprintln!(
+        "running {} ({} loop): {} s warmup + {} s measured",
+        settings.rpc.name(),
+        settings.mode(),
+        settings.warmup.as_secs(),
+        settings.duration.as_secs()
+    );
+    let result = match settings.rate {
+        Some(rate) => {
+            runner::open_loop(&channels, rate, settings.max_outstanding, workload, window).await
+        }
+        None => runner::closed_loop(&channels, settings.streams, workload, window).await,
+    };
+    if result.aborted > 0 {
+        eprintln!(
+            "warning: {} task(s) had not stopped {} s after the window and were aborted",
+            result.aborted,
+            runner::STRAGGLER_GRACE.as_secs()
+        );
+    }
+
+    let mut stats = result.stats;
+    let report = Report::new(settings, &mut stats);
+    if settings.json {
+        eprint!("{}", report.human());
+        println!("{}", report.json());
+    } else {
+        print!("{}", report.human());
+    }
+    Ok(if report.stats.ok == 0 {
+        ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,106 @@
+//! One shared connection per process: a multiplexed ConnectionManager for one
+//! Redis, or the async cluster client for Redis Cluster, with bounded timeouts
+//! and retries so that a call fails within the decision's deadline.
+
+use redis::aio::ConnectionManager;
+use redis::cluster_async::ClusterConnection;
+use redis::{Cmd, Pipeline, RedisResult, ScriptInvocation, Value};
+use std::time::Duration;
+
+/// Where the store lives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RedisTarget {
+    /// `redis://host:port/db` or `rediss://…` for TLS.
+    Url(String),
+    /// Seed nodes of a Redis Cluster.
+    Cluster(Vec<String>),
+}
+
+#[derive(Clone, Debug)]
+pub struct RedisSettings {
+    /// Longest wait for one reply; below the gRPC deadline.
+    pub response_timeout: Duration,
+    pub connection_timeout: Duration,
+    /// Cluster redirections and reconnects per call. Bounded: a retried script
+    /// may run twice when a reply was lost, so only idempotent writes are safe to
+    /// retry (see docs/redis.md).
+    pub cluster_retries: u32,
+}
+
+impl Default for RedisSettings {
+    fn default() -> RedisSettings {
+        RedisSettings {
+            response_timeout: Duration::from_millis(250),
+            connection_timeout: Duration::from_millis(250),
+            cluster_retries: 2,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub enum Connection {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+fn install_tls_provider() {
+    // rustls needs one process-wide crypto provider; a second install is a no-op.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+impl Connection {
+    /// Connects lazily: the process starts (and reports NOT_SERVING) even while
+    /// Redis is down, and the connection comes up by itself once Redis answers.
+    pub fn open(target: &RedisTarget, settings: &RedisSettings) -> RedisResult<Connection> {
+        install_tls_provider();
+        match target {
+            RedisTarget::Url(url) => {
+                let client = redis::Client::open(url.as_str())?;
+                let config = redis::aio::ConnectionManagerConfig::new()
+                    .set_response_timeout(Some(settings.response_timeout))
+                    .set_connection_timeout(Some(settings.connection_timeout))
+                    .set_number_of_retries(2)
+                    .set_max_delay(Duration::from_millis(500));
+                Ok(Connection::Single(ConnectionManager::new_lazy_with_config(
+                    client, config,
+                )?))
+            }
+            RedisTarget::Cluster(nodes) => {
+                let client = redis::cluster::ClusterClient::builder(nodes.clone())
+                    .retries(settings.cluster_retries)
+                    .min_retry_wait(10)
+                    .max_retry_wait(200)
+                    .response_timeout(settings.response_timeout)
+                    .connection_timeout(settings.connection_timeout)
+                    .build()?;
+                let config = redis::cluster::ClusterConfig::new()
+                    .set_response_timeout(settings.response_timeout)
+                    .set_connection_timeout(settings.connection_timeout);
+                Ok(Connection::Cluster(
+                    client.get_pending_async_connection_with_config(config),
+                ))
+            }
+        }
+    }
+
+    pub async fn invoke(&self, invocation: &ScriptInvocation<'_>) -> RedisResult<Value> {
+        match self {
+            Connection::Single(c) => invocation.invoke_async(&mut c.clone()).await,
+            Connection::Cluster(c) => invocation.invoke_async(&mut c.clone()).await,
+        }
+    }
+
+    pub async fn query(&self, cmd: &Cmd) -> RedisResult<Value> {
+        match self {
+            Connection::Single(c) => cmd.query_async(&mut c.clone()).await,
+            Connection::Cluster(c) => cmd.query_async(&mut c.clone()).await,
+        }
+    }
+
+    pub async fn pipeline(&self, pipe: &Pipeline) -> RedisResult<Vec<Value>> {
+        match self {
+            Connection::Single(c) => pipe.query_async(&mut c.clone()).await,
+            Connection::Cluster(c) => pipe.query_async(&mut c.clone()).await,
+        }
+    }
+}

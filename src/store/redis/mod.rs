@@ -1,0 +1,558 @@
+//! The Redis store: state shared by every replica, one script (one round trip)
+//! per ledger operation, exact money as integer minor units. Key schema and
+//! memory figures: docs/redis.md.
+
+mod cache;
+pub mod conn;
+mod init;
+pub mod keys;
+mod record;
+mod reply;
+
+pub use conn::{RedisSettings, RedisTarget};
+pub use init::{InitReport, init_store};
+
+use super::{
+    Approval, CancelOutcome, DisputeOutcome, InvoiceOutcome, LedgerView, PaymentOutcome,
+    PaymentRequest, ReserveOutcome, ReserveRequest, Store, StoreError, StoreHealth, StoredBuyer,
+    UpsertOutcome,
+};
+use crate::domain::buyer::{BuyerRecord, Rating};
+use crate::domain::date::Date;
+use crate::domain::exposure::{
+    DUNNING_SAMPLE, DueItem, ExposureTotals, Invoice, LedgerSnapshot, PaymentStats,
+};
+use crate::domain::ids::{BuyerId, InvoiceId, OrderId};
+use cache::ProfileCache;
+use conn::Connection;
+use keys::{BuyerKeys, KeySchema};
+use redis::{Script, Value};
+use reply::{at, int, int128, items, status, text};
+use std::time::Duration;
+
+const PRELUDE: &str = include_str!("scripts/prelude.lua");
+
+fn script(body: &str) -> Script {
+    Script::new(&format!("{PRELUDE}\n{body}"))
+}
+
+struct Scripts {
+    check: Script,
+    invoice: Script,
+    payment: Script,
+    cancel: Script,
+    dispute: Script,
+    buyer: Script,
+    ledger: Script,
+}
+
+impl Scripts {
+    fn new() -> Scripts {
+        Scripts {
+            check: script(include_str!("scripts/check.lua")),
+            invoice: script(include_str!("scripts/invoice.lua")),
+            payment: script(include_str!("scripts/payment.lua")),
+            cancel: script(include_str!("scripts/cancel.lua")),
+            dispute: script(include_str!("scripts/dispute.lua")),
+            buyer: script(include_str!("scripts/buyer.lua")),
+            ledger: script(include_str!("scripts/ledger.lua")),
+        }
+    }
+}
+
+/// How a RedisStore is opened.
+#[derive(Clone, Debug)]
+pub struct RedisOptions {
+    pub target: RedisTarget,
+    pub settings: RedisSettings,
+    /// Prefix of every key, so several deployments (or tests) can share a Redis.
+    pub namespace: String,
+    /// How long a replica may answer from its cached copy of a buyer profile.
+    pub profile_cache_ttl: Duration,
+    /// Seeding mode: ledger writes are accepted while the store marker is missing
+    /// (decisions still refer). For re-seeding an emptied store; see docs/operations.md.
+    pub allow_uninitialised_writes: bool,
+}
+
+pub struct RedisStore {
+    conn: Connection,
+    keys: KeySchema,
+    scripts: Scripts,
+    cache: ProfileCache,
+    allow_uninitialised_writes: bool,
+}
+
+fn unavailable(error: redis::RedisError) -> StoreError {
+    StoreError::Unavailable(error.to_string())
+}
+
+/// Errors every script may answer with instead of doing its work.
+fn common_error(head: &str, buyer_id: &BuyerId) -> Option<StoreError> {
+    match head {
+        "NO_MARKER" => Some(StoreError::Uninitialised),
+        "UNKNOWN_BUYER" => Some(StoreError::UnknownBuyer(buyer_id.clone())),
+        "OVERFLOW" => Some(StoreError::Overflow),
+        _ => None,
+    }
+}
+
+fn due_items(value: &Value) -> Result<Vec<DueItem>, StoreError> {
+    items(value)?
+        .chunks(2)
+        .map(|pair| {
+            let id = text(at(pair, 0)?)?;
+            let day = int(at(pair, 1)?)?;
+            Ok(DueItem {
+                invoice_id: InvoiceId::parse(&id).map_err(|_| {
+                    StoreError::Unavailable(format!("stored invoice id {id:?} is invalid"))
+                })?,
+                due_date: Date::from_days(day as i32),
+            })
+        })
+        .collect()
+}
+
+fn snapshot(value: &Value) -> Result<LedgerSnapshot, StoreError> {
+    let parts = items(value)?;
+    Ok(LedgerSnapshot {
+        totals: ExposureTotals {
+            open_orders: int(at(parts, 0)?)?,
+            open_invoices: int(at(parts, 1)?)?,
+            disputed: int(at(parts, 2)?)?,
+        },
+        oldest_due: due_items(at(parts, 3)?)?,
+        next_due: due_items(at(parts, 4)?)?.into_iter().next(),
+    })
+}
+
+fn approval(order_id: &OrderId, rest: &[Value]) -> Result<Approval, StoreError> {
+    Ok(Approval {
+        order_id: order_id.clone(),
+        amount: int(at(rest, 0)?)?,
+        remaining: int(at(rest, 1)?)?,
+        decision_id: text(at(rest, 2)?)?,
+        approved_at_secs: int(at(rest, 3)?)?,
+    })
+}
+
+fn invoice_from(id: &str, packed: &str) -> Result<Invoice, StoreError> {
+    let corrupt = || StoreError::Unavailable(format!("stored invoice {id:?} is corrupt"));
+    let mut parts = packed.splitn(6, '|');
+    let mut next_int = || -> Result<i64, StoreError> {
+        parts
+            .next()
+            .and_then(|p| p.parse().ok())
+            .ok_or_else(corrupt)
+    };
+    let (amount, open, issue, due, disputed) = (
+        next_int()?,
+        next_int()?,
+        next_int()?,
+        next_int()?,
+        next_int()?,
+    );
+    let order = parts.next().ok_or_else(corrupt)?;
+    Ok(Invoice {
+        id: InvoiceId::parse(id).map_err(|_| corrupt())?,
+        order_id: if order.is_empty() {
+            None
+        } else {
+            Some(OrderId::parse(order).map_err(|_| corrupt())?)
+        },
+        amount,
+        open,
+        issue_date: Date::from_days(issue as i32),
+        due_date: Date::from_days(due as i32),
+        disputed: disputed == 1,
+    })
+}
+
+impl RedisStore {
+    pub fn open(options: &RedisOptions) -> Result<RedisStore, StoreError> {
+        let conn = Connection::open(&options.target, &options.settings).map_err(unavailable)?;
+        Ok(RedisStore {
+            conn,
+            keys: KeySchema::new(&options.namespace),
+            scripts: Scripts::new(),
+            cache: ProfileCache::new(options.profile_cache_ttl),
+            allow_uninitialised_writes: options.allow_uninitialised_writes,
+        })
+    }
+
+    /// Writes the store markers (see [`init_store`]).
+    pub async fn init(&self) -> Result<InitReport, StoreError> {
+        init_store(&self.conn, &self.keys).await
+    }
+
+    fn write_flag(&self) -> &'static str {
+        if self.allow_uninitialised_writes {
+            "1"
+        } else {
+            "0"
+        }
+    }
+
+    /// Runs a script over the buyer's keys with `now` and the write flag as the
+    /// first two arguments, then `args`.
+    async fn run(
+        &self,
+        script: &Script,
+        keys: &BuyerKeys,
+        now_secs: i64,
+        flag: &str,
+        args: &[&str],
+    ) -> Result<Value, StoreError> {
+        let mut invocation = script.prepare_invoke();
+        for key in &keys.keys {
+            invocation.key(key);
+        }
+        invocation.arg(now_secs).arg(flag);
+        for arg in args {
+            invocation.arg(*arg);
+        }
+        self.conn.invoke(&invocation).await.map_err(unavailable)
+    }
+
+    async fn write_buyer(&self, buyer_id: &BuyerId, args: &[&str]) -> Result<u64, StoreError> {
+        let keys = self.keys.buyer(buyer_id);
+        let reply = self
+            .run(&self.scripts.buyer, &keys, 0, self.write_flag(), args)
+            .await;
+        self.cache.forget(buyer_id);
+        let reply = reply?;
+        let (head, rest) = status(&reply)?;
+        if let Some(error) = common_error(&head, buyer_id) {
+            return Err(error);
+        }
+        Ok(int(at(rest, 0)?)? as u64)
+    }
+}
+
+impl Store for RedisStore {
+    const IN_PROCESS: bool = false;
+
+    async fn health(&self) -> StoreHealth {
+        let marker = &self.keys.markers()[0];
+        match self.conn.query(redis::cmd("EXISTS").arg(marker)).await {
+            Ok(Value::Int(1)) => StoreHealth::Ready,
+            Ok(_) => StoreHealth::Uninitialised,
+            Err(_) => StoreHealth::Unreachable,
+        }
+    }
+
+    async fn load_buyer(&self, buyer_id: &BuyerId) -> Result<Option<StoredBuyer>, StoreError> {
+        if let Some(cached) = self.cache.get(buyer_id) {
+            return Ok(Some(cached));
+        }
+        let keys = self.keys.buyer(buyer_id);
+        let mut pipe = redis::pipe();
+        pipe.cmd("HMGET")
+            .arg(keys.buyer())
+            .arg(&["v", "profile", "rating"])
+            .cmd("EXISTS")
+            .arg(keys.marker());
+        let replies = self.conn.pipeline(&pipe).await.map_err(unavailable)?;
+        if int(at(&replies, 1)?)? == 0 {
+            return Err(StoreError::Uninitialised);
+        }
+        let fields = items(at(&replies, 0)?)?;
+        if matches!(at(fields, 0)?, Value::Nil) {
+            return Ok(None);
+        }
+        let version = int(at(fields, 0)?)? as u64;
+        let profile =
+            record::profile_from_json(&text(at(fields, 1)?)?).map_err(StoreError::Unavailable)?;
+        let rating = record::rating_from_json(&text(at(fields, 2)?)?, profile.currency)
+            .map_err(StoreError::Unavailable)?;
+        let stored = StoredBuyer {
+            record: BuyerRecord { profile, rating },
+            version,
+        };
+        self.cache.put(buyer_id, stored.clone());
+        Ok(Some(stored))
+    }
+
+    async fn upsert_buyer(&self, record: BuyerRecord) -> Result<UpsertOutcome, StoreError> {
+        let profile = record::profile_to_json(&record.profile);
+        let rating = record::rating_to_json(&record.rating);
+        let version = self
+            .write_buyer(&record.profile.id, &["profile", &profile, &rating, "0"])
+            .await?;
+        Ok(UpsertOutcome {
+            created: version == 1,
+            version,
+        })
+    }
+
+    async fn store_rating(&self, buyer_id: &BuyerId, rating: Rating) -> Result<(), StoreError> {
+        let rating = record::rating_to_json(&rating);
+        self.write_buyer(buyer_id, &["rating", &rating, "", "1"])
+            .await?;
+        Ok(())
+    }
+
+    async fn check_and_reserve(
+        &self,
+        request: ReserveRequest,
+        today: Date,
+    ) -> Result<ReserveOutcome, StoreError> {
+        let keys = self.keys.buyer(&request.buyer_id);
+        let c = &request.conditions;
+        let amount = request.amount.minor().to_string();
+        let version = request.buyer_version.to_string();
+        let max_total = c.max_total_after.to_string();
+        let max_insurable = c
+            .max_insurable_after
+            .map(|m| m.to_string())
+            .unwrap_or_default();
+        let earliest = c.earliest_due_allowed.days().to_string();
+        let ttl = request.reservation_ttl_secs.to_string();
+        let today = today.days().to_string();
+        let sample = DUNNING_SAMPLE.to_string();
+        let args = [
+            request.order_id.as_str(),
+            &amount,
+            &version,
+            if c.blocked { "1" } else { "0" },
+            &max_total,
+            &max_insurable,
+            &earliest,
+            &request.decision_id,
+            &ttl,
+            &today,
+            &sample,
+        ];
+        // Decisions never bypass the marker, even in seeding mode.
+        let reply = self
+            .run(&self.scripts.check, &keys, request.now_secs, "0", &args)
+            .await?;
+        let (head, rest) = status(&reply)?;
+        Ok(match head.as_str() {
+            "RESERVED" => ReserveOutcome::Reserved(snapshot(at(rest, 0)?)?),
+            "NOT_RESERVED" => ReserveOutcome::NotReserved(snapshot(at(rest, 0)?)?),
+            "REPLAY" => {
+                ReserveOutcome::Replay(approval(&request.order_id, rest)?, snapshot(at(rest, 4)?)?)
+            }
+            "CONFLICT" => ReserveOutcome::Conflict(approval(&request.order_id, rest)?),
+            "CANCELLED" => ReserveOutcome::Cancelled,
+            "STALE" => {
+                self.cache.forget(&request.buyer_id);
+                ReserveOutcome::StaleBuyer
+            }
+            "UNKNOWN_BUYER" => {
+                self.cache.forget(&request.buyer_id);
+                ReserveOutcome::UnknownBuyer
+            }
+            "NO_MARKER" => {
+                self.cache.forget(&request.buyer_id);
+                return Err(StoreError::Uninitialised);
+            }
+            _ => return Err(reply::bad("check", &reply)),
+        })
+    }
+
+    async fn cancel_order(
+        &self,
+        buyer_id: &BuyerId,
+        order_id: &OrderId,
+        now_secs: i64,
+        tombstone_ttl_secs: i64,
+    ) -> Result<CancelOutcome, StoreError> {
+        let keys = self.keys.buyer(buyer_id);
+        let ttl = tombstone_ttl_secs.to_string();
+        let reply = self
+            .run(
+                &self.scripts.cancel,
+                &keys,
+                now_secs,
+                self.write_flag(),
+                &[order_id.as_str(), &ttl],
+            )
+            .await?;
+        let (head, rest) = status(&reply)?;
+        if let Some(error) = common_error(&head, buyer_id) {
+            return Err(error);
+        }
+        Ok(CancelOutcome {
+            released: int(at(rest, 0)?)?,
+            was_approved: int(at(rest, 1)?)? == 1,
+        })
+    }
+
+    async fn record_invoice(
+        &self,
+        buyer_id: &BuyerId,
+        invoice: Invoice,
+        now_secs: i64,
+    ) -> Result<InvoiceOutcome, StoreError> {
+        let keys = self.keys.buyer(buyer_id);
+        let amount = invoice.amount.to_string();
+        let issue = invoice.issue_date.days().to_string();
+        let due = invoice.due_date.days().to_string();
+        let order = invoice.order_id.as_ref().map_or("", |o| o.as_str());
+        let args = [invoice.id.as_str(), order, &amount, &issue, &due];
+        let reply = self
+            .run(
+                &self.scripts.invoice,
+                &keys,
+                now_secs,
+                self.write_flag(),
+                &args,
+            )
+            .await?;
+        let (head, rest) = status(&reply)?;
+        if let Some(error) = common_error(&head, buyer_id) {
+            return Err(error);
+        }
+        let totals = |offset: usize| -> Result<ExposureTotals, StoreError> {
+            Ok(ExposureTotals {
+                open_orders: int(at(rest, offset)?)?,
+                open_invoices: int(at(rest, offset + 1)?)?,
+                disputed: int(at(rest, offset + 2)?)?,
+            })
+        };
+        match head.as_str() {
+            "CONFLICT" => Err(StoreError::InvoiceConflict(invoice.id)),
+            "EXISTS" => Ok(InvoiceOutcome {
+                consumed: 0,
+                created: false,
+                totals: totals(0)?,
+            }),
+            "CREATED" => Ok(InvoiceOutcome {
+                consumed: int(at(rest, 3)?)?,
+                created: true,
+                totals: totals(0)?,
+            }),
+            _ => Err(reply::bad("invoice", &reply)),
+        }
+    }
+
+    async fn record_payment(
+        &self,
+        buyer_id: &BuyerId,
+        payment: PaymentRequest,
+        now_secs: i64,
+    ) -> Result<PaymentOutcome, StoreError> {
+        let keys = self.keys.buyer(buyer_id);
+        let amount = payment.amount.to_string();
+        let paid = payment.paid_date.days().to_string();
+        let payment_id = payment.payment_id.as_ref().map_or("", |p| p.as_str());
+        let args = [payment.invoice_id.as_str(), &amount, &paid, payment_id];
+        let reply = self
+            .run(
+                &self.scripts.payment,
+                &keys,
+                now_secs,
+                self.write_flag(),
+                &args,
+            )
+            .await?;
+        let (head, rest) = status(&reply)?;
+        if let Some(error) = common_error(&head, buyer_id) {
+            return Err(error);
+        }
+        let outcome = |created: bool| -> Result<PaymentOutcome, StoreError> {
+            Ok(PaymentOutcome {
+                open_balance: int(at(rest, 0)?)?,
+                created,
+                totals: ExposureTotals {
+                    open_orders: int(at(rest, 1)?)?,
+                    open_invoices: int(at(rest, 2)?)?,
+                    disputed: int(at(rest, 3)?)?,
+                },
+            })
+        };
+        match head.as_str() {
+            "UNKNOWN_INVOICE" => Err(StoreError::UnknownInvoice(payment.invoice_id)),
+            "PAYMENT_CONFLICT" => Err(StoreError::PaymentConflict(
+                payment.payment_id.expect("conflict implies a payment id"),
+            )),
+            "OVERPAYMENT" => Err(StoreError::Overpayment {
+                invoice: payment.invoice_id,
+                open: int(at(rest, 0)?)?,
+                attempted: payment.amount,
+            }),
+            "EXISTS" => outcome(false),
+            "CREATED" => outcome(true),
+            _ => Err(reply::bad("payment", &reply)),
+        }
+    }
+
+    async fn set_dispute(
+        &self,
+        buyer_id: &BuyerId,
+        invoice_id: &InvoiceId,
+        disputed: bool,
+        now_secs: i64,
+    ) -> Result<DisputeOutcome, StoreError> {
+        let keys = self.keys.buyer(buyer_id);
+        let flag = if disputed { "1" } else { "0" };
+        let reply = self
+            .run(
+                &self.scripts.dispute,
+                &keys,
+                now_secs,
+                self.write_flag(),
+                &[invoice_id.as_str(), flag],
+            )
+            .await?;
+        let (head, rest) = status(&reply)?;
+        if let Some(error) = common_error(&head, buyer_id) {
+            return Err(error);
+        }
+        match head.as_str() {
+            "UNKNOWN_INVOICE" => Err(StoreError::UnknownInvoice(invoice_id.clone())),
+            "DONE" => Ok(DisputeOutcome {
+                open_balance: int(at(rest, 0)?)?,
+                disputed: int(at(rest, 1)?)? == 1,
+            }),
+            _ => Err(reply::bad("dispute", &reply)),
+        }
+    }
+
+    async fn ledger(
+        &self,
+        buyer_id: &BuyerId,
+        since: Date,
+        now_secs: i64,
+    ) -> Result<LedgerView, StoreError> {
+        let keys = self.keys.buyer(buyer_id);
+        let reply = self
+            .run(
+                &self.scripts.ledger,
+                &keys,
+                now_secs,
+                self.write_flag(),
+                &[],
+            )
+            .await?;
+        let (head, rest) = status(&reply)?;
+        if let Some(error) = common_error(&head, buyer_id) {
+            return Err(error);
+        }
+        let t = items(at(rest, 0)?)?;
+        let weighted = int128(at(t, 6)?)? * 1_000_000 + int128(at(t, 7)?)?;
+        let stats = PaymentStats {
+            payments: int(at(t, 3)?)? as u32,
+            late_payments: int(at(t, 4)?)? as u32,
+            paid_minor: int(at(t, 5)?)?,
+            weighted_days_late: weighted,
+        };
+        let mut invoices = Vec::new();
+        for pair in items(at(rest, 1)?)?.chunks(2) {
+            let invoice = invoice_from(&text(at(pair, 0)?)?, &text(at(pair, 1)?)?)?;
+            if invoice.open > 0 || invoice.issue_date >= since {
+                invoices.push(invoice);
+            }
+        }
+        Ok(LedgerView {
+            totals: ExposureTotals {
+                open_orders: int(at(t, 0)?)?,
+                open_invoices: int(at(t, 1)?)?,
+                disputed: int(at(t, 2)?)?,
+            },
+            invoices,
+            stats,
+        })
+    }
+}

@@ -1,0 +1,243 @@
+//! Real redis-server processes for the tests, on free loopback ports, each under a
+//! watchdog that stops it when the test process goes away (shared servers live in
+//! statics, whose destructors never run).
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::time::{Duration, Instant};
+use tempfile::TempDir;
+
+pub struct RedisServer {
+    pub port: u16,
+    dir: TempDir,
+    supervisor: Option<Child>,
+    extra_args: Vec<String>,
+}
+
+fn port_is_free(port: u16) -> bool {
+    TcpListener::bind(("127.0.0.1", port)).is_ok()
+}
+
+/// A port that is free, and whose cluster-bus port (+10000) is free as well.
+pub fn free_port() -> u16 {
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    if NEXT.load(Ordering::SeqCst) == 0 {
+        // Spread concurrent test binaries apart; then walk upwards.
+        let start = 20_000 + (std::process::id() % 20_000) as u16;
+        let _ = NEXT.compare_exchange(0, start, Ordering::SeqCst, Ordering::SeqCst);
+    }
+    loop {
+        let port = NEXT.fetch_add(1, Ordering::SeqCst);
+        if port >= 55_000 {
+            NEXT.store(20_000, Ordering::SeqCst);
+            continue;
+        }
+        if port_is_free(port) && port_is_free(port + 10_000) {
+            return port;
+        }
+    }
+}
+
+pub fn redis_cli(port: u16, args: &[&str]) -> String {
+    let output = Command::new("redis-cli")
+        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+        .args(args)
+        .output()
+        .expect("redis-cli runs (apt-get install redis-tools)");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+impl RedisServer {
+    pub fn start() -> RedisServer {
+        RedisServer::start_with(&[])
+    }
+
+    /// A node for a Redis Cluster.
+    pub fn start_cluster_node() -> RedisServer {
+        RedisServer::start_with(&[
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            "nodes.conf",
+            "--cluster-node-timeout",
+            "2000",
+        ])
+    }
+
+    fn start_with(extra: &[&str]) -> RedisServer {
+        let port = free_port();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut server = RedisServer {
+            port,
+            dir,
+            supervisor: None,
+            extra_args: Vec::new(),
+        };
+        server.launch(extra);
+        server
+    }
+
+    fn launch(&mut self, extra: &[&str]) {
+        let mut args: Vec<String> = [
+            "--port",
+            &self.port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            self.dir.path().to_str().unwrap(),
+            "--daemonize",
+            "no",
+            "--loglevel",
+            "warning",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        args.extend(extra.iter().map(|s| s.to_string()));
+        // The watchdog: redis-server runs as long as this test process does.
+        let script = format!(
+            "redis-server \"$@\" >/dev/null 2>&1 & r=$!; echo $r > {pidfile}; \
+             trap 'kill -9 $r 2>/dev/null' EXIT; \
+             while kill -0 {parent} 2>/dev/null && kill -0 $r 2>/dev/null; do sleep 0.2; done",
+            pidfile = self.dir.path().join("redis.pid").display(),
+            parent = std::process::id()
+        );
+        let child = Command::new("bash")
+            .arg("-c")
+            .arg(script)
+            .arg("redis-supervisor")
+            .args(&args)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("start redis-server (apt-get install redis-server)");
+        self.supervisor = Some(child);
+        self.extra_args = extra.iter().map(|s| s.to_string()).collect();
+        self.wait_ready();
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while redis_cli(self.port, &["PING"]).trim() != "PONG" {
+            assert!(
+                Instant::now() < deadline,
+                "redis-server on {} did not start",
+                self.port
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    pub fn dir(&self) -> PathBuf {
+        self.dir.path().to_path_buf()
+    }
+
+    fn redis_pid(&self) -> Option<String> {
+        let pid = std::fs::read_to_string(self.dir.path().join("redis.pid")).ok()?;
+        Some(pid.trim().to_owned()).filter(|p| !p.is_empty())
+    }
+
+    /// SIGKILL: no chance to save or to say goodbye.
+    pub fn kill(&mut self) {
+        if let Some(pid) = self.redis_pid() {
+            let _ = Command::new("kill").args(["-9", &pid]).status();
+            let _ = std::fs::remove_file(self.dir.path().join("redis.pid"));
+        }
+        if let Some(mut child) = self.supervisor.take() {
+            let _ = child.wait();
+        }
+    }
+
+    /// Freezes the server: connections stay open, nothing answers (a hung Redis).
+    pub fn pause(&self) -> String {
+        let pid = self.redis_pid().expect("redis pid");
+        assert!(
+            Command::new("kill")
+                .args(["-STOP", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        pid
+    }
+
+    pub fn resume(pid: &str) {
+        assert!(
+            Command::new("kill")
+                .args(["-CONT", pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+    }
+
+    /// Writes a snapshot, so that a restart comes back with the data.
+    pub fn save(&self) {
+        assert_eq!(redis_cli(self.port, &["SAVE"]).trim(), "OK");
+    }
+
+    /// Starts again on the same port and directory: with the data of the last
+    /// `save`, or empty when `empty` (the snapshot is deleted first).
+    pub fn restart(&mut self, empty: bool) {
+        self.kill();
+        if empty {
+            let _ = std::fs::remove_file(self.dir.path().join("dump.rdb"));
+        }
+        let extra = std::mem::take(&mut self.extra_args);
+        let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+        self.launch(&extra);
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A 3-master Redis Cluster on loopback.
+pub struct RedisCluster {
+    pub nodes: Vec<RedisServer>,
+}
+
+impl RedisCluster {
+    pub fn start() -> RedisCluster {
+        let nodes: Vec<RedisServer> = (0..3).map(|_| RedisServer::start_cluster_node()).collect();
+        let addrs: Vec<String> = nodes
+            .iter()
+            .map(|n| format!("127.0.0.1:{}", n.port))
+            .collect();
+        let output = Command::new("redis-cli")
+            .args(["--cluster", "create"])
+            .args(&addrs)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .output()
+            .expect("redis-cli --cluster create");
+        assert!(
+            output.status.success(),
+            "cluster create failed: {}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+        let deadline = Instant::now() + Duration::from_secs(30);
+        for node in &nodes {
+            while !redis_cli(node.port, &["CLUSTER", "INFO"]).contains("cluster_state:ok") {
+                assert!(Instant::now() < deadline, "cluster did not become ok");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        RedisCluster { nodes }
+    }
+
+    pub fn seeds(&self) -> Vec<String> {
+        self.nodes.iter().map(RedisServer::url).collect()
+    }
+}
