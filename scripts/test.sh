@@ -26,4 +26,12 @@ fi
 
 cargo fmt --check
 cargo clippy --all-targets --locked -- -D warnings
+# Unit and property tests, then the integration suite on the embedded store,
+# including the Redis-specific tests that start their own redis-servers.
 cargo test --all-targets --locked
+# The same contract suite again on a real redis-server and on a real 3-master
+# Redis Cluster (the harness starts both on free loopback ports).
+for store in redis cluster; do
+    echo "== contract suite on CREDITGATE_TEST_STORE=$store"
+    CREDITGATE_TEST_STORE=$store cargo test --locked --test api -- --skip redis_ --skip server::
+done

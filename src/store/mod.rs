@@ -131,7 +131,7 @@ pub enum StoreError {
     /// The store has no marker for this part of the keyspace: it was emptied or
     /// never initialised, so missing data cannot be read as zero exposure.
     #[error(
-        "store not initialised (no store marker): exposure unknown; see the store-loss runbook in docs/operations.md"
+        "store not initialised (no store marker): exposure unknown; re-seed the ledger and run `creditgate store-init` (docs/operations.md, store loss)"
     )]
     Uninitialised,
 }

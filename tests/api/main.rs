@@ -8,5 +8,8 @@ mod concurrency;
 mod decisions;
 mod idempotency;
 mod ledger;
+mod money;
+mod redis_outage;
+mod redis_replicas;
 mod scoring;
 mod server;

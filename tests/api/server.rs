@@ -1,10 +1,8 @@
 //! The server around the services: health, reflection, and the real binary's
 //! startup and graceful shutdown.
 
+use crate::helpers::process::Replica;
 use crate::helpers::*;
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::time::Duration;
 use tokio_stream::StreamExt;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -84,42 +82,15 @@ async fn reflection_v1alpha_lists_services_and_serves_health_descriptors() {
 
 #[test]
 fn binary_warns_about_memory_only_state_and_stops_on_sigterm() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_creditgate"))
-        .args(["--listen", "127.0.0.1:0", "--log-format", "json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start creditgate");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut seen = Vec::new();
-    let mut listening = false;
-    while let Some(Ok(line)) = lines.next() {
-        listening = line.contains("creditgate listening");
-        seen.push(line);
-        if listening {
-            break;
-        }
-    }
-    assert!(listening, "no listening line in {seen:?}");
+    let mut replica = Replica::start(&[]);
     assert!(
-        seen.iter().any(|l| l.contains("in memory only")),
-        "no memory-only warning in {seen:?}"
+        replica
+            .startup_logs
+            .iter()
+            .any(|l| l.contains("in memory only")),
+        "no memory-only warning in {:?}",
+        replica.startup_logs
     );
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    let exit = loop {
-        if let Some(exit) = child.try_wait().unwrap() {
-            break exit;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "creditgate ignored SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let exit = replica.terminate();
     assert!(exit.success(), "exit status {exit:?}");
 }

@@ -3,7 +3,6 @@
 //! statics, whose destructors never run).
 
 use std::net::TcpListener;
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{Duration, Instant};
@@ -114,6 +113,7 @@ impl RedisServer {
             .arg("redis-supervisor")
             .args(&args)
             .stdin(Stdio::null())
+            .stderr(Stdio::null())
             .spawn()
             .expect("start redis-server (apt-get install redis-server)");
         self.supervisor = Some(child);
@@ -135,10 +135,6 @@ impl RedisServer {
 
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    pub fn dir(&self) -> PathBuf {
-        self.dir.path().to_path_buf()
     }
 
     fn redis_pid(&self) -> Option<String> {

@@ -1,0 +1,97 @@
+//! The real `creditgate` binary as a child process: for multi-replica tests and
+//! for startup and shutdown behaviour.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+pub const BINARY: &str = env!("CARGO_BIN_EXE_creditgate");
+
+pub struct Replica {
+    pub addr: SocketAddr,
+    child: Child,
+    /// Later log lines, as the replica writes them (JSON); kept so the reader
+    /// thread never blocks on a full pipe.
+    _logs: mpsc::Receiver<String>,
+    pub startup_logs: Vec<String>,
+}
+
+impl Replica {
+    /// Starts `creditgate --listen 127.0.0.1:0 --log-format json <args>` and waits
+    /// for its "listening" line.
+    pub fn start(args: &[&str]) -> Replica {
+        let mut child = Command::new(BINARY)
+            .args(["--listen", "127.0.0.1:0", "--log-format", "json"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start creditgate");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut startup_logs = Vec::new();
+        let addr = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = rx
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("no listening line from creditgate: {startup_logs:?}"));
+            startup_logs.push(line.clone());
+            if line.contains("creditgate listening") {
+                let at = line.find("\"addr\":\"").expect("addr field") + 8;
+                let end = line[at..].find('"').unwrap() + at;
+                break line[at..end].parse().expect("socket address");
+            }
+        };
+        Replica {
+            addr,
+            child,
+            _logs: rx,
+            startup_logs,
+        }
+    }
+
+    /// Sends SIGTERM and waits (bounded) for the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(exit) = self.child.try_wait().unwrap() {
+                return exit;
+            }
+            assert!(Instant::now() < deadline, "creditgate ignored SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `creditgate <args>` to completion (e.g. store-init) and returns its stdout.
+pub fn run(args: &[&str]) -> (bool, String) {
+    let output = Command::new(BINARY)
+        .args(args)
+        .output()
+        .expect("run creditgate");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    (output.status.success(), text)
+}
