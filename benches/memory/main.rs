@@ -1,0 +1,198 @@
+//! creditgate-memory: measures what a buyer costs in memory.
+//!
+//!   creditgate-memory redis --redis-url redis://127.0.0.1:6399   Redis bytes per buyer
+//!   creditgate-memory embedded --buyers 1000000                    process RSS after N buyers
+//!
+//! It drives the real stores through the library (no gRPC in the way) and prints
+//! a Markdown table for BENCHMARKS.md and docs/redis.md.
+
+use creditgate::domain::buyer::{BuyerProfile, BuyerRecord, Grade, Rating, RiskTier};
+use creditgate::domain::date::Date;
+use creditgate::domain::exposure::Invoice;
+use creditgate::domain::ids::{BuyerId, InvoiceId, OrderId};
+use creditgate::domain::money::{Currency, Money};
+use creditgate::domain::policy::{Policy, reserve_conditions};
+use creditgate::store::memory::MemoryStore;
+use creditgate::store::redis::keys::KeySchema;
+use creditgate::store::redis::{RedisOptions, RedisSettings, RedisStore, RedisTarget};
+use creditgate::store::{ReserveRequest, Store};
+use rust_decimal::Decimal;
+use std::time::Duration;
+
+fn record(id: &str) -> BuyerRecord {
+    let eur = Currency::from_code("EUR").expect("EUR");
+    let today = Date::parse("2026-11-28").expect("date");
+    BuyerRecord {
+        profile: BuyerProfile {
+            id: BuyerId::parse(id).expect("id"),
+            name: format!("{id} Trading GmbH"),
+            country_code: "DE".into(),
+            currency: eur,
+            tier: RiskTier::Standard,
+            manual_limit: Some(Money::from_minor(eur, 1_000_000_00)),
+            payment_terms_days: 30,
+            financials: None,
+            external_rating: None,
+            insurance: None,
+        },
+        rating: Rating {
+            score: 500,
+            grade: Grade::new(5).expect("grade"),
+            probability_of_default: Decimal::new(40, 4),
+            recommended_limit: Money::from_minor(eur, 0),
+            rated_on: today,
+            valid_until: today.add_days(180),
+            reasons: vec![],
+        },
+    }
+}
+
+fn invoice(n: usize) -> Invoice {
+    let issue = Date::parse("2026-11-01").expect("date");
+    Invoice {
+        id: InvoiceId::parse(&format!("INV-2026-{n:06}")).expect("id"),
+        order_id: None,
+        amount: 1_250_00,
+        open: 1_250_00,
+        issue_date: issue,
+        due_date: issue.add_days(30),
+        disputed: false,
+    }
+}
+
+async fn approve<S: Store>(store: &S, id: &str, order: usize) {
+    let stored = store
+        .load_buyer(&BuyerId::parse(id).expect("id"))
+        .await
+        .expect("load")
+        .expect("buyer");
+    let amount = Money::from_minor(stored.record.profile.currency, 100_00);
+    let today = Date::parse("2026-11-28").expect("date");
+    let request = ReserveRequest {
+        buyer_id: stored.record.profile.id.clone(),
+        order_id: OrderId::parse(&format!("SO-{order:06}")).expect("id"),
+        amount,
+        conditions: reserve_conditions(&Policy::default(), &stored.record, amount, today),
+        buyer_version: stored.version,
+        decision_id: "01a22446-4351-730d-86c6-3dac6d0d20cd".into(),
+        now_secs: 1_795_824_000,
+        reservation_ttl_secs: 30 * 86_400,
+    };
+    store.check_and_reserve(request, today).await.expect("reserve");
+}
+
+async fn redis_bytes(url: &str, keys: &KeySchema, id: &str) -> u64 {
+    let client = redis::Client::open(url).expect("url");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect");
+    let mut total = 0;
+    for key in keys.buyer(&BuyerId::parse(id).expect("id")).keys.iter().skip(1) {
+        let bytes: Option<u64> = redis::cmd("MEMORY")
+            .arg("USAGE")
+            .arg(key)
+            .arg("SAMPLES")
+            .arg(0)
+            .query_async(&mut conn)
+            .await
+            .expect("MEMORY USAGE");
+        total += bytes.unwrap_or(0);
+    }
+    total
+}
+
+async fn redis_report(url: &str) {
+    let namespace = format!("mem{}", std::process::id());
+    let store = RedisStore::open(&RedisOptions {
+        target: RedisTarget::Url(url.to_owned()),
+        settings: RedisSettings {
+            response_timeout: Duration::from_secs(5),
+            ..RedisSettings::default()
+        },
+        namespace: namespace.clone(),
+        profile_cache_ttl: Duration::ZERO,
+        allow_uninitialised_writes: false,
+    })
+    .expect("open");
+    store.init().await.expect("init");
+    let keys = KeySchema::new(&namespace);
+    let now = 1_795_824_000;
+    let cases: [(&str, usize, usize); 4] = [
+        ("bare profile", 0, 0),
+        ("profile + 1 open order", 1, 0),
+        ("profile + 10 open invoices", 0, 10),
+        ("profile + 100 open invoices", 0, 100),
+    ];
+    println!("| buyer | Redis bytes (MEMORY USAGE, summed over its keys) |");
+    println!("|---|---|");
+    for (i, (what, orders, invoices)) in cases.iter().enumerate() {
+        let id = format!("MEM-{i}");
+        store.upsert_buyer(record(&id)).await.expect("upsert");
+        for n in 0..*orders {
+            approve(&store, &id, n).await;
+        }
+        for n in 0..*invoices {
+            store
+                .record_invoice(&BuyerId::parse(&id).expect("id"), invoice(n), now)
+                .await
+                .expect("invoice");
+        }
+        println!("| {what} | {} |", redis_bytes(url, &keys, &id).await);
+    }
+}
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+async fn embedded_report(buyers: usize) {
+    let store = MemoryStore::new();
+    let before = rss_kib();
+    for n in 0..buyers {
+        let id = format!("B-{n:07}");
+        store.upsert_buyer(record(&id)).await.expect("upsert");
+        approve(&store, &id, 0).await;
+    }
+    let after = rss_kib();
+    println!("| buyers (each with 1 open order) | RSS before | RSS after | per buyer |");
+    println!("|---|---|---|---|");
+    println!(
+        "| {buyers} | {} MiB | {} MiB | {} bytes |",
+        before / 1024,
+        after / 1024,
+        (after.saturating_sub(before) * 1024) / buyers.max(1) as u64
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let flag = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1).cloned())
+    };
+    match args.get(1).map(String::as_str) {
+        Some("redis") => {
+            let url = flag("--redis-url").unwrap_or_else(|| "redis://127.0.0.1:6379".into());
+            redis_report(&url).await;
+        }
+        Some("embedded") => {
+            let buyers = flag("--buyers").and_then(|b| b.parse().ok()).unwrap_or(1_000_000);
+            embedded_report(buyers).await;
+        }
+        _ => {
+            eprintln!("usage: creditgate-memory redis --redis-url URL | embedded --buyers N");
+            std::process::exit(2);
+        }
+    }
+}
