@@ -46,6 +46,11 @@ pub struct Args {
     #[arg(long)]
     pub seed_buyers: bool,
 
+    /// With --seed-buyers: open (not yet due) invoices of 1.00 EUR recorded for every
+    /// buyer before the run, to show that a decision's cost is flat in open items.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
+    pub open_invoices: u32,
+
     /// Manual credit limit (EUR) given to seeded buyers.
     #[arg(long, default_value = "1000000000.00")]
     pub limit: String,
@@ -109,6 +114,7 @@ pub struct Settings {
     pub rpc: Rpc,
     pub buyers: u32,
     pub seed_buyers: bool,
+    pub open_invoices: u32,
     pub limit: String,
     pub amount: String,
     pub connections: usize,
@@ -159,6 +165,7 @@ impl Args {
             rpc: self.rpc,
             buyers: self.buyers,
             seed_buyers: self.seed_buyers,
+            open_invoices: self.open_invoices,
             connections: to_usize(connections.into())?,
             streams: to_usize(streams.into())?,
             warmup: Duration::from_secs(self.warmup),

@@ -10,7 +10,7 @@ use std::hash::BuildHasher;
 use std::time::{Duration, SystemTime};
 use tokio::task::JoinSet;
 use tonic::transport::{Channel, Endpoint};
-use tonic::{Code, Request};
+use tonic::{Code, Request, TimeoutExpired};
 
 pub type DecisionClient = CreditDecisionServiceClient<Channel>;
 
@@ -46,8 +46,12 @@ fn describe(error: &dyn Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
+        let cause_text = cause.to_string();
+        // hyper and tonic often repeat their cause's message in their own.
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
         source = cause.source();
     }
     text
@@ -78,14 +82,19 @@ pub async fn connect_all(
 pub async fn seed_buyers(
     channels: &[Channel],
     buyers: u32,
+    open_invoices: u32,
     limit: &str,
     timeout: Duration,
 ) -> Result<(), String> {
+    use creditgate::clock::{Clock, SystemClock};
+    let today = SystemClock.today();
+    let (issue_date, due_date) = (today.to_string(), today.add_days(60).to_string());
     let stride = u32::try_from(channels.len()).map_err(|e| e.to_string())?;
     let mut tasks = JoinSet::new();
     for (first, channel) in (0..stride).zip(channels) {
         let mut client = LedgerServiceClient::new(channel.clone());
         let limit = limit.to_owned();
+        let (issue_date, due_date) = (issue_date.clone(), due_date.clone());
         tasks.spawn(async move {
             for index in (first..buyers).step_by(stride as usize) {
                 let id = buyer_id(index);
@@ -118,6 +127,24 @@ pub async fn seed_buyers(
                     Err(_) => {
                         return Err(format!("UpsertBuyer {id}: no answer within {timeout:?}"));
                     }
+                }
+                for n in 0..open_invoices {
+                    let mut request = Request::new(pb::RecordInvoiceRequest {
+                        buyer_id: id.clone(),
+                        invoice_id: format!("LG-INV-{n}"),
+                        order_id: String::new(),
+                        amount: Some(pb::Money {
+                            currency_code: "EUR".into(),
+                            amount: "1.00".into(),
+                        }),
+                        issue_date: issue_date.clone(),
+                        due_date: due_date.clone(),
+                    });
+                    request.set_timeout(timeout);
+                    client
+                        .record_invoice(request)
+                        .await
+                        .map_err(|status| format!("RecordInvoice {id}: {}", status.message()))?;
                 }
             }
             Ok(())
@@ -157,6 +184,11 @@ impl Workload {
             fixed_order_id,
             timeout,
         }
+    }
+
+    /// The per-call deadline.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     /// Uniformly spread, deterministic buyer choice for (worker, seq): splitmix64.
@@ -203,10 +235,24 @@ impl Workload {
         };
         match tokio::time::timeout(self.timeout, answer).await {
             Ok(Ok(decision)) => Outcome::Ok(decision),
+            Ok(Err(status)) if is_local_timeout(&status) => {
+                Outcome::Failed(code_name(Code::DeadlineExceeded))
+            }
             Ok(Err(status)) => Outcome::Failed(code_name(status.code())),
             Err(_) => Outcome::Failed(code_name(Code::DeadlineExceeded)),
         }
     }
+}
+
+/// tonic's channel enforces the grpc-timeout we send and reports its expiry as
+/// CANCELLED "Timeout expired"; gRPC calls a passed client deadline DEADLINE_EXCEEDED,
+/// and CANCELLED is kept for what the server cancels.
+fn is_local_timeout(status: &tonic::Status) -> bool {
+    status.code() == Code::Cancelled
+        && (status.message() == TimeoutExpired(()).to_string()
+            || status
+                .source()
+                .is_some_and(|source| source.is::<TimeoutExpired>()))
 }
 
 /// The canonical UPPER_SNAKE name of a gRPC status code.

@@ -6,6 +6,9 @@
 //!
 //! Flow: flags → connections → optional buyer seeding (untimed) → warmup +
 //! measured window (closed or open loop) → summary (and a JSON line with --json).
+//!
+//! Exit status: 0 after a run with at least one successful call, 3 after a run
+//! without any, 1 when connecting or seeding failed, 2 on bad flags.
 
 mod cli;
 mod client;
@@ -58,6 +61,7 @@ async fn run(settings: &Settings) -> Result<ExitCode, String> {
         client::seed_buyers(
             &channels,
             settings.buyers,
+            settings.open_invoices,
             &settings.limit,
             settings.timeout,
         )
@@ -98,14 +102,14 @@ async fn run(settings: &Settings) -> Result<ExitCode, String> {
     };
     if result.aborted > 0 {
         eprintln!(
-            "warning: {} task(s) had not stopped {} s after the window and were aborted",
+            "warning: {} task(s) had not stopped {} s after their last possible answer and were aborted",
             result.aborted,
             runner::STRAGGLER_GRACE.as_secs()
         );
     }
 
     let mut stats = result.stats;
-    let report = Report::new(settings, &mut stats);
+    let report = Report::new(settings, &mut stats, result.max_send_lag);
     if settings.json {
         eprint!("{}", report.human());
         println!("{}", report.json());

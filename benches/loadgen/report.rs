@@ -3,6 +3,7 @@
 use crate::cli::{Rpc, Settings};
 use crate::stats::{Percentiles, Stats};
 use std::fmt::Write;
+use std::time::Duration;
 
 /// Everything a report shows, computed once.
 pub struct Report<'a> {
@@ -11,10 +12,16 @@ pub struct Report<'a> {
     pub percentiles: Option<Percentiles>,
     /// Successful calls per measured second.
     pub rps: f64,
+    /// Open loop: the latest a measured call went out after its due time.
+    pub max_send_lag: Option<Duration>,
 }
 
 impl<'a> Report<'a> {
-    pub fn new(settings: &'a Settings, stats: &'a mut Stats) -> Self {
+    pub fn new(
+        settings: &'a Settings,
+        stats: &'a mut Stats,
+        max_send_lag: Option<Duration>,
+    ) -> Self {
         let percentiles = stats.percentiles();
         let rps = stats.ok as f64 / settings.duration.as_secs_f64();
         Report {
@@ -22,6 +29,7 @@ impl<'a> Report<'a> {
             stats,
             percentiles,
             rps,
+            max_send_lag,
         }
     }
 
@@ -102,6 +110,13 @@ impl<'a> Report<'a> {
             }
             None => out.push_str("  latency   no successful call\n"),
         }
+        if let Some(lag) = self.max_send_lag {
+            let _ = writeln!(
+                out,
+                "  send lag  max {} us behind schedule (load generator's own lateness, included above)",
+                lag.as_micros()
+            );
+        }
         out
     }
 
@@ -139,7 +154,7 @@ impl<'a> Report<'a> {
                 "\"duration_s\":{},\"warmup_s\":{},\"buyers\":{},\"distinct_orders\":{},",
                 "\"ok\":{},\"errors\":{},\"rps\":{:.1},",
                 "\"p50_us\":{},\"p90_us\":{},\"p99_us\":{},\"p999_us\":{},\"max_us\":{},",
-                "\"decisions\":{},\"error_codes\":{{{}}}}}"
+                "\"decisions\":{},\"error_codes\":{{{}}},\"max_send_lag_us\":{}}}"
             ),
             s.rpc.name(),
             s.mode(),
@@ -160,6 +175,10 @@ impl<'a> Report<'a> {
             pick(|p| p.max),
             decisions,
             error_codes,
+            or_null(
+                self.max_send_lag
+                    .map(|lag| u64::try_from(lag.as_micros()).unwrap_or(u64::MAX))
+            ),
         )
     }
 }

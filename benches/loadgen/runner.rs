@@ -1,15 +1,17 @@
 //! The two ways of driving load: closed loop (workers) and open loop (schedule).
 //!
-//! Both are bounded by the run window: nothing is sent at or after `end`, and a
-//! call still in flight at `end` is dropped (and not counted).
+//! Both are bounded: nothing is sent at or after `end`. Closed loop drops a call
+//! still in flight at `end` (it counts calls answered inside the window); open loop
+//! lets each call scheduled inside the window run to its answer or its deadline,
+//! so the slowest calls are not left out of the latency.
 
 use crate::client::{DecisionClient, OVERLOAD, Outcome, TASK_FAILED, Workload};
 use crate::stats::Stats;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+use tokio::runtime::Handle;
 use tokio::task::{JoinError, JoinSet};
-use tokio::time::{Instant, sleep_until};
+use tokio::time::{Instant, sleep_until, timeout_at};
 use tonic::transport::Channel;
 
 /// Calls sent before `measure_from` are warmup; the run stops at `end`.
@@ -20,27 +22,16 @@ pub struct Window {
     pub end: Instant,
 }
 
-/// How long past `end` the collection waits for tasks that should already be done.
+/// How long past their last possible answer the collection waits for tasks that
+/// should already be done, before aborting them.
 pub const STRAGGLER_GRACE: Duration = Duration::from_secs(2);
 
 pub struct RunResult {
     pub stats: Stats,
-    /// Tasks that had not stopped by `end` + grace and were aborted (should be 0).
+    /// Tasks that had not stopped in time and were aborted (should be 0).
     pub aborted: usize,
-}
-
-async fn collect(mut tasks: JoinSet<Stats>, window: Window) -> RunResult {
-    let mut stats = Stats::default();
-    let deadline = window.end + STRAGGLER_GRACE;
-    while let Ok(Some(joined)) = tokio::time::timeout_at(deadline, tasks.join_next()).await {
-        match joined {
-            Ok(part) => stats.merge(part),
-            Err(_) => stats.record_error(TASK_FAILED),
-        }
-    }
-    let aborted = tasks.len();
-    tasks.abort_all();
-    RunResult { stats, aborted }
+    /// Open loop: the latest a measured call was sent after its due time.
+    pub max_send_lag: Option<Duration>,
 }
 
 /// connections x streams workers; each sends its next call when the previous answered.
@@ -58,7 +49,21 @@ pub async fn closed_loop(
             tasks.spawn(closed_worker(client, workload.clone(), worker, window));
         }
     }
-    collect(tasks, window).await
+    let mut stats = Stats::default();
+    let deadline = window.end + STRAGGLER_GRACE;
+    while let Ok(Some(joined)) = timeout_at(deadline, tasks.join_next()).await {
+        match joined {
+            Ok(part) => stats.merge(part),
+            Err(_) => stats.record_error(TASK_FAILED),
+        }
+    }
+    let aborted = tasks.len();
+    tasks.abort_all();
+    RunResult {
+        stats,
+        aborted,
+        max_send_lag: None,
+    }
 }
 
 async fn closed_worker(
@@ -87,19 +92,18 @@ async fn closed_worker(
     stats
 }
 
-/// Releases one slot of the outstanding-call cap when the call's task ends, however it ends.
-struct Slot(Arc<AtomicUsize>);
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
-    }
-}
+/// The outcome and latency of a measured call; None for a warmup call.
+type Answer = Option<(Outcome, Duration)>;
 
 /// Calls scheduled at `rate` per second in total, independent of answers: call
-/// number `k` of connection `c` is due at start + (k * connections + c) / rate.
-/// Latency runs from the due time, so a late send (or a full cap) shows up in it
-/// instead of silently slowing the schedule (no coordinated omission).
+/// `k` is due at start + k / rate and goes out on connection k mod connections.
+/// Latency runs from the due time, so a late send shows up in it instead of
+/// silently slowing the schedule (no coordinated omission). Every call due inside
+/// the measured window is counted once answered or past its deadline.
+///
+/// The schedule runs on a blocking-pool thread with `std::thread::sleep`: tokio's
+/// timer rounds up to whole milliseconds, which would add up to 1 ms of the load
+/// generator's own lateness to every measured latency.
 pub async fn open_loop(
     channels: &[Channel],
     rate: u64,
@@ -107,91 +111,114 @@ pub async fn open_loop(
     workload: Arc<Workload>,
     window: Window,
 ) -> RunResult {
-    let outstanding = Arc::new(AtomicUsize::new(0));
-    let connections = channels.len() as u64;
-    let mut tasks = JoinSet::new();
-    for (connection, channel) in channels.iter().enumerate() {
-        let schedule = Schedule {
-            connection: connection as u64,
-            connections,
-            rate,
-            max_outstanding,
-            window,
+    let last_answer = window.end + workload.timeout();
+    let schedule = Schedule {
+        clients: channels
+            .iter()
+            .map(|channel| DecisionClient::new(channel.clone()))
+            .collect(),
+        rate,
+        max_outstanding,
+        workload,
+        window,
+        runtime: Handle::current(),
+    };
+    let Ok(ticked) = tokio::task::spawn_blocking(move || schedule.run()).await else {
+        let mut stats = Stats::default();
+        stats.record_error(TASK_FAILED);
+        return RunResult {
+            stats,
+            aborted: 0,
+            max_send_lag: None,
         };
-        let client = DecisionClient::new(channel.clone());
-        tasks.spawn(schedule.run(client, workload.clone(), outstanding.clone()));
+    };
+    let Ticked {
+        mut stats,
+        mut in_flight,
+        max_send_lag,
+    } = ticked;
+    // Every call returns by its own deadline, at most `timeout` after `end`.
+    let deadline = last_answer + STRAGGLER_GRACE;
+    while let Ok(Some(joined)) = timeout_at(deadline, in_flight.join_next()).await {
+        absorb(&mut stats, joined);
     }
-    collect(tasks, window).await
+    let aborted = in_flight.len();
+    in_flight.abort_all();
+    RunResult {
+        stats,
+        aborted,
+        max_send_lag: Some(max_send_lag),
+    }
 }
 
 struct Schedule {
-    connection: u64,
-    connections: u64,
+    clients: Vec<DecisionClient>,
     rate: u64,
     max_outstanding: usize,
+    workload: Arc<Workload>,
     window: Window,
+    runtime: Handle,
 }
 
-type Answer = Option<(Outcome, Duration)>;
+/// What the schedule thread hands back: counts so far and the calls still out.
+struct Ticked {
+    stats: Stats,
+    in_flight: JoinSet<Answer>,
+    max_send_lag: Duration,
+}
 
 impl Schedule {
     fn due(&self, k: u64) -> Instant {
-        let slot = u128::from(k) * u128::from(self.connections) + u128::from(self.connection);
-        let nanos = slot * 1_000_000_000 / u128::from(self.rate);
+        let nanos = u128::from(k) * 1_000_000_000 / u128::from(self.rate);
         self.window.start + Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
     }
 
-    async fn run(
-        self,
-        client: DecisionClient,
-        workload: Arc<Workload>,
-        outstanding: Arc<AtomicUsize>,
-    ) -> Stats {
+    /// Blocking: sleeps between sends, so it runs on a blocking-pool thread.
+    fn run(self) -> Ticked {
         let mut stats = Stats::default();
         let mut in_flight: JoinSet<Answer> = JoinSet::new();
-        let end = self.window.end;
+        let mut max_send_lag = Duration::ZERO;
+        let connections = self.clients.len() as u64;
         for k in 0u64.. {
             let due = self.due(k);
-            if due >= end {
+            if due >= self.window.end {
                 break;
             }
-            if Instant::now() < due {
-                sleep_until(due).await;
-            } else if k % 256 == 0 {
-                // Behind schedule: catch up, but let other tasks run now and then.
-                tokio::task::yield_now().await;
+            let now = Instant::now();
+            if now < due {
+                std::thread::sleep(due - now);
             }
             while let Some(joined) = in_flight.try_join_next() {
                 absorb(&mut stats, joined);
             }
             let measured = due >= self.window.measure_from;
-            if outstanding.fetch_add(1, Ordering::AcqRel) >= self.max_outstanding {
-                outstanding.fetch_sub(1, Ordering::AcqRel);
+            if in_flight.len() >= self.max_outstanding {
                 if measured {
                     stats.record_error(OVERLOAD);
                 }
                 continue;
             }
-            let slot = Slot(outstanding.clone());
-            let mut client = client.clone();
-            let workload = workload.clone();
-            let worker = self.connection;
-            in_flight.spawn(async move {
-                let _slot = slot;
-                let outcome = tokio::select! {
-                    biased;
-                    outcome = workload.call(&mut client, worker, k) => outcome,
-                    () = sleep_until(end) => return None,
-                };
-                let done = Instant::now();
-                (measured && done <= end).then(|| (outcome, done - due))
-            });
+            if measured {
+                max_send_lag = max_send_lag.max(Instant::now().saturating_duration_since(due));
+            }
+            let connection = k % connections;
+            // The remainder is below clients.len(), a usize.
+            let mut client = self.clients[connection as usize].clone();
+            let workload = self.workload.clone();
+            in_flight.spawn_on(
+                async move {
+                    // Bounded by the call's own deadline.
+                    let outcome = workload.call(&mut client, connection, k).await;
+                    measured.then(|| (outcome, Instant::now() - due))
+                },
+                &self.runtime,
+            );
         }
-        // Every call task returns by `end` at the latest.
-        while let Some(joined) = in_flight.join_next().await {
-            absorb(&mut stats, joined);
+        Ticked {
+            stats,
+            in_flight,
+            max_send_lag,
         }
-        stats
     }
 }
 

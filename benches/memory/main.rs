@@ -29,7 +29,7 @@ fn record(id: &str) -> BuyerRecord {
             country_code: "DE".into(),
             currency: eur,
             tier: RiskTier::Standard,
-            manual_limit: Some(Money::from_minor(eur, 1_000_000_00)),
+            manual_limit: Some(Money::from_minor(eur, 100_000_000)),
             payment_terms_days: 30,
             financials: None,
             external_rating: None,
@@ -52,8 +52,8 @@ fn invoice(n: usize) -> Invoice {
     Invoice {
         id: InvoiceId::parse(&format!("INV-2026-{n:06}")).expect("id"),
         order_id: None,
-        amount: 1_250_00,
-        open: 1_250_00,
+        amount: 125_000,
+        open: 125_000,
         issue_date: issue,
         due_date: issue.add_days(30),
         disputed: false,
@@ -66,7 +66,7 @@ async fn approve<S: Store>(store: &S, id: &str, order: usize) {
         .await
         .expect("load")
         .expect("buyer");
-    let amount = Money::from_minor(stored.record.profile.currency, 100_00);
+    let amount = Money::from_minor(stored.record.profile.currency, 10_000);
     let today = Date::parse("2026-11-28").expect("date");
     let request = ReserveRequest {
         buyer_id: stored.record.profile.id.clone(),
@@ -78,7 +78,10 @@ async fn approve<S: Store>(store: &S, id: &str, order: usize) {
         now_secs: 1_795_824_000,
         reservation_ttl_secs: 30 * 86_400,
     };
-    store.check_and_reserve(request, today).await.expect("reserve");
+    store
+        .check_and_reserve(request, today)
+        .await
+        .expect("reserve");
 }
 
 async fn redis_bytes(url: &str, keys: &KeySchema, id: &str) -> u64 {
@@ -88,7 +91,12 @@ async fn redis_bytes(url: &str, keys: &KeySchema, id: &str) -> u64 {
         .await
         .expect("connect");
     let mut total = 0;
-    for key in keys.buyer(&BuyerId::parse(id).expect("id")).keys.iter().skip(1) {
+    for key in keys
+        .buyer(&BuyerId::parse(id).expect("id"))
+        .keys
+        .iter()
+        .skip(1)
+    {
         let bytes: Option<u64> = redis::cmd("MEMORY")
             .arg("USAGE")
             .arg(key)
@@ -187,7 +195,9 @@ async fn main() {
             redis_report(&url).await;
         }
         Some("embedded") => {
-            let buyers = flag("--buyers").and_then(|b| b.parse().ok()).unwrap_or(1_000_000);
+            let buyers = flag("--buyers")
+                .and_then(|b| b.parse().ok())
+                .unwrap_or(1_000_000);
             embedded_report(buyers).await;
         }
         _ => {
