@@ -8,6 +8,7 @@ need_apt=()
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 command -v redis-cli >/dev/null 2>&1 || need_apt+=(redis-tools)
 command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 if ((${#need_apt[@]})); then
     echo "installing: ${need_apt[*]}"
     sudo_cmd=()

@@ -11,23 +11,33 @@ use crate::store::memory::MemoryStore;
 use crate::store::redis::{RedisOptions, RedisSettings, RedisStore};
 use std::sync::Arc;
 
-fn redis_options(config: &Config) -> Option<RedisOptions> {
-    Some(RedisOptions {
-        target: config.redis_target()?,
+fn redis_options(config: &Config) -> Result<Option<RedisOptions>, String> {
+    let Some(target) = config.redis_target() else {
+        return Ok(None);
+    };
+    let ca_pem = match &config.redis_ca_file {
+        Some(path) => Some(
+            std::fs::read(path).map_err(|e| format!("--redis-ca-file {}: {e}", path.display()))?,
+        ),
+        None => None,
+    };
+    Ok(Some(RedisOptions {
+        target,
         settings: RedisSettings {
             response_timeout: config.redis_timeout,
             connection_timeout: config.redis_timeout,
+            ca_pem,
             ..RedisSettings::default()
         },
         namespace: config.redis_namespace.clone(),
         profile_cache_ttl: config.profile_cache_ttl,
         allow_uninitialised_writes: config.seed_mode,
-    })
+    }))
 }
 
 /// Runs the gRPC server until SIGTERM/SIGINT.
 pub async fn serve(config: Config) -> Result<(), String> {
-    match redis_options(&config) {
+    match redis_options(&config)? {
         Some(options) => {
             let store =
                 RedisStore::open(&options).map_err(|e| format!("cannot open redis: {e}"))?;
@@ -75,7 +85,7 @@ async fn serve_with<S: Store>(config: Config, store: S) -> Result<(), String> {
 
 /// `creditgate store-init`: writes the store markers; a no-op on an initialised store.
 pub async fn store_init(config: Config) -> Result<(), String> {
-    let options = redis_options(&config).ok_or(
+    let options = redis_options(&config)?.ok_or(
         "store-init needs --redis-url or --redis-cluster (the embedded store needs no init)",
     )?;
     let store = RedisStore::open(&options).map_err(|e| format!("cannot open redis: {e}"))?;

@@ -34,6 +34,11 @@ pub struct Config {
     )]
     pub redis_cluster: Option<Vec<String>>,
 
+    /// PEM file of the CA that signed the Redis TLS certificate (rediss://), when it
+    /// is not in the system trust store.
+    #[arg(long, env = "CREDITGATE_REDIS_CA_FILE", global = true)]
+    pub redis_ca_file: Option<std::path::PathBuf>,
+
     /// Prefix of every Redis key: deployments sharing one Redis need distinct ones.
     #[arg(
         long,

@@ -208,3 +208,62 @@ async fn emptied_redis_means_exposure_unknown_until_reseeded_and_initialised() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn checks_racing_a_redis_kill_are_referred_never_approved_blind() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let mut redis = RedisServer::start();
+    let app = TestApp::spawn_on(initialised_redis(&options(&redis, "race")).await, test_settings()).await;
+    app.upsert(buyer("B-1", "100000000.00")).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut clients = Vec::new();
+    for worker in 0..8 {
+        let decisions = app.decisions.clone();
+        let stop = stop.clone();
+        clients.push(tokio::spawn(async move {
+            let mut seen = Vec::new();
+            for n in 0..5_000 {
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                let mut request = tonic::Request::new(pb::CheckCreditLimitRequest {
+                    buyer_id: "B-1".into(),
+                    order_id: format!("W{worker}-{n}"),
+                    amount: eur("1.00"),
+                });
+                request.set_timeout(Duration::from_secs(1));
+                let sent = Instant::now();
+                let result = decisions.clone().check_credit_limit(request).await;
+                seen.push((sent, Instant::now(), result.map(|r| r.into_inner())));
+            }
+            seen
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    redis.save();
+    redis.kill();
+    let killed = Instant::now();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let restarting = Instant::now();
+    redis.restart(false);
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    stop.store(true, Ordering::SeqCst);
+
+    let (mut during, mut approved_after) = (0, 0);
+    for client in clients {
+        for (sent, done, result) in client.await.unwrap() {
+            let response = result.expect("every check answered within its deadline");
+            if sent > killed && done < restarting {
+                during += 1;
+                assert_eq!(decision(&response), Decision::Referred, "approved while redis was down");
+                assert_eq!(codes(&response), ["STORE_UNAVAILABLE"]);
+            }
+            if sent > restarting && decision(&response) == Decision::Approved {
+                approved_after += 1;
+            }
+        }
+    }
+    assert!(during > 0, "no check ran during the outage");
+    assert!(approved_after > 0, "service did not resume after redis came back");
+}

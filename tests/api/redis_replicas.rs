@@ -165,3 +165,41 @@ fn store_init_writes_markers_once_and_needs_redis() {
     let (ok, embedded) = process::run(&["store-init"]);
     assert!(!ok && embedded.contains("--redis-url"), "{embedded}");
 }
+
+#[tokio::test]
+async fn rediss_with_a_private_ca() {
+    let redis = RedisServer::start_tls();
+    let url = format!("rediss://127.0.0.1:{}", redis.port);
+    let trusted = [
+        "--redis-url",
+        url.as_str(),
+        "--redis-ca-file",
+        redis.tls_ca(),
+    ];
+    let (ok, untrusted) = process::run(&["store-init", "--redis-url", &url]);
+    assert!(
+        !ok,
+        "a certificate from an unknown CA must be refused: {untrusted}"
+    );
+    let (ok, output) = process::run(&[&["store-init"], trusted.as_slice()].concat());
+    assert!(ok, "store-init over TLS failed: {output}");
+    let replica = Replica::start(&trusted);
+    let app_channel = connect(replica.addr).await;
+    LedgerServiceClient::new(app_channel.clone())
+        .upsert_buyer(pb::UpsertBuyerRequest {
+            buyer: Some(buyer("B-1", "100.00")),
+        })
+        .await
+        .unwrap();
+    let response = CreditDecisionServiceClient::new(app_channel)
+        .check_credit_limit(pb::CheckCreditLimitRequest {
+            buyer_id: "B-1".into(),
+            order_id: "O-1".into(),
+            amount: eur("60.00"),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(decision(&response), Decision::Approved);
+    assert_eq!(amount(&response.exposure), "60.00");
+}

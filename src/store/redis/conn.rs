@@ -25,6 +25,9 @@ pub struct RedisSettings {
     /// may run twice when a reply was lost, so only idempotent writes are safe to
     /// retry (see docs/redis.md).
     pub cluster_retries: u32,
+    /// PEM CA certificate(s) to trust for `rediss://` instead of the system store
+    /// (a private CA, as managed Redis services and self-hosted TLS often use).
+    pub ca_pem: Option<Vec<u8>>,
 }
 
 impl Default for RedisSettings {
@@ -33,6 +36,7 @@ impl Default for RedisSettings {
             response_timeout: Duration::from_millis(250),
             connection_timeout: Duration::from_millis(250),
             cluster_retries: 2,
+            ca_pem: None,
         }
     }
 }
@@ -41,6 +45,13 @@ impl Default for RedisSettings {
 pub enum Connection {
     Single(ConnectionManager),
     Cluster(ClusterConnection),
+}
+
+fn certificates(ca_pem: &[u8]) -> redis::TlsCertificates {
+    redis::TlsCertificates {
+        client_tls: None,
+        root_cert: Some(ca_pem.to_vec()),
+    }
 }
 
 fn install_tls_provider() {
@@ -55,7 +66,10 @@ impl Connection {
         install_tls_provider();
         match target {
             RedisTarget::Url(url) => {
-                let client = redis::Client::open(url.as_str())?;
+                let client = match &settings.ca_pem {
+                    Some(pem) => redis::Client::build_with_tls(url.as_str(), certificates(pem))?,
+                    None => redis::Client::open(url.as_str())?,
+                };
                 let config = redis::aio::ConnectionManagerConfig::new()
                     .set_response_timeout(Some(settings.response_timeout))
                     .set_connection_timeout(Some(settings.connection_timeout))
@@ -66,7 +80,11 @@ impl Connection {
                 )?))
             }
             RedisTarget::Cluster(nodes) => {
-                let client = redis::cluster::ClusterClient::builder(nodes.clone())
+                let mut builder = redis::cluster::ClusterClient::builder(nodes.clone());
+                if let Some(pem) = &settings.ca_pem {
+                    builder = builder.certs(certificates(pem));
+                }
+                let client = builder
                     .retries(settings.cluster_retries)
                     .min_retry_wait(10)
                     .max_retry_wait(200)

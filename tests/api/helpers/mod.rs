@@ -78,6 +78,7 @@ pub fn redis_options(target: RedisTarget, namespace: &str) -> RedisOptions {
             response_timeout: Duration::from_millis(500),
             connection_timeout: Duration::from_millis(500),
             cluster_retries: 2,
+            ca_pem: None,
         },
         namespace: namespace.to_owned(),
         profile_cache_ttl: Duration::from_secs(1),

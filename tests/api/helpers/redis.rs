@@ -13,6 +13,8 @@ pub struct RedisServer {
     dir: TempDir,
     supervisor: Option<Child>,
     extra_args: Vec<String>,
+    /// With TLS: the CA certificate redis-cli must trust.
+    tls_ca: Option<String>,
 }
 
 fn port_is_free(port: u16) -> bool {
@@ -65,6 +67,120 @@ impl RedisServer {
         ])
     }
 
+    /// TLS only (no plain port), with a self-signed certificate for 127.0.0.1 made
+    /// by openssl; `tls_ca()` is the file a client must trust.
+    pub fn start_tls() -> RedisServer {
+        let port = free_port();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = |name: &str| dir.path().join(name).display().to_string();
+        let (ca, ca_key, cert, key, csr, ext) = (
+            path("ca.pem"),
+            path("ca.key"),
+            path("cert.pem"),
+            path("key.pem"),
+            path("server.csr"),
+            path("server.ext"),
+        );
+        std::fs::write(
+            &ext,
+            "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+        )
+        .unwrap();
+        // A private CA and a server certificate it signs, as a real deployment has.
+        let steps: [Vec<&str>; 3] = [
+            vec![
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=creditgate test CA",
+                "-keyout",
+                &ca_key,
+                "-out",
+                &ca,
+            ],
+            vec![
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                "/CN=127.0.0.1",
+                "-keyout",
+                &key,
+                "-out",
+                &csr,
+            ],
+            vec![
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                &ca,
+                "-CAkey",
+                &ca_key,
+                "-CAcreateserial",
+                "-days",
+                "1",
+                "-extfile",
+                &ext,
+                "-out",
+                &cert,
+            ],
+        ];
+        for step in steps {
+            let made = Command::new("openssl")
+                .args(&step)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .expect("openssl runs (apt-get install openssl)");
+            assert!(made.success(), "openssl {step:?} failed");
+        }
+        let mut server = RedisServer {
+            port,
+            dir,
+            supervisor: None,
+            extra_args: Vec::new(),
+            tls_ca: Some(ca.clone()),
+        };
+        let port = port.to_string();
+        server.launch(&[
+            "--port",
+            "0",
+            "--tls-port",
+            &port,
+            "--tls-cert-file",
+            &cert,
+            "--tls-key-file",
+            &key,
+            "--tls-ca-cert-file",
+            &cert,
+            "--tls-auth-clients",
+            "no",
+        ]);
+        server
+    }
+
+    pub fn tls_ca(&self) -> &str {
+        self.tls_ca.as_deref().expect("a TLS server")
+    }
+
+    fn cli(&self, args: &[&str]) -> String {
+        match &self.tls_ca {
+            Some(ca) => redis_cli(
+                self.port,
+                &[&["--tls", "--cacert", ca.as_str()], args].concat(),
+            ),
+            None => redis_cli(self.port, args),
+        }
+    }
+
     fn start_with(extra: &[&str]) -> RedisServer {
         let port = free_port();
         let dir = tempfile::tempdir().expect("temp dir");
@@ -73,6 +189,7 @@ impl RedisServer {
             dir,
             supervisor: None,
             extra_args: Vec::new(),
+            tls_ca: None,
         };
         server.launch(extra);
         server
@@ -123,7 +240,7 @@ impl RedisServer {
 
     fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(10);
-        while redis_cli(self.port, &["PING"]).trim() != "PONG" {
+        while self.cli(&["PING"]).trim() != "PONG" {
             assert!(
                 Instant::now() < deadline,
                 "redis-server on {} did not start",
@@ -178,7 +295,7 @@ impl RedisServer {
 
     /// Writes a snapshot, so that a restart comes back with the data.
     pub fn save(&self) {
-        assert_eq!(redis_cli(self.port, &["SAVE"]).trim(), "OK");
+        assert_eq!(self.cli(&["SAVE"]).trim(), "OK");
     }
 
     /// Starts again on the same port and directory: with the data of the last
