@@ -112,14 +112,19 @@ fn due_items(value: &Value) -> Result<Vec<DueItem>, StoreError> {
         .collect()
 }
 
+/// Open orders, open invoices and disputed, as three integers from `offset` on.
+fn totals_at(values: &[Value], offset: usize) -> Result<ExposureTotals, StoreError> {
+    Ok(ExposureTotals {
+        open_orders: int(at(values, offset)?)?,
+        open_invoices: int(at(values, offset + 1)?)?,
+        disputed: int(at(values, offset + 2)?)?,
+    })
+}
+
 fn snapshot(value: &Value) -> Result<LedgerSnapshot, StoreError> {
     let parts = items(value)?;
     Ok(LedgerSnapshot {
-        totals: ExposureTotals {
-            open_orders: int(at(parts, 0)?)?,
-            open_invoices: int(at(parts, 1)?)?,
-            disputed: int(at(parts, 2)?)?,
-        },
+        totals: totals_at(parts, 0)?,
         oldest_due: due_items(at(parts, 3)?)?,
         next_due: due_items(at(parts, 4)?)?.into_iter().next(),
     })
@@ -213,17 +218,31 @@ impl RedisStore {
         self.conn.invoke(&invocation).await.map_err(unavailable)
     }
 
-    async fn write_buyer(&self, buyer_id: &BuyerId, args: &[&str]) -> Result<u64, StoreError> {
+    /// Runs a ledger script for the buyer and turns the answers every script may
+    /// give (no marker, unknown buyer, overflow) into errors.
+    async fn write(
+        &self,
+        script: &Script,
+        buyer_id: &BuyerId,
+        now_secs: i64,
+        args: &[&str],
+    ) -> Result<Value, StoreError> {
         let keys = self.keys.buyer(buyer_id);
         let reply = self
-            .run(&self.scripts.buyer, &keys, 0, self.write_flag(), args)
-            .await;
+            .run(script, &keys, now_secs, self.write_flag(), args)
+            .await?;
+        let (head, _) = status(&reply)?;
+        match common_error(&head, buyer_id) {
+            Some(error) => Err(error),
+            None => Ok(reply),
+        }
+    }
+
+    async fn write_buyer(&self, buyer_id: &BuyerId, args: &[&str]) -> Result<u64, StoreError> {
+        let reply = self.write(&self.scripts.buyer, buyer_id, 0, args).await;
         self.cache.forget(buyer_id);
         let reply = reply?;
-        let (head, rest) = status(&reply)?;
-        if let Some(error) = common_error(&head, buyer_id) {
-            return Err(error);
-        }
+        let (_, rest) = status(&reply)?;
         Ok(int(at(rest, 0)?)? as u64)
     }
 }
@@ -360,21 +379,16 @@ impl Store for RedisStore {
         now_secs: i64,
         tombstone_ttl_secs: i64,
     ) -> Result<CancelOutcome, StoreError> {
-        let keys = self.keys.buyer(buyer_id);
         let ttl = tombstone_ttl_secs.to_string();
         let reply = self
-            .run(
+            .write(
                 &self.scripts.cancel,
-                &keys,
+                buyer_id,
                 now_secs,
-                self.write_flag(),
                 &[order_id.as_str(), &ttl],
             )
             .await?;
-        let (head, rest) = status(&reply)?;
-        if let Some(error) = common_error(&head, buyer_id) {
-            return Err(error);
-        }
+        let (_, rest) = status(&reply)?;
         Ok(CancelOutcome {
             released: int(at(rest, 0)?)?,
             was_approved: int(at(rest, 1)?)? == 1,
@@ -387,43 +401,26 @@ impl Store for RedisStore {
         invoice: Invoice,
         now_secs: i64,
     ) -> Result<InvoiceOutcome, StoreError> {
-        let keys = self.keys.buyer(buyer_id);
         let amount = invoice.amount.to_string();
         let issue = invoice.issue_date.days().to_string();
         let due = invoice.due_date.days().to_string();
         let order = invoice.order_id.as_ref().map_or("", |o| o.as_str());
         let args = [invoice.id.as_str(), order, &amount, &issue, &due];
         let reply = self
-            .run(
-                &self.scripts.invoice,
-                &keys,
-                now_secs,
-                self.write_flag(),
-                &args,
-            )
+            .write(&self.scripts.invoice, buyer_id, now_secs, &args)
             .await?;
         let (head, rest) = status(&reply)?;
-        if let Some(error) = common_error(&head, buyer_id) {
-            return Err(error);
-        }
-        let totals = |offset: usize| -> Result<ExposureTotals, StoreError> {
-            Ok(ExposureTotals {
-                open_orders: int(at(rest, offset)?)?,
-                open_invoices: int(at(rest, offset + 1)?)?,
-                disputed: int(at(rest, offset + 2)?)?,
-            })
-        };
         match head.as_str() {
             "CONFLICT" => Err(StoreError::InvoiceConflict(invoice.id)),
             "EXISTS" => Ok(InvoiceOutcome {
                 consumed: 0,
                 created: false,
-                totals: totals(0)?,
+                totals: totals_at(rest, 0)?,
             }),
             "CREATED" => Ok(InvoiceOutcome {
                 consumed: int(at(rest, 3)?)?,
                 created: true,
-                totals: totals(0)?,
+                totals: totals_at(rest, 0)?,
             }),
             _ => Err(reply::bad("invoice", &reply)),
         }
@@ -435,33 +432,19 @@ impl Store for RedisStore {
         payment: PaymentRequest,
         now_secs: i64,
     ) -> Result<PaymentOutcome, StoreError> {
-        let keys = self.keys.buyer(buyer_id);
         let amount = payment.amount.to_string();
         let paid = payment.paid_date.days().to_string();
         let payment_id = payment.payment_id.as_ref().map_or("", |p| p.as_str());
         let args = [payment.invoice_id.as_str(), &amount, &paid, payment_id];
         let reply = self
-            .run(
-                &self.scripts.payment,
-                &keys,
-                now_secs,
-                self.write_flag(),
-                &args,
-            )
+            .write(&self.scripts.payment, buyer_id, now_secs, &args)
             .await?;
         let (head, rest) = status(&reply)?;
-        if let Some(error) = common_error(&head, buyer_id) {
-            return Err(error);
-        }
         let outcome = |created: bool| -> Result<PaymentOutcome, StoreError> {
             Ok(PaymentOutcome {
                 open_balance: int(at(rest, 0)?)?,
                 created,
-                totals: ExposureTotals {
-                    open_orders: int(at(rest, 1)?)?,
-                    open_invoices: int(at(rest, 2)?)?,
-                    disputed: int(at(rest, 3)?)?,
-                },
+                totals: totals_at(rest, 1)?,
             })
         };
         match head.as_str() {
@@ -487,21 +470,16 @@ impl Store for RedisStore {
         disputed: bool,
         now_secs: i64,
     ) -> Result<DisputeOutcome, StoreError> {
-        let keys = self.keys.buyer(buyer_id);
         let flag = if disputed { "1" } else { "0" };
         let reply = self
-            .run(
+            .write(
                 &self.scripts.dispute,
-                &keys,
+                buyer_id,
                 now_secs,
-                self.write_flag(),
                 &[invoice_id.as_str(), flag],
             )
             .await?;
         let (head, rest) = status(&reply)?;
-        if let Some(error) = common_error(&head, buyer_id) {
-            return Err(error);
-        }
         match head.as_str() {
             "UNKNOWN_INVOICE" => Err(StoreError::UnknownInvoice(invoice_id.clone())),
             "DONE" => Ok(DisputeOutcome {
@@ -518,20 +496,10 @@ impl Store for RedisStore {
         since: Date,
         now_secs: i64,
     ) -> Result<LedgerView, StoreError> {
-        let keys = self.keys.buyer(buyer_id);
         let reply = self
-            .run(
-                &self.scripts.ledger,
-                &keys,
-                now_secs,
-                self.write_flag(),
-                &[],
-            )
+            .write(&self.scripts.ledger, buyer_id, now_secs, &[])
             .await?;
-        let (head, rest) = status(&reply)?;
-        if let Some(error) = common_error(&head, buyer_id) {
-            return Err(error);
-        }
+        let (_, rest) = status(&reply)?;
         let t = items(at(rest, 0)?)?;
         let weighted = int128(at(t, 6)?)? * 1_000_000 + int128(at(t, 7)?)?;
         let stats = PaymentStats {
@@ -548,11 +516,7 @@ impl Store for RedisStore {
             }
         }
         Ok(LedgerView {
-            totals: ExposureTotals {
-                open_orders: int(at(t, 0)?)?,
-                open_invoices: int(at(t, 1)?)?,
-                disputed: int(at(t, 2)?)?,
-            },
+            totals: totals_at(t, 0)?,
             invoices,
             stats,
         })
