@@ -54,12 +54,15 @@ pub async fn serve(config: Config) -> Result<(), String> {
 }
 
 async fn serve_with<S: Store>(config: Config, store: S) -> Result<(), String> {
+    let policy = Arc::new(match &config.policy_file {
+        Some(path) => crate::policy_file::load(path)?,
+        None => Policy::default(),
+    });
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let signal =
         shutdown::install_signals().map_err(|e| format!("cannot install signal handlers: {e}"))?;
-    let policy = Arc::new(Policy::default());
     let settings = ServiceSettings {
         reservation_ttl: config.reservation_ttl,
         store_timeout: config.redis_timeout,

@@ -65,6 +65,10 @@ pub struct Config {
     #[arg(long, env = "CREDITGATE_HEALTH_INTERVAL", default_value = "1s", value_parser = parse_duration)]
     pub health_interval: Duration,
 
+    /// Credit policy file (TOML, see policy/default.toml); the shipped default when unset.
+    #[arg(long, env = "CREDITGATE_POLICY_FILE")]
+    pub policy_file: Option<std::path::PathBuf>,
+
     /// How long an approved order stays reserved without invoice or cancel (e.g. 30d, 12h, 90s).
     #[arg(long, env = "CREDITGATE_RESERVATION_TTL", default_value = "30d", value_parser = parse_duration)]
     pub reservation_ttl: Duration,

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod grpc;
+pub mod policy_file;
 pub mod service;
 pub mod shutdown;
 pub mod store;

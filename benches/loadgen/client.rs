@@ -112,6 +112,7 @@ pub async fn seed_buyers(
                     financials: None,
                     external_rating: None,
                     insurance: None,
+                    early_payment_discount: None,
                 };
                 let mut request = Request::new(pb::UpsertBuyerRequest { buyer: Some(buyer) });
                 request.set_timeout(timeout);

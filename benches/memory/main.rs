@@ -31,6 +31,7 @@ fn record(id: &str) -> BuyerRecord {
             tier: RiskTier::Standard,
             manual_limit: Some(Money::from_minor(eur, 100_000_000)),
             payment_terms_days: 30,
+            early_payment_discount: None,
             financials: None,
             external_rating: None,
             insurance: None,
@@ -40,10 +41,14 @@ fn record(id: &str) -> BuyerRecord {
             grade: Grade::new(5).expect("grade"),
             probability_of_default: Decimal::new(40, 4),
             recommended_limit: Money::from_minor(eur, 0),
+            scored_limit: Money::from_minor(eur, 0),
+            insured_limit: Money::from_minor(eur, 0),
+            discretionary_limit: Money::from_minor(eur, 0),
             rated_on: today,
             valid_until: today.add_days(180),
             reasons: vec![],
         },
+        adjustment: Default::default(),
     }
 }
 

@@ -3,7 +3,8 @@
 use super::date::Date;
 use super::ids::BuyerId;
 use super::money::{Currency, Money};
-use super::reason::Reason;
+use super::policy::AdjustmentRule;
+use super::reason::{Reason, ReasonCode};
 use rust_decimal::Decimal;
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -65,6 +66,13 @@ pub struct Insurance {
     pub indemnity_percent: Decimal,
 }
 
+/// An early-payment discount, e.g. 2% within 10 days ("2/10 net 30").
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct EarlyPaymentDiscount {
+    pub percent: Decimal,
+    pub days: u32,
+}
+
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct BuyerProfile {
     pub id: BuyerId,
@@ -74,7 +82,9 @@ pub struct BuyerProfile {
     pub tier: RiskTier,
     /// A limit set by a credit analyst; overrides the scored limit.
     pub manual_limit: Option<Money>,
+    /// Net payment terms in days.
     pub payment_terms_days: u32,
+    pub early_payment_discount: Option<EarlyPaymentDiscount>,
     pub financials: Option<Financials>,
     pub external_rating: Option<ExternalRating>,
     pub insurance: Option<Insurance>,
@@ -93,17 +103,72 @@ pub struct Rating {
     pub score: u16,
     pub grade: Grade,
     pub probability_of_default: Decimal,
+    /// Insured limit + discretionary part for insured buyers, else the scored limit.
     pub recommended_limit: Money,
+    /// Size × grade, capped by tier: what the seller would risk on its own.
+    pub scored_limit: Money,
+    /// The insured limit counted into the recommendation (zero without insurance).
+    pub insured_limit: Money,
+    /// The uninsured part granted on top of the insured limit.
+    pub discretionary_limit: Money,
     pub rated_on: Date,
     pub valid_until: Date,
     pub reasons: Vec<Reason>,
 }
 
-/// A profile with its current rating, as the store keeps it.
+/// How far payment behaviour has moved the scored limit: a share of the
+/// recommended limit, lowered by late payments, restored by runs of on-time ones.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct LimitAdjustment {
+    pub percent: u32,
+    pub on_time_streak: u32,
+}
+
+impl Default for LimitAdjustment {
+    fn default() -> LimitAdjustment {
+        LimitAdjustment {
+            percent: 100,
+            on_time_streak: 0,
+        }
+    }
+}
+
+impl LimitAdjustment {
+    /// The adjustment after one more payment, `days_beyond_terms` after its due date.
+    pub fn after_payment(self, rule: &AdjustmentRule, days_beyond_terms: i32) -> LimitAdjustment {
+        if days_beyond_terms > rule.late_after_days {
+            return LimitAdjustment {
+                // Down one step, not below the floor, never up (a stricter policy
+                // file does not raise a limit that is already lower).
+                percent: self
+                    .percent
+                    .saturating_sub(rule.step_percent)
+                    .max(rule.floor_percent)
+                    .min(self.percent),
+                on_time_streak: 0,
+            };
+        }
+        let streak = self.on_time_streak + 1;
+        if streak >= rule.restore_after_on_time_payments && self.percent < 100 {
+            LimitAdjustment {
+                percent: (self.percent + rule.step_percent).min(100),
+                on_time_streak: 0,
+            }
+        } else {
+            LimitAdjustment {
+                percent: self.percent,
+                on_time_streak: streak.min(rule.restore_after_on_time_payments),
+            }
+        }
+    }
+}
+
+/// A profile with its current rating and limit adjustment, as the store keeps it.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct BuyerRecord {
     pub profile: BuyerProfile,
     pub rating: Rating,
+    pub adjustment: LimitAdjustment,
 }
 
 /// Where the limit in effect came from.
@@ -123,11 +188,35 @@ impl LimitSource {
 }
 
 impl BuyerRecord {
-    /// Manual limit when set, else the recommended (scored) limit.
+    /// Manual limit when set (never moved by behaviour), else the recommended
+    /// limit scaled by the payment-behaviour adjustment, rounded down.
     pub fn limit_in_effect(&self) -> (Money, LimitSource) {
         match self.profile.manual_limit {
             Some(limit) => (limit, LimitSource::Manual),
-            None => (self.rating.recommended_limit, LimitSource::Scored),
+            None => {
+                let recommended = self.rating.recommended_limit;
+                let scaled = recommended.to_decimal() * Decimal::from(self.adjustment.percent)
+                    / Decimal::ONE_HUNDRED;
+                (
+                    Money::from_decimal_floor(recommended.currency(), scaled),
+                    LimitSource::Scored,
+                )
+            }
         }
+    }
+
+    /// Why the limit in effect differs from the recommendation, if it does.
+    pub fn limit_reasons(&self) -> Vec<Reason> {
+        let (limit, source) = self.limit_in_effect();
+        if source == LimitSource::Manual || self.adjustment.percent >= 100 {
+            return Vec::new();
+        }
+        vec![Reason::new(
+            ReasonCode::LimitReducedLatePayment,
+            format!(
+                "scored limit {} reduced to {limit} ({}%) after late payments; on-time payments restore it step by step",
+                self.rating.recommended_limit, self.adjustment.percent
+            ),
+        )]
     }
 }

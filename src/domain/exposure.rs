@@ -171,12 +171,18 @@ pub struct PaymentStats {
     pub paid_minor: i64,
     /// Sum over payments of amount × days beyond terms, for the amount-weighted average.
     pub weighted_days_late: i128,
+    /// Payments made within the early-payment discount period.
+    pub early_payments: u32,
+    /// Issue date of the buyer's first invoice: the age of the relationship.
+    pub first_invoice: Option<Date>,
 }
 
 impl PaymentStats {
-    pub fn record(&mut self, amount: i64, days_beyond_terms: i32) {
+    /// Counts a payment; `early` when it fell within the discount period.
+    pub fn record(&mut self, amount: i64, days_beyond_terms: i32, early: bool) {
         let late = days_beyond_terms.max(0);
         self.payments += 1;
+        self.early_payments += u32::from(early);
         if late > 0 {
             self.late_payments += 1;
         }
@@ -185,6 +191,12 @@ impl PaymentStats {
     }
 
     /// Amount-weighted average days beyond terms (ADBT), one decimal.
+    pub fn note_invoice(&mut self, issue_date: Date) {
+        if self.first_invoice.is_none_or(|first| issue_date < first) {
+            self.first_invoice = Some(issue_date);
+        }
+    }
+
     pub fn average_days_beyond_terms(&self) -> Decimal {
         if self.paid_minor <= 0 {
             return Decimal::ZERO;
@@ -202,7 +214,10 @@ pub struct PaymentBehaviour {
     pub overdue: i64,
     pub oldest_overdue_days: i32,
     pub disputed_invoices: u32,
-    pub dso_days: Decimal,
+    /// None without credit sales in the DSO window.
+    pub dso_days: Option<Decimal>,
+    /// Days since the first invoice (0 without one).
+    pub relationship_days: i32,
 }
 
 impl PaymentBehaviour {
@@ -236,7 +251,11 @@ impl PaymentBehaviour {
                 behaviour.oldest_overdue_days = behaviour.oldest_overdue_days.max(days);
             }
         }
-        behaviour.dso_days = dso_days(behaviour.open_invoices, sales_in_window);
+        behaviour.dso_days =
+            (sales_in_window > 0).then(|| dso_days(behaviour.open_invoices, sales_in_window));
+        behaviour.relationship_days = stats
+            .first_invoice
+            .map_or(0, |first| today.days_since(first).max(0));
         behaviour
     }
 }
@@ -307,9 +326,10 @@ mod tests {
     #[test]
     fn adbt_is_amount_weighted() {
         let mut stats = PaymentStats::default();
-        stats.record(300, 0);
-        stats.record(100, 20);
-        stats.record(100, -5);
+        stats.record(300, 0, false);
+        stats.record(100, 20, false);
+        stats.record(100, -5, true);
+        assert_eq!(stats.early_payments, 1);
         assert_eq!(stats.average_days_beyond_terms(), Decimal::from(4));
         assert_eq!(stats.late_payments, 1);
     }

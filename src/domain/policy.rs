@@ -7,9 +7,10 @@
 use super::buyer::{BuyerRecord, LimitSource, RiskTier};
 use super::date::Date;
 use super::exposure::{DunningLadder, LedgerSnapshot};
-use super::money::Money;
+use super::money::{Currency, Money};
 use super::reason::{Reason, ReasonCode};
 use rust_decimal::Decimal;
+use std::collections::BTreeMap;
 
 /// Outcomes ordered by severity: the most severe reason wins.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug, Hash)]
@@ -34,6 +35,26 @@ pub struct TierPolicy {
     pub ladder: DunningLadder,
     /// How long a rating stays valid before re-rating is due.
     pub rerating_days: i32,
+    /// Cap on the scored (uninsured) part of the recommended limit, in size units.
+    pub max_scored_limit: Decimal,
+}
+
+/// How the recommended limit is sized (docs/scoring.md).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct LimitSizing {
+    pub net_worth_percent: Decimal,
+    pub monthly_revenue_percent: Decimal,
+    pub discretionary_percent_of_insured: Decimal,
+}
+
+/// How payment behaviour moves a scored limit.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct AdjustmentRule {
+    /// Days after the due date a payment may arrive and still count as on time.
+    pub late_after_days: i32,
+    pub step_percent: u32,
+    pub floor_percent: u32,
+    pub restore_after_on_time_payments: u32,
 }
 
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -43,55 +64,12 @@ pub struct Policy {
     pub standard: TierPolicy,
     pub new: TierPolicy,
     pub watch: TierPolicy,
-}
-
-const STANDARD_LADDER: DunningLadder = DunningLadder {
-    reminder_days_before_due: 7,
-    collection_days_overdue: 15,
-    legal_days_overdue: 60,
-};
-
-impl Default for Policy {
-    fn default() -> Policy {
-        Policy {
-            version: "2026-11-builtin-1".to_owned(),
-            core: TierPolicy {
-                tolerance_percent: Decimal::from(10),
-                max_order_percent_of_limit: None,
-                uninsured_outcome: Decision::Approved,
-                insurance_expected: false,
-                ladder: STANDARD_LADDER,
-                rerating_days: 365,
-            },
-            standard: TierPolicy {
-                tolerance_percent: Decimal::from(5),
-                max_order_percent_of_limit: None,
-                uninsured_outcome: Decision::Held,
-                insurance_expected: false,
-                ladder: STANDARD_LADDER,
-                rerating_days: 180,
-            },
-            new: TierPolicy {
-                tolerance_percent: Decimal::ZERO,
-                max_order_percent_of_limit: Some(Decimal::from(50)),
-                uninsured_outcome: Decision::Referred,
-                insurance_expected: true,
-                ladder: STANDARD_LADDER,
-                rerating_days: 90,
-            },
-            watch: TierPolicy {
-                tolerance_percent: Decimal::ZERO,
-                max_order_percent_of_limit: None,
-                uninsured_outcome: Decision::Referred,
-                insurance_expected: false,
-                ladder: DunningLadder {
-                    collection_days_overdue: 1,
-                    ..STANDARD_LADDER
-                },
-                rerating_days: 30,
-            },
-        }
-    }
+    pub limits: LimitSizing,
+    pub adjustment: AdjustmentRule,
+    /// While a rating is expired, orders above this share of the limit are referred.
+    pub expired_max_order_percent: Decimal,
+    /// Major units of a currency per size unit (scorecard bands, tier caps); 1 if absent.
+    pub size_divisors: BTreeMap<String, Decimal>,
 }
 
 impl Policy {
@@ -102,6 +80,26 @@ impl Policy {
             RiskTier::New => &self.new,
             RiskTier::Watch => &self.watch,
         }
+    }
+
+    /// Converts an amount in major units into size units.
+    pub fn size_units(&self, money: Money) -> Decimal {
+        let divisor = self
+            .size_divisors
+            .get(money.currency().code())
+            .copied()
+            .unwrap_or(Decimal::ONE);
+        money.to_decimal() / divisor
+    }
+
+    /// Converts size units back into an amount of `currency` (major units).
+    pub fn from_size_units(&self, currency: Currency, units: Decimal) -> Decimal {
+        units
+            * self
+                .size_divisors
+                .get(currency.code())
+                .copied()
+                .unwrap_or(Decimal::ONE)
     }
 }
 
@@ -198,6 +196,21 @@ pub fn reserve_conditions(
     }
 }
 
+/// While the rating is expired, the largest order approved without re-rating.
+fn rating_expired_cap(
+    policy: &Policy,
+    record: &BuyerRecord,
+    limit: Money,
+    today: Date,
+) -> Option<Money> {
+    (today > record.rating.valid_until).then(|| {
+        Money::from_decimal_floor(
+            limit.currency(),
+            limit.to_decimal() * policy.expired_max_order_percent / Decimal::ONE_HUNDRED,
+        )
+    })
+}
+
 /// Applies the policy to a buyer, its ledger snapshot and an order.
 pub fn evaluate(
     policy: &Policy,
@@ -264,6 +277,25 @@ pub fn evaluate(
                 ),
             ),
         ));
+    }
+
+    if let Some(cap) = rating_expired_cap(policy, record, bounds.limit, today) {
+        let valid_until = record.rating.valid_until;
+        let finding = if amount.minor() > cap.minor() {
+            (
+                Decision::Referred,
+                format!(
+                    "the buyer's rating expired on {valid_until}; orders above {cap} need a re-rating \
+                     (CreditDecisionService/ScoreBuyer); approvable up to {cap} until then"
+                ),
+            )
+        } else {
+            (
+                Decision::Approved,
+                format!("the buyer's rating expired on {valid_until}: re-rate it with ScoreBuyer"),
+            )
+        };
+        findings.push((finding.0, Reason::new(ReasonCode::RatingExpired, finding.1)));
     }
 
     if let Some(max_order) = bounds.max_order.filter(|max| amount.minor() > max.minor()) {
@@ -378,6 +410,7 @@ pub fn evaluate(
         totals.total()
     };
 
+    reasons.extend(record.limit_reasons());
     Evaluation {
         decision,
         reasons,

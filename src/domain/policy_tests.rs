@@ -29,6 +29,7 @@ fn record(tier: RiskTier, limit: i64) -> BuyerRecord {
             tier,
             manual_limit: Some(money(limit)),
             payment_terms_days: 30,
+            early_payment_discount: None,
             financials: None,
             external_rating: None,
             insurance: None,
@@ -38,10 +39,14 @@ fn record(tier: RiskTier, limit: i64) -> BuyerRecord {
             grade: Grade::new(5).unwrap(),
             probability_of_default: Decimal::new(4, 3),
             recommended_limit: money(0),
+            scored_limit: money(0),
+            insured_limit: money(0),
+            discretionary_limit: money(0),
             rated_on: today(),
             valid_until: today().add_days(180),
             reasons: vec![],
         },
+        adjustment: Default::default(),
     }
 }
 

@@ -1,5 +1,6 @@
 //! The scorecard: profile + payment behaviour → score, grade, PD and a recommended
-//! limit, with the factors that moved it. Documented in docs/scoring.md.
+//! limit, with the factors that moved it. Documented in docs/scoring.md; every
+//! factor is monotone (better inputs never cost points).
 
 use super::buyer::{BuyerProfile, Grade, Rating};
 use super::date::Date;
@@ -22,8 +23,8 @@ const PD_BY_GRADE: [Decimal; 10] = [
     Decimal::from_parts(80, 0, 0, false, 4),   // 0.0080  ~BB
     Decimal::from_parts(200, 0, 0, false, 4),  // 0.0200  ~B+
     Decimal::from_parts(450, 0, 0, false, 4),  // 0.0450  ~B
-    Decimal::from_parts(1500, 0, 0, false, 4), // 0.1500 ~CCC
-    Decimal::from_parts(3500, 0, 0, false, 4), // 0.3500 ~CC/C
+    Decimal::from_parts(1500, 0, 0, false, 4), // 0.1500  ~CCC
+    Decimal::from_parts(3500, 0, 0, false, 4), // 0.3500  ~CC/C
 ];
 
 /// Share of the size-based limit granted per grade, in percent (index 0 = grade 1).
@@ -64,7 +65,15 @@ fn factor(points: i32, code: ReasonCode, what: String) -> Factor {
     }
 }
 
-fn financial_factors(profile: &BuyerProfile, factors: &mut Vec<Factor>) {
+/// Points by the first threshold `value` reaches, thresholds in descending order.
+fn banded(value: Decimal, bands: &[(i64, i32)]) -> i32 {
+    bands
+        .iter()
+        .find(|(at_least, _)| value >= Decimal::from(*at_least))
+        .map_or(0, |(_, points)| *points)
+}
+
+fn financial_factors(policy: &Policy, profile: &BuyerProfile, factors: &mut Vec<Factor>) {
     let Some(financials) = &profile.financials else {
         factors.push(factor(
             -60,
@@ -86,31 +95,34 @@ fn financial_factors(profile: &BuyerProfile, factors: &mut Vec<Factor>) {
         ReasonCode::YearsInBusiness,
         format!("{years} years in business"),
     ));
-    match (financials.net_worth, financials.annual_revenue) {
-        (Some(net_worth), _) if net_worth.minor() < 0 => factors.push(factor(
-            -150,
-            ReasonCode::NegativeNetWorth,
-            format!("negative net worth of {net_worth}"),
-        )),
-        (Some(net_worth), Some(revenue)) if revenue.minor() > 0 => {
-            let ratio = net_worth.to_decimal() / revenue.to_decimal();
-            let points = if ratio >= Decimal::new(50, 2) {
-                80
-            } else if ratio >= Decimal::new(25, 2) {
-                50
-            } else if ratio >= Decimal::new(10, 2) {
-                20
-            } else {
-                -30
-            };
-            let percent = (ratio * Decimal::ONE_HUNDRED).round_dp(0);
+    if let Some(net_worth) = financials.net_worth {
+        if net_worth.minor() < 0 {
+            factors.push(factor(
+                -150,
+                ReasonCode::NegativeNetWorth,
+                format!("negative net worth of {net_worth}"),
+            ));
+        } else {
+            let size = policy.size_units(net_worth);
+            let points = banded(size, &[(10_000_000, 60), (1_000_000, 40), (100_000, 20)]);
             factors.push(factor(
                 points,
-                ReasonCode::EquityRatio,
-                format!("net worth is {percent}% of annual revenue"),
+                ReasonCode::NetWorth,
+                format!("net worth of {net_worth}"),
             ));
         }
-        _ => {}
+    }
+    if let Some(revenue) = financials.annual_revenue {
+        let size = policy.size_units(revenue);
+        let points = banded(
+            size,
+            &[(100_000_000, 40), (10_000_000, 25), (1_000_000, 10)],
+        );
+        factors.push(factor(
+            points,
+            ReasonCode::Revenue,
+            format!("annual revenue of {revenue}"),
+        ));
     }
 }
 
@@ -135,12 +147,16 @@ fn external_factors(profile: &BuyerProfile, factors: &mut Vec<Factor>) {
         factors.push(factor(
             points,
             ReasonCode::LegalDisputes,
-            format!("{count} legal disputes"),
+            plural(count, "legal dispute"),
         ));
     }
 }
 
-fn behaviour_factors(behaviour: &PaymentBehaviour, factors: &mut Vec<Factor>) {
+fn payment_factors(
+    profile: &BuyerProfile,
+    behaviour: &PaymentBehaviour,
+    factors: &mut Vec<Factor>,
+) {
     let stats = behaviour.stats;
     if stats.payments == 0 {
         factors.push(factor(
@@ -148,29 +164,83 @@ fn behaviour_factors(behaviour: &PaymentBehaviour, factors: &mut Vec<Factor>) {
             ReasonCode::NoPaymentHistory,
             "no payments on record yet".into(),
         ));
+        return;
+    }
+    let adbt = stats.average_days_beyond_terms();
+    let points = if adbt <= Decimal::ZERO {
+        60
+    } else if adbt <= Decimal::from(5) {
+        30
+    } else if adbt <= Decimal::from(15) {
+        0
+    } else if adbt <= Decimal::from(30) {
+        -60
+    } else if adbt <= Decimal::from(60) {
+        -120
     } else {
-        let adbt = behaviour.stats.average_days_beyond_terms();
-        let points = if adbt <= Decimal::ZERO {
-            60
-        } else if adbt <= Decimal::from(5) {
-            30
-        } else if adbt <= Decimal::from(15) {
+        -200
+    };
+    factors.push(factor(
+        points,
+        ReasonCode::PaymentRecord,
+        format!(
+            "{} late of {}, {adbt} days beyond terms on average",
+            stats.late_payments,
+            plural(stats.payments, "payment")
+        ),
+    ));
+    if let Some(discount) = &profile.early_payment_discount
+        && stats.early_payments * 2 >= stats.payments
+    {
+        factors.push(factor(
+            20,
+            ReasonCode::EarlyPayment,
+            format!(
+                "{} of {} within the {}% / {}-day discount period",
+                stats.early_payments,
+                plural(stats.payments, "payment"),
+                discount.percent.normalize(),
+                discount.days
+            ),
+        ));
+    }
+}
+
+fn ledger_factors(profile: &BuyerProfile, behaviour: &PaymentBehaviour, factors: &mut Vec<Factor>) {
+    if let Some(dso) = behaviour.dso_days {
+        let terms = Decimal::from(profile.payment_terms_days);
+        let points = if dso <= terms {
+            20
+        } else if dso <= terms + Decimal::from(15) {
             0
-        } else if adbt <= Decimal::from(30) {
-            -60
-        } else if adbt <= Decimal::from(60) {
-            -120
+        } else if dso <= terms + Decimal::from(45) {
+            -40
         } else {
-            -200
+            -80
         };
         factors.push(factor(
             points,
-            ReasonCode::PaymentRecord,
+            ReasonCode::DsoVsTerms,
             format!(
-                "{} late of {}, {adbt} days beyond terms on average",
-                stats.late_payments,
-                plural(stats.payments, "payment")
+                "DSO {dso} days against {} days net terms",
+                profile.payment_terms_days
             ),
+        ));
+    }
+    if behaviour.open_invoices > 0 && behaviour.overdue > 0 {
+        let share = Decimal::from(behaviour.overdue) * Decimal::ONE_HUNDRED
+            / Decimal::from(behaviour.open_invoices);
+        let points = if share > Decimal::from(50) {
+            -60
+        } else if share > Decimal::from(20) {
+            -30
+        } else {
+            0
+        };
+        factors.push(factor(
+            points,
+            ReasonCode::OverdueShare,
+            format!("{}% of the open balance overdue", share.round_dp(0)),
         ));
     }
     let oldest = behaviour.oldest_overdue_days;
@@ -194,22 +264,82 @@ fn behaviour_factors(behaviour: &PaymentBehaviour, factors: &mut Vec<Factor>) {
             plural(count, "disputed invoice"),
         ));
     }
+    let days = behaviour.relationship_days;
+    let points = match days {
+        1_095.. => 40,
+        365.. => 20,
+        _ => 0,
+    };
+    if points > 0 {
+        factors.push(factor(
+            points,
+            ReasonCode::RelationshipAge,
+            format!("trading for {} years", days / 365),
+        ));
+    }
 }
 
-/// Size-based limit before the grade adjustment: the smaller of 10% of net worth
-/// and 20% of a month's revenue per 30 days of payment terms.
-fn size_limit(profile: &BuyerProfile) -> Option<Decimal> {
-    let financials = profile.financials.as_ref()?;
+/// Size-based limit before the grade: the smaller of a share of net worth and a
+/// share of a month's revenue per 30 days of terms (policy `[limits]`).
+fn size_limit(policy: &Policy, profile: &BuyerProfile) -> Decimal {
+    let Some(financials) = profile.financials.as_ref() else {
+        return Decimal::ZERO;
+    };
+    let percent = |p: Decimal| p / Decimal::ONE_HUNDRED;
     let by_equity = financials
         .net_worth
-        .map(|nw| (nw.to_decimal() * Decimal::new(10, 2)).max(Decimal::ZERO));
+        .map(|nw| (nw.to_decimal() * percent(policy.limits.net_worth_percent)).max(Decimal::ZERO));
     let terms = Decimal::from(profile.payment_terms_days.max(30));
     let by_revenue = financials.annual_revenue.map(|rev| {
-        rev.to_decimal() / Decimal::from(12) * Decimal::new(20, 2) * terms / Decimal::from(30)
+        rev.to_decimal() / Decimal::from(12)
+            * percent(policy.limits.monthly_revenue_percent)
+            * terms
+            / Decimal::from(30)
     });
     match (by_equity, by_revenue) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
+        (Some(a), Some(b)) => a.min(b),
+        (a, b) => a.or(b).unwrap_or_default(),
+    }
+}
+
+/// The recommended limit and its parts: scored (capped), insured, discretionary.
+struct Recommendation {
+    scored: Decimal,
+    insured: Decimal,
+    discretionary: Decimal,
+}
+
+fn recommend(policy: &Policy, profile: &BuyerProfile, grade: Grade) -> Recommendation {
+    if profile.is_insolvent() || grade.value() == 10 {
+        return Recommendation {
+            scored: Decimal::ZERO,
+            insured: Decimal::ZERO,
+            discretionary: Decimal::ZERO,
+        };
+    }
+    let tier = policy.tier(profile.tier);
+    let share = Decimal::from(LIMIT_PERCENT_BY_GRADE[usize::from(grade.value() - 1)])
+        / Decimal::ONE_HUNDRED;
+    let cap = policy.from_size_units(profile.currency, tier.max_scored_limit);
+    let scored = (size_limit(policy, profile) * share).min(cap).trunc();
+    match &profile.insurance {
+        Some(insurance) => {
+            let insured = insurance.insured_limit.to_decimal();
+            let discretionary = (insured * policy.limits.discretionary_percent_of_insured
+                / Decimal::ONE_HUNDRED)
+                .min(scored)
+                .trunc();
+            Recommendation {
+                scored,
+                insured,
+                discretionary,
+            }
+        }
+        None => Recommendation {
+            scored,
+            insured: Decimal::ZERO,
+            discretionary: scored,
+        },
     }
 }
 
@@ -221,9 +351,10 @@ pub fn score(
     today: Date,
 ) -> Rating {
     let mut factors = Vec::new();
-    financial_factors(profile, &mut factors);
+    financial_factors(policy, profile, &mut factors);
     external_factors(profile, &mut factors);
-    behaviour_factors(behaviour, &mut factors);
+    payment_factors(profile, behaviour, &mut factors);
+    ledger_factors(profile, behaviour, &mut factors);
     let insolvent = profile.is_insolvent();
     let raw: i32 = BASE_SCORE + factors.iter().map(|f| f.points).sum::<i32>();
     let score = if insolvent {
@@ -236,6 +367,7 @@ pub fn score(
     } else {
         grade_for_score(score)
     };
+    factors.retain(|f| f.points != 0);
     factors.sort_by_key(|f| std::cmp::Reverse(f.points.abs()));
     let mut reasons: Vec<Reason> = factors.into_iter().map(|f| f.reason).collect();
     if insolvent {
@@ -247,27 +379,22 @@ pub fn score(
             ),
         );
     }
-
-    let currency = profile.currency;
-    let percent = Decimal::from(LIMIT_PERCENT_BY_GRADE[usize::from(grade.value() - 1)]);
-    let scored = size_limit(profile).unwrap_or_default() * percent / Decimal::ONE_HUNDRED;
-    let insured = profile
-        .insurance
-        .as_ref()
-        .map_or(Decimal::ZERO, |i| i.insured_limit.to_decimal());
-    let recommended = if insolvent || grade.value() == 10 {
-        Decimal::ZERO
-    } else {
-        scored.max(insured).trunc()
-    };
-
+    let parts = recommend(policy, profile, grade);
+    let money = |value: Decimal| Money::from_decimal_floor(profile.currency, value);
     Rating {
         score,
         grade,
         probability_of_default: probability_of_default(grade, insolvent),
-        recommended_limit: Money::from_decimal_floor(currency, recommended),
+        recommended_limit: money(parts.insured + parts.discretionary),
+        scored_limit: money(parts.scored),
+        insured_limit: money(parts.insured),
+        discretionary_limit: money(parts.discretionary),
         rated_on: today,
         valid_until: today.add_days(policy.tier(profile.tier).rerating_days),
         reasons,
     }
 }
+
+#[cfg(test)]
+#[path = "scoring_tests.rs"]
+mod tests;

@@ -2,7 +2,8 @@
 
 use super::pb;
 use crate::domain::buyer::{
-    BuyerProfile, ExternalRating, Financials, Grade, Insurance, LimitSource, RiskTier,
+    BuyerProfile, EarlyPaymentDiscount, ExternalRating, Financials, Grade, Insurance, LimitSource,
+    RiskTier,
 };
 use crate::domain::date::Date;
 use crate::domain::ids::{BuyerId, IdError, InvoiceId, OrderId, PaymentId};
@@ -206,6 +207,25 @@ fn insurance(value: &pb::Insurance, currency: Currency) -> Result<Insurance> {
     })
 }
 
+fn discount(value: &pb::EarlyPaymentDiscount, net_days: u32) -> Result<EarlyPaymentDiscount> {
+    let percent_field = "buyer.early_payment_discount.percent";
+    let percent = match value.percent.as_str() {
+        "" => return Err(ServiceError::invalid(percent_field, "is required")),
+        text => self::percent(percent_field, text)?,
+    };
+    if percent >= Decimal::ONE_HUNDRED {
+        return Err(ServiceError::invalid(percent_field, "must be below 100"));
+    }
+    let days = count("buyer.early_payment_discount.days", value.days, 365)?;
+    if days == 0 || days >= net_days {
+        return Err(ServiceError::invalid(
+            "buyer.early_payment_discount.days",
+            format!("must be between 1 and the net terms ({net_days} days) exclusive, got {days}"),
+        ));
+    }
+    Ok(EarlyPaymentDiscount { percent, days })
+}
+
 fn country(code: &str) -> Result<String> {
     if code.len() != 2 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
         return Err(ServiceError::invalid(
@@ -238,6 +258,11 @@ pub fn buyer_profile(buyer: Option<pb::Buyer>) -> Result<BuyerProfile> {
         0 => DEFAULT_PAYMENT_TERMS_DAYS,
         days => count("buyer.payment_terms_days", days, 365)?,
     };
+    let early_payment_discount = buyer
+        .early_payment_discount
+        .as_ref()
+        .map(|d| discount(d, payment_terms_days))
+        .transpose()?;
     Ok(BuyerProfile {
         id,
         name: buyer.name,
@@ -246,6 +271,7 @@ pub fn buyer_profile(buyer: Option<pb::Buyer>) -> Result<BuyerProfile> {
         tier: tier(buyer.risk_tier)?,
         manual_limit,
         payment_terms_days,
+        early_payment_discount,
         financials: buyer
             .financials
             .as_ref()
@@ -300,6 +326,12 @@ pub fn buyer_to_pb(profile: &BuyerProfile) -> pb::Buyer {
         insurance: profile.insurance.as_ref().map(|i| pb::Insurance {
             insured_limit: Some(money_to_pb(i.insured_limit)),
             indemnity_percent: i.indemnity_percent.normalize().to_string(),
+        }),
+        early_payment_discount: profile.early_payment_discount.as_ref().map(|d| {
+            pb::EarlyPaymentDiscount {
+                percent: d.percent.normalize().to_string(),
+                days: d.days as i32,
+            }
         }),
     }
 }

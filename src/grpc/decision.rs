@@ -41,6 +41,7 @@ impl<S: Store> CreditDecisionService for DecisionApi<S> {
             available: outcome.available.map(convert::money_to_pb),
             decision_id: outcome.decision_id,
             limit_source: convert::limit_source_to_pb(outcome.limit_source),
+            policy_version: outcome.policy_version,
         }))
     }
 
@@ -58,6 +59,10 @@ impl<S: Store> CreditDecisionService for DecisionApi<S> {
             recommended_limit: Some(convert::money_to_pb(rating.recommended_limit)),
             reasons: convert::reasons_to_pb(rating.reasons),
             valid_until: rating.valid_until.to_string(),
+            scored_limit: Some(convert::money_to_pb(rating.scored_limit)),
+            insured_limit: Some(convert::money_to_pb(rating.insured_limit)),
+            discretionary_limit: Some(convert::money_to_pb(rating.discretionary_limit)),
+            policy_version: self.service.policy().version.clone(),
         }))
     }
 }

@@ -60,8 +60,11 @@ impl<S: Store> LedgerService for LedgerApi<S> {
     ) -> Result<Response<pb::RecordInvoiceResponse>, Status> {
         let request = request.into_inner();
         let issue_date = convert::date("issue_date", &request.issue_date)?;
-        let due_date = convert::date("due_date", &request.due_date)?;
-        if due_date < issue_date {
+        let due_date = match request.due_date.as_str() {
+            "" => None,
+            text => Some(convert::date("due_date", text)?),
+        };
+        if let Some(due_date) = due_date.filter(|due| *due < issue_date) {
             return Err(Status::invalid_argument(format!(
                 "due_date {due_date} is before issue_date {issue_date}"
             )));
@@ -168,6 +171,26 @@ impl<S: Store> LedgerService for LedgerApi<S> {
             invoices,
             limit_source: report.limit_source.name().to_owned(),
             as_of: report.as_of.to_string(),
+            limit_reasons: convert::reasons_to_pb(report.limit_reasons),
+            insured_limit: report
+                .insurance
+                .as_ref()
+                .map(|i| convert::money_to_pb(i.insured_limit)),
+            insured_exposure: report
+                .insurance
+                .as_ref()
+                .map(|i| convert::money_to_pb(i.insured_exposure)),
+            uninsured_exposure: report
+                .insurance
+                .as_ref()
+                .map(|i| convert::money_to_pb(i.uninsured_exposure)),
+            insured_headroom: report
+                .insurance
+                .as_ref()
+                .map(|i| convert::money_to_pb(i.insured_headroom)),
+            average_days_beyond_terms: report.average_days_beyond_terms.to_string(),
+            best_possible_dso_days: report.best_possible_dso_days.to_string(),
+            payment_terms_days: report.payment_terms_days as i32,
         }))
     }
 }

@@ -29,6 +29,7 @@ pub struct CheckOutcome {
     pub available: Option<Money>,
     pub decision_id: String,
     pub limit_source: Option<LimitSource>,
+    pub policy_version: String,
 }
 
 /// A concurrent profile change makes a reservation retry; more than this many in a
@@ -52,7 +53,9 @@ impl<S: Store> CreditService<S> {
                 Ok(Some(outcome)) => return Ok(outcome),
                 Ok(None) => continue,
                 Err(Failure::Service(error)) => return Err(error),
-                Err(Failure::Store(error)) => return store_failure(&order, error),
+                Err(Failure::Store(error)) => {
+                    return store_failure(&order, error, &self.policy.version);
+                }
             }
         }
         Err(ServiceError::Unavailable(format!(
@@ -72,7 +75,7 @@ impl<S: Store> CreditService<S> {
             .bounded(until, self.store.load_buyer(&order.buyer_id))
             .await?;
         let Some(stored) = loaded else {
-            return Ok(Some(unknown_buyer(order)));
+            return Ok(Some(unknown_buyer(order, &self.policy.version)));
         };
         let record = &stored.record;
         if record.profile.currency != order.amount.currency() {
@@ -111,6 +114,7 @@ impl<S: Store> CreditService<S> {
             )),
             decision_id,
             limit_source: Some(limit_source),
+            policy_version: self.policy.version.clone(),
         };
         let reserved = self
             .bounded(until, self.store.check_and_reserve(request, today))
@@ -162,7 +166,7 @@ impl<S: Store> CreditService<S> {
                 ))));
             }
             ReserveOutcome::StaleBuyer => return Ok(None),
-            ReserveOutcome::UnknownBuyer => unknown_buyer(order),
+            ReserveOutcome::UnknownBuyer => unknown_buyer(order, &self.policy.version),
         };
         Ok(Some(result))
     }
@@ -211,7 +215,7 @@ impl From<StoreError> for Failure {
     }
 }
 
-fn referred(reason: Reason) -> CheckOutcome {
+fn referred(reason: Reason, policy_version: &str) -> CheckOutcome {
     CheckOutcome {
         decision: Decision::Referred,
         reasons: vec![reason],
@@ -220,21 +224,29 @@ fn referred(reason: Reason) -> CheckOutcome {
         available: None,
         decision_id: new_decision_id(),
         limit_source: None,
+        policy_version: policy_version.to_owned(),
     }
 }
 
-fn unknown_buyer(order: &OrderCheck) -> CheckOutcome {
+fn unknown_buyer(order: &OrderCheck, policy_version: &str) -> CheckOutcome {
     let zero = Some(Money::zero(order.amount.currency()));
     CheckOutcome {
         credit_limit: zero,
         exposure: zero,
         available: zero,
-        ..referred(policy::unknown_buyer(order.buyer_id.as_str()))
+        ..referred(
+            policy::unknown_buyer(order.buyer_id.as_str()),
+            policy_version,
+        )
     }
 }
 
 /// A store that cannot say what the exposure is never leads to an approval.
-fn store_failure(order: &OrderCheck, error: StoreError) -> Result<CheckOutcome, ServiceError> {
+fn store_failure(
+    order: &OrderCheck,
+    error: StoreError,
+    policy_version: &str,
+) -> Result<CheckOutcome, ServiceError> {
     let reason = match &error {
         StoreError::Unavailable(detail) => Reason::new(
             ReasonCode::StoreUnavailable,
@@ -248,9 +260,9 @@ fn store_failure(order: &OrderCheck, error: StoreError) -> Result<CheckOutcome, 
             "the exposure store has no store marker (emptied or never initialised); orders are \
              referred until the ledger is re-seeded and `creditgate store-init` is run",
         ),
-        StoreError::UnknownBuyer(_) => return Ok(unknown_buyer(order)),
+        StoreError::UnknownBuyer(_) => return Ok(unknown_buyer(order, policy_version)),
         _ => return Err(error.into()),
     };
     tracing::warn!(buyer_id = %order.buyer_id, order_id = %order.order_id, code = %reason.code, "check referred: store state unknown");
-    Ok(referred(reason))
+    Ok(referred(reason, policy_version))
 }

@@ -22,7 +22,8 @@ pub struct InvoiceDraft {
     pub order_id: Option<OrderId>,
     pub amount: Money,
     pub issue_date: Date,
-    pub due_date: Date,
+    /// None: issue date plus the buyer's net payment terms.
+    pub due_date: Option<Date>,
 }
 
 /// A parsed RecordPayment request.
@@ -55,6 +56,36 @@ pub struct ExposureReport {
     pub oldest_overdue_days: i32,
     pub invoices: Vec<OpenInvoiceLine>,
     pub as_of: Date,
+    pub limit_reasons: Vec<crate::domain::reason::Reason>,
+    pub insurance: Option<InsuranceView>,
+    pub average_days_beyond_terms: Decimal,
+    pub best_possible_dso_days: Decimal,
+    pub payment_terms_days: u32,
+}
+
+/// Exposure against the insured limit. Disputed invoices are never covered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InsuranceView {
+    pub insured_limit: Money,
+    /// The part of insurable exposure within the insured limit.
+    pub insured_exposure: Money,
+    /// Everything else: above the insured limit, and disputed invoices.
+    pub uninsured_exposure: Money,
+    /// Cover still free for new shipments.
+    pub insured_headroom: Money,
+}
+
+impl InsuranceView {
+    pub fn of(insured_limit: Money, totals: &ExposureTotals) -> InsuranceView {
+        let money = |minor: i64| Money::from_minor(insured_limit.currency(), minor);
+        let covered = totals.insurable().clamp(0, insured_limit.minor());
+        InsuranceView {
+            insured_limit,
+            insured_exposure: money(covered),
+            uninsured_exposure: money(totals.total() - covered),
+            insured_headroom: money((insured_limit.minor() - totals.insurable()).max(0)),
+        }
+    }
 }
 
 impl<S: Store> CreditService<S> {
@@ -75,7 +106,12 @@ impl<S: Store> CreditService<S> {
             ));
         }
         let rating = self.rate(&profile).await?;
-        let record = BuyerRecord { profile, rating };
+        // The store keeps the buyer's existing limit adjustment: it is ledger history.
+        let record = BuyerRecord {
+            profile,
+            rating,
+            adjustment: Default::default(),
+        };
         self.bounded(None, self.store.upsert_buyer(record.clone()))
             .await?;
         tracing::info!(buyer_id = %record.profile.id, "buyer upserted");
@@ -96,20 +132,26 @@ impl<S: Store> CreditService<S> {
         Ok(ledger.totals.total() != 0 || !ledger.invoices.is_empty())
     }
 
-    async fn buyer_currency(&self, buyer_id: &BuyerId) -> Result<Currency, ServiceError> {
+    async fn buyer_profile(&self, buyer_id: &BuyerId) -> Result<BuyerProfile, ServiceError> {
         self.bounded(None, self.store.load_buyer(buyer_id))
             .await?
-            .map(|stored| stored.record.profile.currency)
+            .map(|stored| stored.record.profile)
             .ok_or_else(|| ServiceError::NotFound(format!("buyer {buyer_id} not found")))
     }
 
+    async fn buyer_currency(&self, buyer_id: &BuyerId) -> Result<Currency, ServiceError> {
+        Ok(self.buyer_profile(buyer_id).await?.currency)
+    }
+
+    /// The buyer's profile, once `amount` is known to be in the buyer's currency.
     async fn require_currency(
         &self,
         buyer_id: &BuyerId,
         amount: Money,
         field: &str,
-    ) -> Result<Currency, ServiceError> {
-        let currency = self.buyer_currency(buyer_id).await?;
+    ) -> Result<BuyerProfile, ServiceError> {
+        let profile = self.buyer_profile(buyer_id).await?;
+        let currency = profile.currency;
         if amount.currency() != currency {
             return Err(ServiceError::invalid(
                 field,
@@ -119,7 +161,7 @@ impl<S: Store> CreditService<S> {
                 ),
             ));
         }
-        Ok(currency)
+        Ok(profile)
     }
 
     pub async fn cancel_order(
@@ -142,15 +184,19 @@ impl<S: Store> CreditService<S> {
         &self,
         draft: InvoiceDraft,
     ) -> Result<InvoiceOutcome, ServiceError> {
-        self.require_currency(&draft.buyer_id, draft.amount, "amount.currency_code")
+        let profile = self
+            .require_currency(&draft.buyer_id, draft.amount, "amount.currency_code")
             .await?;
+        let due_date = draft
+            .due_date
+            .unwrap_or_else(|| draft.issue_date.add_days(profile.payment_terms_days as i32));
         let invoice = Invoice {
             id: draft.invoice_id,
             order_id: draft.order_id,
             amount: draft.amount.minor(),
             open: draft.amount.minor(),
             issue_date: draft.issue_date,
-            due_date: draft.due_date,
+            due_date,
             disputed: false,
         };
         Ok(self
@@ -166,14 +212,17 @@ impl<S: Store> CreditService<S> {
         &self,
         draft: PaymentDraft,
     ) -> Result<PaymentOutcome, ServiceError> {
-        let currency = self
+        let profile = self
             .require_currency(&draft.buyer_id, draft.amount, "amount.currency_code")
             .await?;
+        let currency = profile.currency;
         let request = PaymentRequest {
             invoice_id: draft.invoice_id,
             amount: draft.amount.minor(),
             paid_date: draft.paid_date,
             payment_id: draft.payment_id,
+            discount_days: profile.early_payment_discount.as_ref().map(|d| d.days),
+            adjustment_rule: self.policy.adjustment,
         };
         let result = self
             .bounded(
@@ -251,7 +300,16 @@ impl<S: Store> CreditService<S> {
             (a.invoice.due_date, &a.invoice.id).cmp(&(b.invoice.due_date, &b.invoice.id))
         });
         let (credit_limit, limit_source) = stored.record.limit_in_effect();
+        let profile = &stored.record.profile;
         Ok(ExposureReport {
+            limit_reasons: stored.record.limit_reasons(),
+            insurance: profile
+                .insurance
+                .as_ref()
+                .map(|i| InsuranceView::of(i.insured_limit, &ledger.totals)),
+            average_days_beyond_terms: ledger.stats.average_days_beyond_terms(),
+            best_possible_dso_days: dso_days(aging.not_due, sales_in_window),
+            payment_terms_days: profile.payment_terms_days,
             buyer_id: buyer_id.clone(),
             currency: stored.record.profile.currency,
             credit_limit,

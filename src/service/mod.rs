@@ -9,7 +9,7 @@ mod ledger;
 
 pub use decision::{CheckOutcome, OrderCheck};
 pub use error::ServiceError;
-pub use ledger::{ExposureReport, InvoiceDraft, OpenInvoiceLine, PaymentDraft};
+pub use ledger::{ExposureReport, InsuranceView, InvoiceDraft, OpenInvoiceLine, PaymentDraft};
 
 use crate::clock::Clock;
 use crate::domain::policy::Policy;

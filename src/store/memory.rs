@@ -195,7 +195,10 @@ impl Store for MemoryStore {
         let existing = self.buyers.read().get(&record.profile.id).cloned();
         if let Some(state) = existing {
             let mut state = state.lock();
-            state.record = record;
+            state.record = BuyerRecord {
+                adjustment: state.record.adjustment,
+                ..record
+            };
             state.version += 1;
             return Ok(UpsertOutcome {
                 created: false,
@@ -207,7 +210,10 @@ impl Store for MemoryStore {
             // Lost a race with another upsert of the same new buyer.
             Some(state) => {
                 let mut state = state.lock();
-                state.record = record;
+                state.record = BuyerRecord {
+                    adjustment: state.record.adjustment,
+                    ..record
+                };
                 state.version += 1;
                 Ok(UpsertOutcome {
                     created: false,
@@ -382,6 +388,7 @@ impl Store for MemoryStore {
                 return Err(StoreError::Overflow);
             }
             state.totals.open_invoices += invoice.amount;
+            state.stats.note_invoice(invoice.issue_date);
             if consumed > 0
                 && let Some(order_id) = &invoice.order_id
                 && let Some(OrderEntry {
@@ -452,10 +459,20 @@ impl Store for MemoryStore {
                     .due_index
                     .remove(&(invoice.due_date, invoice.id.clone()));
             }
-            state.stats.record(
-                payment.amount,
-                payment.paid_date.days_since(invoice.due_date),
-            );
+            let days_beyond_terms = payment.paid_date.days_since(invoice.due_date);
+            let early = payment.discount_days.is_some_and(|days| {
+                payment.paid_date.days_since(invoice.issue_date) <= days as i32
+            });
+            state.stats.record(payment.amount, days_beyond_terms, early);
+            let adjusted = state
+                .record
+                .adjustment
+                .after_payment(&payment.adjustment_rule, days_beyond_terms);
+            if adjusted.percent != state.record.adjustment.percent {
+                // The limit in effect moved: cached copies of the buyer are stale.
+                state.version += 1;
+            }
+            state.record.adjustment = adjusted;
             if let Some(payment_id) = payment.payment_id {
                 entry.payments.insert(payment_id, payment.amount);
             }

@@ -12,7 +12,7 @@ use crate::domain::date::Date;
 use crate::domain::exposure::{ExposureTotals, Invoice, LedgerSnapshot, PaymentStats};
 use crate::domain::ids::{BuyerId, InvoiceId, OrderId, PaymentId};
 use crate::domain::money::Money;
-use crate::domain::policy::ReserveConditions;
+use crate::domain::policy::{AdjustmentRule, ReserveConditions};
 use std::future::Future;
 
 /// A buyer record and the version that a reservation must match.
@@ -84,6 +84,10 @@ pub struct PaymentRequest {
     pub amount: i64,
     pub paid_date: Date,
     pub payment_id: Option<PaymentId>,
+    /// The buyer's early-payment discount period, to count early payments.
+    pub discount_days: Option<u32>,
+    /// How this payment moves the buyer's limit adjustment.
+    pub adjustment_rule: AdjustmentRule,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

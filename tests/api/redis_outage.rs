@@ -214,7 +214,11 @@ async fn checks_racing_a_redis_kill_are_referred_never_approved_blind() {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
     let mut redis = RedisServer::start();
-    let app = TestApp::spawn_on(initialised_redis(&options(&redis, "race")).await, test_settings()).await;
+    let app = TestApp::spawn_on(
+        initialised_redis(&options(&redis, "race")).await,
+        test_settings(),
+    )
+    .await;
     app.upsert(buyer("B-1", "100000000.00")).await;
     let stop = Arc::new(AtomicBool::new(false));
     let mut clients = Vec::new();
@@ -256,7 +260,11 @@ async fn checks_racing_a_redis_kill_are_referred_never_approved_blind() {
             let response = result.expect("every check answered within its deadline");
             if sent > killed && done < restarting {
                 during += 1;
-                assert_eq!(decision(&response), Decision::Referred, "approved while redis was down");
+                assert_eq!(
+                    decision(&response),
+                    Decision::Referred,
+                    "approved while redis was down"
+                );
                 assert_eq!(codes(&response), ["STORE_UNAVAILABLE"]);
             }
             if sent > restarting && decision(&response) == Decision::Approved {
@@ -265,5 +273,8 @@ async fn checks_racing_a_redis_kill_are_referred_never_approved_blind() {
         }
     }
     assert!(during > 0, "no check ran during the outage");
-    assert!(approved_after > 0, "service did not resume after redis came back");
+    assert!(
+        approved_after > 0,
+        "service did not resume after redis came back"
+    );
 }

@@ -25,7 +25,7 @@ async fn worked_example_from_docs_scoring_md() {
     let app = TestApp::spawn().await;
     app.upsert(scored_buyer("ACME")).await;
     let score = app.score("ACME").await.unwrap();
-    assert_eq!(score.score, 660);
+    assert_eq!(score.score, 675);
     assert_eq!(score.grade, 4);
     assert_eq!(score.probability_of_default, "0.0015");
     assert_eq!(amount(&score.recommended_limit), "160000.00");
@@ -40,16 +40,17 @@ async fn worked_example_from_docs_scoring_md() {
         [
             ("EXTERNAL_GRADE", "+ 80 points: external grade 3 of 10"),
             ("YEARS_IN_BUSINESS", "+ 60 points: 12 years in business"),
-            (
-                "EQUITY_RATIO",
-                "+ 50 points: net worth is 25% of annual revenue"
-            ),
+            ("NET_WORTH", "+ 40 points: net worth of 3000000.00 EUR"),
             (
                 "NO_PAYMENT_HISTORY",
                 "− 30 points: no payments on record yet"
             ),
+            ("REVENUE", "+ 25 points: annual revenue of 12000000.00 EUR"),
         ]
     );
+    assert_eq!(amount(&score.scored_limit), "160000.00");
+    assert_eq!(amount(&score.insured_limit), "0.00");
+    assert_eq!(score.policy_version, "2026-11-default-1");
 }
 
 #[tokio::test]

@@ -94,3 +94,71 @@ fn binary_warns_about_memory_only_state_and_stops_on_sigterm() {
     let exit = replica.terminate();
     assert!(exit.success(), "exit status {exit:?}");
 }
+
+#[test]
+fn a_bad_policy_file_stops_startup_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("policy.toml");
+    let broken = creditgate::policy_file::DEFAULT_POLICY.replacen(
+        "collection_days_overdue = 1\n",
+        "collection_days_overdue = 0\n",
+        1,
+    );
+    std::fs::write(&path, broken).unwrap();
+    let (ok, output) = crate::helpers::process::run(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--policy-file",
+        path.to_str().unwrap(),
+    ]);
+    assert!(!ok, "started with a bad policy file: {output}");
+    assert!(
+        output.contains("tiers.watch.collection_days_overdue"),
+        "{output}"
+    );
+    let (ok, output) = crate::helpers::process::run(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--policy-file",
+        "/nonexistent/policy.toml",
+    ]);
+    assert!(
+        !ok && output.contains("/nonexistent/policy.toml"),
+        "{output}"
+    );
+}
+
+#[test]
+fn a_custom_policy_file_sets_the_version_on_every_decision() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("policy.toml");
+    let custom = creditgate::policy_file::DEFAULT_POLICY.replacen(
+        "version = \"2026-11-default-1\"",
+        "version = \"acme-2027-01\"",
+        1,
+    );
+    std::fs::write(&path, custom).unwrap();
+    let replica = Replica::start(&["--policy-file", path.to_str().unwrap()]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let response = runtime.block_on(async {
+        let channel = connect(replica.addr).await;
+        creditgate::grpc::pb::credit_decision_service_client::CreditDecisionServiceClient::new(
+            channel,
+        )
+        .check_credit_limit(creditgate::grpc::pb::CheckCreditLimitRequest {
+            buyer_id: "B-1".into(),
+            order_id: "O-1".into(),
+            amount: eur("1.00"),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+    });
+    assert_eq!(response.policy_version, "acme-2027-01");
+    assert!(
+        replica
+            .startup_logs
+            .iter()
+            .any(|l| l.contains("acme-2027-01"))
+    );
+}

@@ -17,7 +17,7 @@ use super::{
     PaymentRequest, ReserveOutcome, ReserveRequest, Store, StoreError, StoreHealth, StoredBuyer,
     UpsertOutcome,
 };
-use crate::domain::buyer::{BuyerRecord, Rating};
+use crate::domain::buyer::{BuyerRecord, LimitAdjustment, Rating};
 use crate::domain::date::Date;
 use crate::domain::exposure::{
     DUNNING_SAMPLE, DueItem, ExposureTotals, Invoice, LedgerSnapshot, PaymentStats,
@@ -267,7 +267,7 @@ impl Store for RedisStore {
         let mut pipe = redis::pipe();
         pipe.cmd("HMGET")
             .arg(keys.buyer())
-            .arg(&["v", "profile", "rating"])
+            .arg(&["v", "profile", "rating", "adj", "streak"])
             .cmd("EXISTS")
             .arg(keys.marker());
         let replies = self.conn.pipeline(&pipe).await.map_err(unavailable)?;
@@ -285,8 +285,19 @@ impl Store for RedisStore {
             record::profile_from_json(&text(at(fields, 1)?)?).map_err(StoreError::Unavailable)?;
         let rating = record::rating_from_json(&text(at(fields, 2)?)?, profile.currency)
             .map_err(StoreError::Unavailable)?;
+        let adjustment = match at(fields, 3)? {
+            Value::Nil => LimitAdjustment::default(),
+            adj => LimitAdjustment {
+                percent: int(adj)? as u32,
+                on_time_streak: int(at(fields, 4)?)? as u32,
+            },
+        };
         let stored = StoredBuyer {
-            record: BuyerRecord { profile, rating },
+            record: BuyerRecord {
+                profile,
+                rating,
+                adjustment,
+            },
             version,
         };
         self.cache.put(buyer_id, stored.clone());
@@ -435,7 +446,28 @@ impl Store for RedisStore {
         let amount = payment.amount.to_string();
         let paid = payment.paid_date.days().to_string();
         let payment_id = payment.payment_id.as_ref().map_or("", |p| p.as_str());
-        let args = [payment.invoice_id.as_str(), &amount, &paid, payment_id];
+        let discount_days = payment
+            .discount_days
+            .map(|d| d.to_string())
+            .unwrap_or_default();
+        let rule = payment.adjustment_rule;
+        let (late_after, step, floor, restore) = (
+            rule.late_after_days.to_string(),
+            rule.step_percent.to_string(),
+            rule.floor_percent.to_string(),
+            rule.restore_after_on_time_payments.to_string(),
+        );
+        let args = [
+            payment.invoice_id.as_str(),
+            &amount,
+            &paid,
+            payment_id,
+            &discount_days,
+            &late_after,
+            &step,
+            &floor,
+            &restore,
+        ];
         let reply = self
             .write(&self.scripts.payment, buyer_id, now_secs, &args)
             .await?;
@@ -502,11 +534,17 @@ impl Store for RedisStore {
         let (_, rest) = status(&reply)?;
         let t = items(at(rest, 0)?)?;
         let weighted = int128(at(t, 6)?)? * 1_000_000 + int128(at(t, 7)?)?;
+        let first_invoice = match at(t, 9)? {
+            Value::Nil => None,
+            day => Some(Date::from_days(int(day)? as i32)),
+        };
         let stats = PaymentStats {
             payments: int(at(t, 3)?)? as u32,
             late_payments: int(at(t, 4)?)? as u32,
             paid_minor: int(at(t, 5)?)?,
             weighted_days_late: weighted,
+            early_payments: int(at(t, 8)?)? as u32,
+            first_invoice,
         };
         let mut invoices = Vec::new();
         for pair in items(at(rest, 1)?)?.chunks(2) {

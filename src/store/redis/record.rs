@@ -2,7 +2,8 @@
 //! domain stays free of storage concerns and the format is visible in one place.
 
 use crate::domain::buyer::{
-    BuyerProfile, ExternalRating, Financials, Grade, Insurance, Rating, RiskTier,
+    BuyerProfile, EarlyPaymentDiscount, ExternalRating, Financials, Grade, Insurance, Rating,
+    RiskTier,
 };
 use crate::domain::date::Date;
 use crate::domain::ids::BuyerId;
@@ -29,6 +30,8 @@ pub struct ProfileV1 {
     insolvency: bool,
     insured_limit: Option<i64>,
     indemnity_percent: Option<String>,
+    discount_percent: Option<String>,
+    discount_days: Option<u32>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -37,6 +40,9 @@ pub struct RatingV1 {
     grade: u8,
     pd: String,
     recommended: i64,
+    scored: i64,
+    insured: i64,
+    discretionary: i64,
     rated_on: i32,
     valid_until: i32,
     reasons: Vec<(String, String)>,
@@ -72,6 +78,11 @@ pub fn profile_to_json(p: &BuyerProfile) -> String {
             .insurance
             .as_ref()
             .map(|i| i.indemnity_percent.to_string()),
+        discount_percent: p
+            .early_payment_discount
+            .as_ref()
+            .map(|d| d.percent.to_string()),
+        discount_days: p.early_payment_discount.as_ref().map(|d| d.days),
     };
     serde_json::to_string(&record).expect("profile serialises")
 }
@@ -103,6 +114,13 @@ pub fn profile_from_json(json: &str) -> Result<BuyerProfile, String> {
         }),
         _ => None,
     };
+    let early_payment_discount = match (r.discount_percent, r.discount_days) {
+        (Some(percent), Some(days)) => Some(EarlyPaymentDiscount {
+            percent: Decimal::from_str(&percent).map_err(|_| corrupt("discount"))?,
+            days,
+        }),
+        _ => None,
+    };
     Ok(BuyerProfile {
         id: BuyerId::parse(&r.id).map_err(|_| corrupt("id"))?,
         name: r.name,
@@ -111,6 +129,7 @@ pub fn profile_from_json(json: &str) -> Result<BuyerProfile, String> {
         tier,
         manual_limit: r.manual_limit.map(money),
         payment_terms_days: r.terms_days,
+        early_payment_discount,
         financials: r.years.map(|years| Financials {
             annual_revenue: r.revenue.map(money),
             net_worth: r.net_worth.map(money),
@@ -127,6 +146,9 @@ pub fn rating_to_json(rating: &Rating) -> String {
         grade: rating.grade.value(),
         pd: rating.probability_of_default.to_string(),
         recommended: rating.recommended_limit.minor(),
+        scored: rating.scored_limit.minor(),
+        insured: rating.insured_limit.minor(),
+        discretionary: rating.discretionary_limit.minor(),
         rated_on: rating.rated_on.days(),
         valid_until: rating.valid_until.days(),
         reasons: rating
@@ -154,6 +176,9 @@ pub fn rating_from_json(json: &str, currency: Currency) -> Result<Rating, String
         grade: Grade::new(i64::from(r.grade)).ok_or_else(|| corrupt("grade"))?,
         probability_of_default: Decimal::from_str(&r.pd).map_err(|_| corrupt("pd"))?,
         recommended_limit: Money::from_minor(currency, r.recommended),
+        scored_limit: Money::from_minor(currency, r.scored),
+        insured_limit: Money::from_minor(currency, r.insured),
+        discretionary_limit: Money::from_minor(currency, r.discretionary),
         rated_on: Date::from_days(r.rated_on),
         valid_until: Date::from_days(r.valid_until),
         reasons,

@@ -361,6 +361,7 @@ pub fn buyer(id: &str, limit: &str) -> pb::Buyer {
         financials: None,
         external_rating: None,
         insurance: None,
+        early_payment_discount: None,
     }
 }
 

@@ -35,6 +35,10 @@ if order then
   redis.call('HINCRBY', K_TOTALS, 'oo', fmt(-consumed))
 end
 redis.call('HINCRBY', K_TOTALS, 'oi', ARGV[5])
+local first = redis.call('HGET', K_TOTALS, 'fi')
+if not first or tonumber(first) > issue then
+  redis.call('HSET', K_TOTALS, 'fi', ARGV[6])
+end
 redis.call('HSET', K_INV, id, pack_invoice(amount, amount, issue, due, false, order_id))
 redis.call('ZADD', K_DUE, ARGV[7], id)
 return {'CREATED', oo - consumed, oi + amount, dp, consumed}

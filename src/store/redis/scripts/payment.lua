@@ -1,4 +1,6 @@
--- ARGV: now, allow_unmarked, invoice_id, amount, paid_day, payment_id ('' = none)
+-- ARGV: now, allow_unmarked, invoice_id, amount, paid_day, payment_id ('' = none),
+--       discount_days ('' = none), late_after_days, step_percent, floor_percent,
+--       restore_after_on_time_payments
 local g = guard(true)
 if g then return g end
 expire()
@@ -43,6 +45,27 @@ if late > 0 then
   redis.call('HINCRBY', K_TOTALS, 'pwl', fmt(lo * late))
 end
 redis.call('HINCRBY', K_TOTALS, 'pm', ARGV[4])
+if ARGV[7] ~= '' and paid - issue <= tonumber(ARGV[7]) then
+  redis.call('HINCRBY', K_TOTALS, 'pe', 1)
+end
+-- The limit adjustment (LimitAdjustment::after_payment in Rust, same rule): late
+-- payments lower the scored limit a step, a run of on-time ones gives one back.
+-- A change bumps the buyer version so every replica re-reads the limit.
+local b = redis.call('HMGET', K_BUYER, 'adj', 'streak')
+local adj, streak = tonumber(b[1]) or 100, tonumber(b[2]) or 0
+local step, floor, restore = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
+local new_adj, new_streak = adj, streak
+if paid - due > tonumber(ARGV[8]) then
+  new_adj, new_streak = math.min(math.max(adj - step, floor), adj), 0
+elseif streak + 1 >= restore and adj < 100 then
+  new_adj, new_streak = math.min(adj + step, 100), 0
+else
+  new_streak = math.min(streak + 1, restore)
+end
+redis.call('HSET', K_BUYER, 'adj', new_adj, 'streak', new_streak)
+if new_adj ~= adj then
+  redis.call('HINCRBY', K_BUYER, 'v', 1)
+end
 if pid ~= '' then
   redis.call('HSET', K_PAY, pay_key, ARGV[4])
 end
