@@ -188,6 +188,10 @@ impl<S: Store> LedgerService for LedgerApi<S> {
                 .insurance
                 .as_ref()
                 .map(|i| convert::money_to_pb(i.insured_headroom)),
+            uninsured_headroom: report
+                .insurance
+                .as_ref()
+                .map(|i| convert::money_to_pb(i.uninsured_headroom)),
             average_days_beyond_terms: report.average_days_beyond_terms.to_string(),
             best_possible_dso_days: report.best_possible_dso_days.to_string(),
             payment_terms_days: report.payment_terms_days as i32,

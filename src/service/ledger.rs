@@ -73,17 +73,22 @@ pub struct InsuranceView {
     pub uninsured_exposure: Money,
     /// Cover still free for new shipments.
     pub insured_headroom: Money,
+    /// What the limit in effect leaves for shipments beyond the free cover.
+    pub uninsured_headroom: Money,
 }
 
 impl InsuranceView {
-    pub fn of(insured_limit: Money, totals: &ExposureTotals) -> InsuranceView {
+    pub fn of(insured_limit: Money, credit_limit: Money, totals: &ExposureTotals) -> InsuranceView {
         let money = |minor: i64| Money::from_minor(insured_limit.currency(), minor);
         let covered = totals.insurable().clamp(0, insured_limit.minor());
+        let insured_headroom = (insured_limit.minor() - totals.insurable()).max(0);
+        let available = credit_limit.minor() - totals.total();
         InsuranceView {
             insured_limit,
             insured_exposure: money(covered),
             uninsured_exposure: money(totals.total() - covered),
-            insured_headroom: money((insured_limit.minor() - totals.insurable()).max(0)),
+            insured_headroom: money(insured_headroom),
+            uninsured_headroom: money((available - insured_headroom).max(0)),
         }
     }
 }
@@ -306,7 +311,7 @@ impl<S: Store> CreditService<S> {
             insurance: profile
                 .insurance
                 .as_ref()
-                .map(|i| InsuranceView::of(i.insured_limit, &ledger.totals)),
+                .map(|i| InsuranceView::of(i.insured_limit, credit_limit, &ledger.totals)),
             average_days_beyond_terms: ledger.stats.average_days_beyond_terms(),
             best_possible_dso_days: dso_days(aging.not_due, sales_in_window),
             payment_terms_days: profile.payment_terms_days,

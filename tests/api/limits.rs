@@ -152,6 +152,9 @@ async fn insured_buyers_get_insured_plus_discretionary_and_see_their_cover() {
     );
     assert_eq!(amount(&e.uninsured_exposure), "8000.00");
     assert_eq!(amount(&e.insured_headroom), "5000.00");
+    // Limit 60 000.00 − exposure 53 000.00 = 7 000.00 available, 5 000.00 of it insured.
+    assert_eq!(amount(&e.available), "7000.00");
+    assert_eq!(amount(&e.uninsured_headroom), "2000.00");
 }
 
 #[tokio::test]
