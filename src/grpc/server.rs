@@ -80,6 +80,18 @@ async fn report(health: &HealthReporter, now: StoreHealth) {
     }
 }
 
+/// The transport settings every creditgate server uses (and the no-op baseline of
+/// the benchmarks, so that it measures the same stack).
+pub fn builder() -> Server {
+    Server::builder()
+}
+
+/// Accepted connections with TCP_NODELAY. Set on the incoming stream itself: the
+/// builder's tcp_nodelay does not reach connections accepted this way.
+pub fn incoming(listener: TcpListener) -> TcpIncoming {
+    TcpIncoming::from(listener).with_nodelay(Some(true))
+}
+
 /// Serves until `shutdown` completes, then drains in-flight calls.
 pub async fn serve<S: Store>(
     listener: TcpListener,
@@ -107,10 +119,7 @@ pub async fn serve<S: Store>(
     let reflection_v1 = reflection().build_v1()?;
     let reflection_v1alpha = reflection().build_v1alpha()?;
 
-    // Set on the incoming stream itself: the builder's tcp_nodelay does not reach
-    // connections accepted through serve_with_incoming.
-    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-    let served = Server::builder()
+    let served = builder()
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
@@ -118,7 +127,7 @@ pub async fn serve<S: Store>(
             service.clone(),
         )))
         .add_service(LedgerServiceServer::new(LedgerApi::new(service)))
-        .serve_with_incoming_shutdown(incoming, shutdown)
+        .serve_with_incoming_shutdown(incoming(listener), shutdown)
         .await;
     watcher.abort();
     served?;

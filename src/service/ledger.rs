@@ -140,7 +140,7 @@ impl<S: Store> CreditService<S> {
     async fn buyer_profile(&self, buyer_id: &BuyerId) -> Result<BuyerProfile, ServiceError> {
         self.bounded(None, self.store.load_buyer(buyer_id))
             .await?
-            .map(|stored| stored.record.profile)
+            .map(|stored| stored.record.profile.clone())
             .ok_or_else(|| ServiceError::NotFound(format!("buyer {buyer_id} not found")))
     }
 

@@ -41,7 +41,7 @@ struct InvoiceEntry {
 }
 
 struct BuyerState {
-    record: BuyerRecord,
+    record: Arc<BuyerRecord>,
     version: u64,
     totals: ExposureTotals,
     orders: HashMap<OrderId, OrderEntry>,
@@ -55,7 +55,7 @@ struct BuyerState {
 impl BuyerState {
     fn new(record: BuyerRecord) -> BuyerState {
         BuyerState {
-            record,
+            record: Arc::new(record),
             version: 1,
             totals: ExposureTotals::default(),
             orders: HashMap::new(),
@@ -195,10 +195,10 @@ impl Store for MemoryStore {
         let existing = self.buyers.read().get(&record.profile.id).cloned();
         if let Some(state) = existing {
             let mut state = state.lock();
-            state.record = BuyerRecord {
+            state.record = Arc::new(BuyerRecord {
                 adjustment: state.record.adjustment,
                 ..record
-            };
+            });
             state.version += 1;
             return Ok(UpsertOutcome {
                 created: false,
@@ -210,10 +210,10 @@ impl Store for MemoryStore {
             // Lost a race with another upsert of the same new buyer.
             Some(state) => {
                 let mut state = state.lock();
-                state.record = BuyerRecord {
+                state.record = Arc::new(BuyerRecord {
                     adjustment: state.record.adjustment,
                     ..record
-                };
+                });
                 state.version += 1;
                 Ok(UpsertOutcome {
                     created: false,
@@ -234,7 +234,7 @@ impl Store for MemoryStore {
     async fn store_rating(&self, buyer_id: &BuyerId, rating: Rating) -> Result<(), StoreError> {
         let state = self.buyer(buyer_id)?;
         let mut state = state.lock();
-        state.record.rating = rating;
+        Arc::make_mut(&mut state.record).rating = rating;
         state.version += 1;
         Ok(())
     }
@@ -472,7 +472,9 @@ impl Store for MemoryStore {
                 // The limit in effect moved: cached copies of the buyer are stale.
                 state.version += 1;
             }
-            state.record.adjustment = adjusted;
+            if adjusted != state.record.adjustment {
+                Arc::make_mut(&mut state.record).adjustment = adjusted;
+            }
             if let Some(payment_id) = payment.payment_id {
                 entry.payments.insert(payment_id, payment.amount);
             }

@@ -14,11 +14,13 @@ use crate::domain::ids::{BuyerId, InvoiceId, OrderId, PaymentId};
 use crate::domain::money::Money;
 use crate::domain::policy::{AdjustmentRule, ReserveConditions};
 use std::future::Future;
+use std::sync::Arc;
 
-/// A buyer record and the version that a reservation must match.
+/// A buyer record and the version that a reservation must match. Shared, not
+/// copied: a decision reads the record on every call.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredBuyer {
-    pub record: BuyerRecord,
+    pub record: Arc<BuyerRecord>,
     pub version: u64,
 }
 

@@ -4,7 +4,7 @@
 
 use redis::aio::ConnectionManager;
 use redis::cluster_async::ClusterConnection;
-use redis::{Cmd, Pipeline, RedisResult, ScriptInvocation, Value};
+use redis::{Cmd, IntoConnectionInfo, Pipeline, RedisResult, ScriptInvocation, Value};
 use std::time::Duration;
 
 /// Where the store lives.
@@ -47,6 +47,12 @@ pub enum Connection {
     Cluster(ClusterConnection),
 }
 
+/// redis-rs leaves Nagle's algorithm on; a request/response protocol on a
+/// multiplexed connection must not wait for ACKs to send a command.
+fn tcp_settings() -> redis::io::tcp::TcpSettings {
+    redis::io::tcp::TcpSettings::default().set_nodelay(true)
+}
+
 fn certificates(ca_pem: &[u8]) -> redis::TlsCertificates {
     redis::TlsCertificates {
         client_tls: None,
@@ -66,9 +72,13 @@ impl Connection {
         install_tls_provider();
         match target {
             RedisTarget::Url(url) => {
+                let info = url
+                    .as_str()
+                    .into_connection_info()?
+                    .set_tcp_settings(tcp_settings());
                 let client = match &settings.ca_pem {
-                    Some(pem) => redis::Client::build_with_tls(url.as_str(), certificates(pem))?,
-                    None => redis::Client::open(url.as_str())?,
+                    Some(pem) => redis::Client::build_with_tls(info, certificates(pem))?,
+                    None => redis::Client::open(info)?,
                 };
                 let config = redis::aio::ConnectionManagerConfig::new()
                     .set_response_timeout(Some(settings.response_timeout))
@@ -85,6 +95,7 @@ impl Connection {
                     builder = builder.certs(certificates(pem));
                 }
                 let client = builder
+                    .tcp_settings(tcp_settings())
                     .retries(settings.cluster_retries)
                     .min_retry_wait(10)
                     .max_retry_wait(200)

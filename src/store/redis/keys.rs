@@ -7,10 +7,10 @@ use crate::domain::ids::BuyerId;
 /// Redis Cluster hash slots.
 pub const SLOTS: usize = 16_384;
 
-/// The keys of one buyer, in the order every script expects them as KEYS[1..8].
+/// The keys of one buyer, in the order every script expects them as KEYS[1..6].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BuyerKeys {
-    pub keys: [String; 8],
+    pub keys: [String; 6],
 }
 
 impl BuyerKeys {
@@ -99,8 +99,6 @@ impl KeySchema {
             keys: [
                 self.markers[slot_of_tag(&tag)].clone(),
                 key("buyer"),
-                key("totals"),
-                key("orders"),
                 key("oexp"),
                 key("inv"),
                 key("due"),

@@ -28,6 +28,7 @@ use conn::Connection;
 use keys::{BuyerKeys, KeySchema};
 use redis::{Script, Value};
 use reply::{at, int, int128, items, status, text};
+use std::sync::Arc;
 use std::time::Duration;
 
 const PRELUDE: &str = include_str!("scripts/prelude.lua");
@@ -293,11 +294,11 @@ impl Store for RedisStore {
             },
         };
         let stored = StoredBuyer {
-            record: BuyerRecord {
+            record: Arc::new(BuyerRecord {
                 profile,
                 rating,
                 adjustment,
-            },
+            }),
             version,
         };
         self.cache.put(buyer_id, stored.clone());

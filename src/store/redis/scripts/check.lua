@@ -1,26 +1,35 @@
--- ARGV: now, allow_unmarked, order_id, amount, buyer_version, blocked, max_total,
---       max_insurable ('' = none), earliest_due_day, decision_id, ttl_secs, today, sample
-local g = guard(true)
-if g then return g end
+-- ARGV: now, allow_unmarked (ignored: decisions always need the marker), order_id,
+--       amount, buyer_version, blocked, max_total, max_insurable ('' = none),
+--       earliest_due_day, decision_id, ttl_secs, today, sample
+-- The hot path: six Redis calls for a new order (marker, expiry head, buyer with
+-- totals and order record, due dates, and the two writes of a reservation).
+if redis.call('EXISTS', K_MARKER) == 0 then
+  return {'NO_MARKER'}
+end
 expire()
 local order_id, amount = ARGV[3], tonumber(ARGV[4])
-local today, sample = ARGV[12], tonumber(ARGV[13])
-local existing = redis.call('HGET', K_ORDERS, order_id)
-if existing then
-  local st, amt, rem, did, at = parse_order(existing)
+local field = order_field(order_id)
+local b = redis.call('HMGET', K_BUYER, 'v', 'oo', 'oi', 'dp', field)
+if not b[1] then
+  return {'UNKNOWN_BUYER'}
+end
+local today, sample = tonumber(ARGV[12]), tonumber(ARGV[13])
+local oo, oi, dp = num(b[2]), num(b[3]), num(b[4])
+if b[5] then
+  local st, amt, rem, did, at = parse_order(b[5])
   if st == 'C' then
     return {'CANCELLED'}
   end
   if amt ~= amount then
     return {'CONFLICT', amt, rem, did, at}
   end
-  return {'REPLAY', amt, rem, did, at, snapshot(today, sample)}
+  return {'REPLAY', amt, rem, did, at, snapshot(oo, oi, dp, today, sample)}
 end
-if redis.call('HGET', K_BUYER, 'v') ~= ARGV[5] then
+if b[1] ~= ARGV[5] then
   return {'STALE'}
 end
-local snap = snapshot(today, sample)
-local oo, oi, dp, oldest = snap[1], snap[2], snap[3], snap[4]
+local snap = snapshot(oo, oi, dp, today, sample)
+local oldest = snap[4]
 local admit = ARGV[6] == '0' and oo + oi + amount <= tonumber(ARGV[7])
 if admit and ARGV[8] ~= '' then
   admit = oo + oi - dp + amount <= tonumber(ARGV[8])
@@ -31,7 +40,7 @@ end
 if not admit then
   return {'NOT_RESERVED', snap}
 end
-redis.call('HINCRBY', K_TOTALS, 'oo', ARGV[4])
-redis.call('HSET', K_ORDERS, order_id, pack_order('A', amount, amount, ARGV[10], NOW))
-redis.call('ZADD', K_OEXP, fmt(NOW + tonumber(ARGV[11])), order_id)
+local expires = NOW + tonumber(ARGV[11])
+redis.call('HSET', K_BUYER, 'oo', fmt(oo + amount), field, pack_order('A', amount, amount, ARGV[10], NOW, expires))
+schedule(order_id, expires)
 return {'RESERVED', snap}

@@ -11,10 +11,10 @@ local amt, open, issue, due, disputed, order = parse_invoice(rec)
 if disputed ~= want then
   redis.call('HSET', K_INV, id, pack_invoice(amt, open, issue, due, want, order))
   if want then
-    redis.call('HINCRBY', K_TOTALS, 'dp', fmt(open))
+    redis.call('HINCRBY', K_BUYER, 'dp', fmt(open))
     redis.call('ZREM', K_DUE, id)
   else
-    redis.call('HINCRBY', K_TOTALS, 'dp', fmt(-open))
+    redis.call('HINCRBY', K_BUYER, 'dp', fmt(-open))
     if open > 0 then
       redis.call('ZADD', K_DUE, fmt(due), id)
     end

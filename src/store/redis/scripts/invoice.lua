@@ -15,12 +15,12 @@ if existing then
 end
 local consumed, order = 0, nil
 if order_id ~= '' then
-  local rec = redis.call('HGET', K_ORDERS, order_id)
+  local rec = redis.call('HGET', K_BUYER, order_field(order_id))
   if rec then
-    local st, amt, rem, did, at = parse_order(rec)
+    local st, amt, rem, did, at, exp = parse_order(rec)
     if st == 'A' and rem > 0 then
       consumed = math.min(rem, amount)
-      order = {amt, rem - consumed, did, at}
+      order = {amt, rem - consumed, did, at, exp}
     end
   end
 end
@@ -28,16 +28,15 @@ if oo - consumed + oi + amount > MAX_TOTAL then
   return {'OVERFLOW'}
 end
 if order then
-  redis.call('HSET', K_ORDERS, order_id, pack_order('A', order[1], order[2], order[3], order[4]))
-  if order[2] == 0 then
-    redis.call('ZREM', K_OEXP, order_id)
-  end
-  redis.call('HINCRBY', K_TOTALS, 'oo', fmt(-consumed))
+  -- A fully invoiced order keeps no expiry: its list entry no longer matches.
+  local exp = order[2] == 0 and 0 or order[5]
+  redis.call('HSET', K_BUYER, order_field(order_id), pack_order('A', order[1], order[2], order[3], order[4], exp))
+  redis.call('HINCRBY', K_BUYER, 'oo', fmt(-consumed))
 end
-redis.call('HINCRBY', K_TOTALS, 'oi', ARGV[5])
-local first = redis.call('HGET', K_TOTALS, 'fi')
+redis.call('HINCRBY', K_BUYER, 'oi', ARGV[5])
+local first = redis.call('HGET', K_BUYER, 'fi')
 if not first or tonumber(first) > issue then
-  redis.call('HSET', K_TOTALS, 'fi', ARGV[6])
+  redis.call('HSET', K_BUYER, 'fi', ARGV[6])
 end
 redis.call('HSET', K_INV, id, pack_invoice(amount, amount, issue, due, false, order_id))
 redis.call('ZADD', K_DUE, ARGV[7], id)

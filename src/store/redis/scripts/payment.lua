@@ -26,9 +26,9 @@ if amount > open then
 end
 local left = open - amount
 redis.call('HSET', K_INV, id, pack_invoice(amt, left, issue, due, disputed, order))
-redis.call('HINCRBY', K_TOTALS, 'oi', fmt(-amount))
+redis.call('HINCRBY', K_BUYER, 'oi', fmt(-amount))
 if disputed then
-  redis.call('HINCRBY', K_TOTALS, 'dp', fmt(-amount))
+  redis.call('HINCRBY', K_BUYER, 'dp', fmt(-amount))
   dp = dp - amount
 elseif left == 0 then
   redis.call('ZREM', K_DUE, id)
@@ -36,17 +36,17 @@ end
 -- Payment behaviour. amount x days can pass 2^53, so the weighted sum is kept in
 -- two exact integer counters: (amount div 1e6) x days and (amount mod 1e6) x days.
 local late = math.max(paid - due, 0)
-redis.call('HINCRBY', K_TOTALS, 'pn', 1)
+redis.call('HINCRBY', K_BUYER, 'pn', 1)
 if late > 0 then
-  redis.call('HINCRBY', K_TOTALS, 'pl', 1)
+  redis.call('HINCRBY', K_BUYER, 'pl', 1)
   local hi = math.floor(amount / 1000000)
   local lo = amount - hi * 1000000
-  redis.call('HINCRBY', K_TOTALS, 'pwh', fmt(hi * late))
-  redis.call('HINCRBY', K_TOTALS, 'pwl', fmt(lo * late))
+  redis.call('HINCRBY', K_BUYER, 'pwh', fmt(hi * late))
+  redis.call('HINCRBY', K_BUYER, 'pwl', fmt(lo * late))
 end
-redis.call('HINCRBY', K_TOTALS, 'pm', ARGV[4])
+redis.call('HINCRBY', K_BUYER, 'pm', ARGV[4])
 if ARGV[7] ~= '' and paid - issue <= tonumber(ARGV[7]) then
-  redis.call('HINCRBY', K_TOTALS, 'pe', 1)
+  redis.call('HINCRBY', K_BUYER, 'pe', 1)
 end
 -- The limit adjustment (LimitAdjustment::after_payment in Rust, same rule): late
 -- payments lower the scored limit a step, a run of on-time ones gives one back.

@@ -1,7 +1,9 @@
-local K_MARKER, K_BUYER, K_TOTALS, K_ORDERS, K_OEXP, K_INV, K_DUE, K_PAY =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+local K_MARKER, K_BUYER, K_OEXP, K_INV, K_DUE, K_PAY =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local NOW = tonumber(ARGV[1])
--- Shared by every script (prepended in Rust). Money is integer minor units; Lua
+-- Shared by every script (prepended in Rust). The buyer hash holds the profile,
+-- the running totals and the order records (fields "o:<order_id>"), so that one
+-- HMGET reads everything a decision needs and one HSET writes a reservation. Money is integer minor units; Lua
 -- numbers are doubles, exact below 2^53, so every running exposure is kept
 -- below MAX_TOTAL and numbers go back to Redis through fmt(), never tostring()
 -- (which would print 1e+15).
@@ -26,14 +28,26 @@ local function guard(need_buyer)
   return nil
 end
 
--- order record: state|amount|remaining|decision_id|approved_at (state A or C)
-local function parse_order(s)
-  local st, amt, rem, did, at = string.match(s, '^([AC])|(%d+)|(%d+)|([^|]*)|(%-?%d+)$')
-  return st, tonumber(amt), tonumber(rem), did, tonumber(at)
+local function order_field(id)
+  return 'o:' .. id
 end
 
-local function pack_order(st, amt, rem, did, at)
-  return st .. '|' .. fmt(amt) .. '|' .. fmt(rem) .. '|' .. did .. '|' .. fmt(at)
+-- order record: state|amount|remaining|decision_id|approved_at|expires_at
+-- (state A approved, C cancelled; expires_at matches its entry in the expiry list)
+local function parse_order(s)
+  local st, amt, rem, did, at, exp = string.match(s, '^([AC])|(%d+)|(%d+)|([^|]*)|(%-?%d+)|(%-?%d+)$')
+  return st, tonumber(amt), tonumber(rem), did, tonumber(at), tonumber(exp)
+end
+
+local function pack_order(st, amt, rem, did, at, exp)
+  return st .. '|' .. fmt(amt) .. '|' .. fmt(rem) .. '|' .. did .. '|' .. fmt(at) .. '|' .. fmt(exp)
+end
+
+-- The expiry list holds "expires_at|order_id" in insertion order, which is
+-- expiry order while the reservation TTL stays the same: a push is O(1) and the
+-- head tells at once whether anything lapsed.
+local function schedule(id, exp)
+  redis.call('RPUSH', K_OEXP, fmt(exp) .. '|' .. id)
 end
 
 -- invoice record: amount|open|issue_day|due_day|disputed|order_id (order_id last: free text)
@@ -48,38 +62,59 @@ local function pack_invoice(amt, open, issue, due, disputed, order)
 end
 
 local function totals()
-  local t = redis.call('HMGET', K_TOTALS, 'oo', 'oi', 'dp')
+  local t = redis.call('HMGET', K_BUYER, 'oo', 'oi', 'dp')
   return num(t[1]), num(t[2]), num(t[3])
 end
 
 -- Releases lapsed reservations and drops old cancellation tombstones, at most
--- EXPIRE_BATCH per call so that no call's cost grows with the backlog.
+-- EXPIRE_BATCH per call so that no call's cost grows with the backlog. An entry
+-- whose record now carries another expiry (invoiced, cancelled) is just dropped.
 local function expire()
-  local lapsed = redis.call('ZRANGEBYSCORE', K_OEXP, '-inf', fmt(NOW), 'LIMIT', 0, EXPIRE_BATCH)
-  for _, id in ipairs(lapsed) do
-    redis.call('ZREM', K_OEXP, id)
-    local rec = redis.call('HGET', K_ORDERS, id)
+  for _ = 1, EXPIRE_BATCH do
+    local head = redis.call('LINDEX', K_OEXP, 0)
+    if not head then
+      return
+    end
+    local due, id = string.match(head, '^(%-?%d+)|(.*)$')
+    if tonumber(due) > NOW then
+      return
+    end
+    redis.call('LPOP', K_OEXP)
+    local field = order_field(id)
+    local rec = redis.call('HGET', K_BUYER, field)
     if rec then
-      local st, amt, rem, did, at = parse_order(rec)
-      if st == 'A' then
-        if rem > 0 then
-          redis.call('HINCRBY', K_TOTALS, 'oo', fmt(-rem))
-        end
-        if rem == amt then
-          redis.call('HDEL', K_ORDERS, id)
+      local st, amt, rem, did, at, exp = parse_order(rec)
+      if exp == tonumber(due) then
+        if st == 'A' then
+          if rem > 0 then
+            redis.call('HINCRBY', K_BUYER, 'oo', fmt(-rem))
+          end
+          if rem == amt then
+            redis.call('HDEL', K_BUYER, field)
+          else
+            redis.call('HSET', K_BUYER, field, pack_order('A', amt, 0, did, at, 0))
+          end
         else
-          redis.call('HSET', K_ORDERS, id, pack_order('A', amt, 0, did, at))
+          redis.call('HDEL', K_BUYER, field)
         end
-      else
-        redis.call('HDEL', K_ORDERS, id)
       end
     end
   end
 end
 
-local function snapshot(today, sample)
-  local oo, oi, dp = totals()
+-- Totals, the oldest undisputed due dates and the next one due: one ZRANGE, and a
+-- second lookup only when every sampled invoice is already overdue.
+local function snapshot(oo, oi, dp, today, sample)
   local oldest = redis.call('ZRANGE', K_DUE, 0, sample - 1, 'WITHSCORES')
-  local nxt = redis.call('ZRANGEBYSCORE', K_DUE, today, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+  local nxt = {}
+  for i = 1, #oldest, 2 do
+    if tonumber(oldest[i + 1]) >= today then
+      nxt = {oldest[i], oldest[i + 1]}
+      break
+    end
+  end
+  if #nxt == 0 and #oldest == sample * 2 then
+    nxt = redis.call('ZRANGEBYSCORE', K_DUE, today, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+  end
   return {oo, oi, dp, oldest, nxt}
 end
