@@ -34,7 +34,8 @@ impl CreditDecisionService for Noop {
             decision: pb::Decision::Approved as i32,
             reasons: vec![pb::Reason {
                 code: "WITHIN_LIMIT".into(),
-                message: "exposure 1.00 EUR within the manual credit limit of 1000000000.00 EUR".into(),
+                message: "exposure 1.00 EUR within the manual credit limit of 1000000000.00 EUR"
+                    .into(),
             }],
             credit_limit: eur("1000000000.00"),
             exposure: eur("1.00"),
@@ -77,7 +78,10 @@ async fn main() {
         .and_then(|i| args.get(i + 1))
         .map_or("127.0.0.1:50061", String::as_str);
     let listener = tokio::net::TcpListener::bind(listen).await.expect("bind");
-    println!("creditgate-noop listening addr={}", listener.local_addr().expect("addr"));
+    println!(
+        "creditgate-noop listening addr={}",
+        listener.local_addr().expect("addr")
+    );
     server::builder()
         .add_service(CreditDecisionServiceServer::new(Noop))
         .serve_with_incoming_shutdown(server::incoming(listener), async {
