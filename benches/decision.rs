@@ -60,8 +60,8 @@ fn record() -> BuyerRecord {
 fn snapshot() -> LedgerSnapshot {
     LedgerSnapshot {
         totals: ExposureTotals {
-            open_orders: 25_000_00,
-            open_invoices: 120_000_00,
+            open_orders: 2_500_000,
+            open_invoices: 12_000_000,
             disputed: 0,
         },
         oldest_due: vec![DueItem {
@@ -79,7 +79,7 @@ fn policy(c: &mut Criterion) {
     let policy = Policy::default();
     let record = record();
     let snapshot = snapshot();
-    let amount = Money::from_minor(eur(), 2_500_00);
+    let amount = Money::from_minor(eur(), 250_000);
     c.bench_function("policy/evaluate (approval, 2 reasons)", |b| {
         b.iter(|| {
             evaluate(
