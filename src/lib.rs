@@ -2,7 +2,9 @@
 //!
 //! Data flows one way on the hot path:
 //! `grpc` (transport, protobuf ⇄ domain) → `service` (use cases, deadlines) →
-//! `domain` (pure rules) ← `store` (embedded memory store, Redis later).
+//! `domain` (pure rules) ← `store` (embedded in-memory store, or Redis / Redis
+//! Cluster shared by replicas). `policy_file` loads the tier policy; `app` wires
+//! the binary's two paths: serve, and `store-init`.
 
 pub mod app;
 pub mod clock;

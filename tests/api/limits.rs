@@ -4,23 +4,6 @@
 use crate::helpers::*;
 use creditgate::grpc::pb;
 
-/// A buyer without a manual limit: 160 000.00 EUR recommended (docs/scoring.md).
-fn scored(id: &str) -> pb::Buyer {
-    let mut b = buyer(id, "0");
-    b.credit_limit = None;
-    b.financials = Some(pb::Financials {
-        annual_revenue: eur("12000000.00"),
-        net_worth: eur("3000000.00"),
-        years_in_business: 12,
-    });
-    b.external_rating = Some(pb::ExternalRating {
-        grade: 3,
-        legal_disputes: 0,
-        insolvency: false,
-    });
-    b
-}
-
 async fn pay_on(app: &TestApp, buyer: &str, invoice: &str, due: i32, paid: i32) {
     app.invoice(buyer, invoice, "", "100.00", due - 30, due)
         .await
@@ -41,7 +24,7 @@ async fn pay_on(app: &TestApp, buyer: &str, invoice: &str, due: i32, paid: i32) 
 #[tokio::test]
 async fn late_payments_lower_the_scored_limit_and_on_time_runs_restore_it() {
     let app = TestApp::spawn().await;
-    app.upsert(scored("ACME")).await;
+    app.upsert(scored_buyer("ACME")).await;
     let before = app.check("ACME", "O-0", "1.00").await;
     assert_eq!(amount(&before.credit_limit), "160000.00");
     assert_eq!(codes(&before), ["WITHIN_LIMIT"]);
@@ -122,7 +105,7 @@ async fn an_expired_rating_refers_large_orders_until_rescored() {
 #[tokio::test]
 async fn insured_buyers_get_insured_plus_discretionary_and_see_their_cover() {
     let app = TestApp::spawn().await;
-    let mut b = with_insurance(scored("INS"), "50000.00");
+    let mut b = with_insurance(scored_buyer("INS"), "50000.00");
     b.insurance.as_mut().unwrap().indemnity_percent = "90".into();
     app.upsert(b).await;
     let score = app.score("INS").await.unwrap();
@@ -161,7 +144,7 @@ async fn insured_buyers_get_insured_plus_discretionary_and_see_their_cover() {
 async fn payment_terms_set_due_dates_and_early_payers_score_better() {
     let app = TestApp::spawn().await;
     let with_discount = |id: &str| {
-        let mut b = scored(id);
+        let mut b = scored_buyer(id);
         b.early_payment_discount = Some(pb::EarlyPaymentDiscount {
             percent: "2".into(),
             days: 10,
@@ -201,7 +184,7 @@ async fn payment_terms_set_due_dates_and_early_payers_score_better() {
     assert_eq!(early.score, net.score + 20);
     let bad = app
         .try_upsert({
-            let mut b = scored("BAD");
+            let mut b = scored_buyer("BAD");
             b.early_payment_discount = Some(pb::EarlyPaymentDiscount {
                 percent: "2".into(),
                 days: 30,

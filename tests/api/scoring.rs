@@ -4,22 +4,6 @@
 use crate::helpers::*;
 use creditgate::grpc::pb;
 
-fn scored_buyer(id: &str) -> pb::Buyer {
-    let mut b = buyer(id, "0");
-    b.credit_limit = None;
-    b.financials = Some(pb::Financials {
-        annual_revenue: eur("12000000.00"),
-        net_worth: eur("3000000.00"),
-        years_in_business: 12,
-    });
-    b.external_rating = Some(pb::ExternalRating {
-        grade: 3,
-        legal_disputes: 0,
-        insolvency: false,
-    });
-    b
-}
-
 #[tokio::test]
 async fn worked_example_from_docs_scoring_md() {
     let app = TestApp::spawn().await;

@@ -365,6 +365,23 @@ pub fn buyer(id: &str, limit: &str) -> pb::Buyer {
     }
 }
 
+/// The worked example of docs/scoring.md: no manual limit, 160 000.00 EUR scored.
+pub fn scored_buyer(id: &str) -> pb::Buyer {
+    let mut b = buyer(id, "0");
+    b.credit_limit = None;
+    b.financials = Some(pb::Financials {
+        annual_revenue: eur("12000000.00"),
+        net_worth: eur("3000000.00"),
+        years_in_business: 12,
+    });
+    b.external_rating = Some(pb::ExternalRating {
+        grade: 3,
+        legal_disputes: 0,
+        insolvency: false,
+    });
+    b
+}
+
 pub fn with_tier(mut buyer: pb::Buyer, tier: pb::RiskTier) -> pb::Buyer {
     buyer.risk_tier = tier as i32;
     buyer
