@@ -4,7 +4,9 @@
 
 use redis::aio::ConnectionManager;
 use redis::cluster_async::ClusterConnection;
-use redis::{Cmd, IntoConnectionInfo, Pipeline, RedisResult, ScriptInvocation, Value};
+use redis::{
+    Cmd, ErrorKind, IntoConnectionInfo, Pipeline, RedisResult, Script, ServerErrorKind, Value,
+};
 use std::time::Duration;
 
 /// Where the store lives.
@@ -80,8 +82,10 @@ impl Connection {
                     Some(pem) => redis::Client::build_with_tls(info, certificates(pem))?,
                     None => redis::Client::open(info)?,
                 };
+                // The service bounds every store call itself (`--redis-timeout`, and
+                // the caller's deadline), so a second per-request timer is not needed.
                 let config = redis::aio::ConnectionManagerConfig::new()
-                    .set_response_timeout(Some(settings.response_timeout))
+                    .set_response_timeout(None)
                     .set_connection_timeout(Some(settings.connection_timeout))
                     .set_number_of_retries(2)
                     .set_max_delay(Duration::from_millis(500));
@@ -112,10 +116,19 @@ impl Connection {
         }
     }
 
-    pub async fn invoke(&self, invocation: &ScriptInvocation<'_>) -> RedisResult<Value> {
-        match self {
-            Connection::Single(c) => invocation.invoke_async(&mut c.clone()).await,
-            Connection::Cluster(c) => invocation.invoke_async(&mut c.clone()).await,
+    /// Runs `EVALSHA` built by the caller (one argument buffer, no per-argument
+    /// copies); when the server has lost its script cache, loads the script and
+    /// runs it again.
+    pub async fn evalsha(&self, script: &Script, cmd: &Cmd) -> RedisResult<Value> {
+        match self.query(cmd).await {
+            Err(error) if error.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
+                match self {
+                    Connection::Single(c) => script.load_async(&mut c.clone()).await?,
+                    Connection::Cluster(c) => script.load_async(&mut c.clone()).await?,
+                };
+                self.query(cmd).await
+            }
+            other => other,
         }
     }
 

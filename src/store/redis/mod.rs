@@ -208,15 +208,16 @@ impl RedisStore {
         flag: &str,
         args: &[&str],
     ) -> Result<Value, StoreError> {
-        let mut invocation = script.prepare_invoke();
+        let mut cmd = redis::cmd("EVALSHA");
+        cmd.arg(script.get_hash()).arg(keys.keys.len());
         for key in &keys.keys {
-            invocation.key(key);
+            cmd.arg(key);
         }
-        invocation.arg(now_secs).arg(flag);
+        cmd.arg(now_secs).arg(flag);
         for arg in args {
-            invocation.arg(*arg);
+            cmd.arg(*arg);
         }
-        self.conn.invoke(&invocation).await.map_err(unavailable)
+        self.conn.evalsha(script, &cmd).await.map_err(unavailable)
     }
 
     /// Runs a ledger script for the buyer and turns the answers every script may
