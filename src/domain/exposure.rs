@@ -214,6 +214,8 @@ pub struct PaymentBehaviour {
     pub overdue: i64,
     pub oldest_overdue_days: i32,
     pub disputed_invoices: u32,
+    /// Credit sales invoiced in the DSO window.
+    pub sales_in_window: i64,
     /// None without credit sales in the DSO window.
     pub dso_days: Option<Decimal>,
     /// Days since the first invoice (0 without one).
@@ -251,6 +253,7 @@ impl PaymentBehaviour {
                 behaviour.oldest_overdue_days = behaviour.oldest_overdue_days.max(days);
             }
         }
+        behaviour.sales_in_window = sales_in_window;
         behaviour.dso_days =
             (sales_in_window > 0).then(|| dso_days(behaviour.open_invoices, sales_in_window));
         behaviour.relationship_days = stats

@@ -190,6 +190,7 @@ fn behaviour(
         overdue,
         oldest_overdue_days: oldest,
         disputed_invoices: disputed,
+        sales_in_window: 1_000_000,
         dso_days: Some(Decimal::from(dso)),
         relationship_days: 400,
     }

@@ -12,7 +12,6 @@ impl From<ServiceError> for Status {
             ServiceError::AlreadyExists(_) => Status::already_exists(message),
             ServiceError::FailedPrecondition(_) => Status::failed_precondition(message),
             ServiceError::Unavailable(_) => Status::unavailable(message),
-            ServiceError::Internal(_) => Status::internal(message),
         }
     }
 }

@@ -15,8 +15,6 @@ pub enum ServiceError {
     FailedPrecondition(String),
     #[error("{0}")]
     Unavailable(String),
-    #[error("{0}")]
-    Internal(String),
 }
 
 impl ServiceError {

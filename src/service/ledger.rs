@@ -284,12 +284,8 @@ impl<S: Store> CreditService<S> {
         let behaviour = PaymentBehaviour::from_ledger(&ledger.invoices, ledger.stats, today);
         let ladder = self.policy.tier(stored.record.profile.tier).ladder;
         let mut aging = Aging::default();
-        let mut sales_in_window = 0i64;
         let mut lines = Vec::new();
         for invoice in ledger.invoices {
-            if invoice.issue_date > window_start && invoice.issue_date <= today {
-                sales_in_window += invoice.amount;
-            }
             if invoice.open == 0 {
                 continue;
             }
@@ -313,7 +309,7 @@ impl<S: Store> CreditService<S> {
                 .as_ref()
                 .map(|i| InsuranceView::of(i.insured_limit, credit_limit, &ledger.totals)),
             average_days_beyond_terms: ledger.stats.average_days_beyond_terms(),
-            best_possible_dso_days: dso_days(aging.not_due, sales_in_window),
+            best_possible_dso_days: dso_days(aging.not_due, behaviour.sales_in_window),
             payment_terms_days: profile.payment_terms_days,
             buyer_id: buyer_id.clone(),
             currency: stored.record.profile.currency,
@@ -321,7 +317,7 @@ impl<S: Store> CreditService<S> {
             limit_source,
             totals: ledger.totals,
             aging,
-            dso_days: dso_days(ledger.totals.open_invoices, sales_in_window),
+            dso_days: behaviour.dso_days.unwrap_or_default(),
             oldest_overdue_days: behaviour.oldest_overdue_days,
             invoices: lines,
             as_of: today,

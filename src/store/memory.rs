@@ -16,6 +16,7 @@ use crate::domain::exposure::{
 };
 use crate::domain::ids::{BuyerId, InvoiceId, OrderId, PaymentId};
 use parking_lot::{Mutex, RwLock};
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -166,11 +167,6 @@ impl MemoryStore {
         state.expire(now_secs);
         f(&mut state)
     }
-
-    /// Number of buyers on file (for startup logs and memory measurements).
-    pub fn buyer_count(&self) -> usize {
-        self.buyers.read().len()
-    }
 }
 
 impl Store for MemoryStore {
@@ -192,43 +188,33 @@ impl Store for MemoryStore {
     }
 
     async fn upsert_buyer(&self, record: BuyerRecord) -> Result<UpsertOutcome, StoreError> {
-        let existing = self.buyers.read().get(&record.profile.id).cloned();
-        if let Some(state) = existing {
-            let mut state = state.lock();
-            state.record = Arc::new(BuyerRecord {
-                adjustment: state.record.adjustment,
-                ..record
-            });
-            state.version += 1;
-            return Ok(UpsertOutcome {
-                created: false,
-                version: state.version,
-            });
-        }
-        let mut buyers = self.buyers.write();
-        match buyers.get(&record.profile.id) {
-            // Lost a race with another upsert of the same new buyer.
-            Some(state) => {
-                let mut state = state.lock();
-                state.record = Arc::new(BuyerRecord {
-                    adjustment: state.record.adjustment,
-                    ..record
-                });
-                state.version += 1;
-                Ok(UpsertOutcome {
-                    created: false,
-                    version: state.version,
-                })
-            }
-            None => {
-                let id = record.profile.id.clone();
-                buyers.insert(id, Arc::new(Mutex::new(BuyerState::new(record))));
-                Ok(UpsertOutcome {
-                    created: true,
-                    version: 1,
-                })
-            }
-        }
+        // Creating takes the directory's write lock; an existing buyer (the usual
+        // case) only its own.
+        let state = match self.buyer(&record.profile.id) {
+            Ok(state) => state,
+            Err(_) => match self.buyers.write().entry(record.profile.id.clone()) {
+                Entry::Vacant(slot) => {
+                    slot.insert(Arc::new(Mutex::new(BuyerState::new(record))));
+                    return Ok(UpsertOutcome {
+                        created: true,
+                        version: 1,
+                    });
+                }
+                // Lost a race with another upsert of the same new buyer.
+                Entry::Occupied(existing) => existing.get().clone(),
+            },
+        };
+        let mut state = state.lock();
+        // The limit adjustment is ledger history: a profile write keeps it.
+        state.record = Arc::new(BuyerRecord {
+            adjustment: state.record.adjustment,
+            ..record
+        });
+        state.version += 1;
+        Ok(UpsertOutcome {
+            created: false,
+            version: state.version,
+        })
     }
 
     async fn store_rating(&self, buyer_id: &BuyerId, rating: Rating) -> Result<(), StoreError> {

@@ -172,19 +172,7 @@ async fn uninsured_exposure_by_tier() {
 #[tokio::test]
 async fn scored_limit_applies_without_a_manual_limit() {
     let app = TestApp::spawn().await;
-    let mut scored = buyer("B-1", "0");
-    scored.credit_limit = None;
-    scored.financials = Some(pb::Financials {
-        annual_revenue: eur("12000000.00"),
-        net_worth: eur("3000000.00"),
-        years_in_business: 12,
-    });
-    scored.external_rating = Some(pb::ExternalRating {
-        grade: 3,
-        legal_disputes: 0,
-        insolvency: false,
-    });
-    app.upsert(scored).await;
+    app.upsert(scored_buyer("B-1")).await;
     let score = app.score("B-1").await.unwrap();
     let response = app.check("B-1", "O-1", "1000.00").await;
     assert_eq!(decision(&response), Decision::Approved);

@@ -26,7 +26,7 @@ use crate::domain::ids::{BuyerId, InvoiceId, OrderId};
 use cache::ProfileCache;
 use conn::Connection;
 use keys::{BuyerKeys, KeySchema};
-use redis::{Script, Value};
+use redis::{RedisWrite, Script, ToRedisArgs, Value};
 use reply::{at, int, int128, items, status, text};
 use std::sync::Arc;
 use std::time::Duration;
@@ -85,6 +85,19 @@ pub struct RedisStore {
 
 fn unavailable(error: redis::RedisError) -> StoreError {
     StoreError::Unavailable(error.to_string())
+}
+
+/// An optional number as a script argument: the number, or "" when absent (the
+/// scripts test for ''; a bare `Option` would drop the argument and shift the rest).
+struct OrEmpty(Option<i64>);
+
+impl ToRedisArgs for OrEmpty {
+    fn write_redis_args<W: ?Sized + RedisWrite>(&self, out: &mut W) {
+        match self.0 {
+            Some(n) => n.write_redis_args(out),
+            None => "".write_redis_args(out),
+        }
+    }
 }
 
 /// Errors every script may answer with instead of doing its work.
@@ -206,17 +219,16 @@ impl RedisStore {
         keys: &BuyerKeys,
         now_secs: i64,
         flag: &str,
-        args: &[&str],
+        args: impl ToRedisArgs,
     ) -> Result<Value, StoreError> {
+        // Numbers are written straight into the command buffer: no string per argument.
         let mut cmd = redis::cmd("EVALSHA");
-        cmd.arg(script.get_hash()).arg(keys.keys.len());
-        for key in &keys.keys {
-            cmd.arg(key);
-        }
-        cmd.arg(now_secs).arg(flag);
-        for arg in args {
-            cmd.arg(*arg);
-        }
+        cmd.arg(script.get_hash())
+            .arg(keys.keys.len())
+            .arg(&keys.keys)
+            .arg(now_secs)
+            .arg(flag)
+            .arg(args);
         self.conn.evalsha(script, &cmd).await.map_err(unavailable)
     }
 
@@ -227,7 +239,7 @@ impl RedisStore {
         script: &Script,
         buyer_id: &BuyerId,
         now_secs: i64,
-        args: &[&str],
+        args: impl ToRedisArgs,
     ) -> Result<Value, StoreError> {
         let keys = self.keys.buyer(buyer_id);
         let reply = self
@@ -240,7 +252,11 @@ impl RedisStore {
         }
     }
 
-    async fn write_buyer(&self, buyer_id: &BuyerId, args: &[&str]) -> Result<u64, StoreError> {
+    async fn write_buyer(
+        &self,
+        buyer_id: &BuyerId,
+        args: impl ToRedisArgs,
+    ) -> Result<u64, StoreError> {
         let reply = self.write(&self.scripts.buyer, buyer_id, 0, args).await;
         self.cache.forget(buyer_id);
         let reply = reply?;
@@ -310,7 +326,7 @@ impl Store for RedisStore {
         let profile = record::profile_to_json(&record.profile);
         let rating = record::rating_to_json(&record.rating);
         let version = self
-            .write_buyer(&record.profile.id, &["profile", &profile, &rating, "0"])
+            .write_buyer(&record.profile.id, ("profile", &profile, &rating, "0"))
             .await?;
         Ok(UpsertOutcome {
             created: version == 1,
@@ -320,7 +336,7 @@ impl Store for RedisStore {
 
     async fn store_rating(&self, buyer_id: &BuyerId, rating: Rating) -> Result<(), StoreError> {
         let rating = record::rating_to_json(&rating);
-        self.write_buyer(buyer_id, &["rating", &rating, "", "1"])
+        self.write_buyer(buyer_id, ("rating", &rating, "", "1"))
             .await?;
         Ok(())
     }
@@ -332,33 +348,22 @@ impl Store for RedisStore {
     ) -> Result<ReserveOutcome, StoreError> {
         let keys = self.keys.buyer(&request.buyer_id);
         let c = &request.conditions;
-        let amount = request.amount.minor().to_string();
-        let version = request.buyer_version.to_string();
-        let max_total = c.max_total_after.to_string();
-        let max_insurable = c
-            .max_insurable_after
-            .map(|m| m.to_string())
-            .unwrap_or_default();
-        let earliest = c.earliest_due_allowed.days().to_string();
-        let ttl = request.reservation_ttl_secs.to_string();
-        let today = today.days().to_string();
-        let sample = DUNNING_SAMPLE.to_string();
-        let args = [
+        let args = (
             request.order_id.as_str(),
-            &amount,
-            &version,
+            request.amount.minor(),
+            request.buyer_version,
             if c.blocked { "1" } else { "0" },
-            &max_total,
-            &max_insurable,
-            &earliest,
-            &request.decision_id,
-            &ttl,
-            &today,
-            &sample,
-        ];
+            c.max_total_after,
+            OrEmpty(c.max_insurable_after),
+            c.earliest_due_allowed.days(),
+            request.decision_id.as_str(),
+            request.reservation_ttl_secs,
+            today.days(),
+            DUNNING_SAMPLE,
+        );
         // Decisions never bypass the marker, even in seeding mode.
         let reply = self
-            .run(&self.scripts.check, &keys, request.now_secs, "0", &args)
+            .run(&self.scripts.check, &keys, request.now_secs, "0", args)
             .await?;
         let (head, rest) = status(&reply)?;
         Ok(match head.as_str() {
@@ -392,13 +397,12 @@ impl Store for RedisStore {
         now_secs: i64,
         tombstone_ttl_secs: i64,
     ) -> Result<CancelOutcome, StoreError> {
-        let ttl = tombstone_ttl_secs.to_string();
         let reply = self
             .write(
                 &self.scripts.cancel,
                 buyer_id,
                 now_secs,
-                &[order_id.as_str(), &ttl],
+                (order_id.as_str(), tombstone_ttl_secs),
             )
             .await?;
         let (_, rest) = status(&reply)?;
@@ -414,13 +418,16 @@ impl Store for RedisStore {
         invoice: Invoice,
         now_secs: i64,
     ) -> Result<InvoiceOutcome, StoreError> {
-        let amount = invoice.amount.to_string();
-        let issue = invoice.issue_date.days().to_string();
-        let due = invoice.due_date.days().to_string();
         let order = invoice.order_id.as_ref().map_or("", |o| o.as_str());
-        let args = [invoice.id.as_str(), order, &amount, &issue, &due];
+        let args = (
+            invoice.id.as_str(),
+            order,
+            invoice.amount,
+            invoice.issue_date.days(),
+            invoice.due_date.days(),
+        );
         let reply = self
-            .write(&self.scripts.invoice, buyer_id, now_secs, &args)
+            .write(&self.scripts.invoice, buyer_id, now_secs, args)
             .await?;
         let (head, rest) = status(&reply)?;
         match head.as_str() {
@@ -445,33 +452,21 @@ impl Store for RedisStore {
         payment: PaymentRequest,
         now_secs: i64,
     ) -> Result<PaymentOutcome, StoreError> {
-        let amount = payment.amount.to_string();
-        let paid = payment.paid_date.days().to_string();
         let payment_id = payment.payment_id.as_ref().map_or("", |p| p.as_str());
-        let discount_days = payment
-            .discount_days
-            .map(|d| d.to_string())
-            .unwrap_or_default();
         let rule = payment.adjustment_rule;
-        let (late_after, step, floor, restore) = (
-            rule.late_after_days.to_string(),
-            rule.step_percent.to_string(),
-            rule.floor_percent.to_string(),
-            rule.restore_after_on_time_payments.to_string(),
-        );
-        let args = [
+        let args = (
             payment.invoice_id.as_str(),
-            &amount,
-            &paid,
+            payment.amount,
+            payment.paid_date.days(),
             payment_id,
-            &discount_days,
-            &late_after,
-            &step,
-            &floor,
-            &restore,
-        ];
+            OrEmpty(payment.discount_days.map(i64::from)),
+            rule.late_after_days,
+            rule.step_percent,
+            rule.floor_percent,
+            rule.restore_after_on_time_payments,
+        );
         let reply = self
-            .write(&self.scripts.payment, buyer_id, now_secs, &args)
+            .write(&self.scripts.payment, buyer_id, now_secs, args)
             .await?;
         let (head, rest) = status(&reply)?;
         let outcome = |created: bool| -> Result<PaymentOutcome, StoreError> {
@@ -531,7 +526,7 @@ impl Store for RedisStore {
         now_secs: i64,
     ) -> Result<LedgerView, StoreError> {
         let reply = self
-            .write(&self.scripts.ledger, buyer_id, now_secs, &[])
+            .write(&self.scripts.ledger, buyer_id, now_secs, &[] as &[&str])
             .await?;
         let (_, rest) = status(&reply)?;
         let t = items(at(rest, 0)?)?;
