@@ -118,7 +118,7 @@ fn store(c: &mut Criterion) {
         let store = MemoryStore::new();
         let buyer = BuyerId::parse("B-1").expect("id");
         runtime.block_on(async {
-            store.upsert_buyer(record()).await.expect("upsert");
+            store.upsert_buyer(record(), None).await.expect("upsert");
             for n in 0..open_invoices {
                 let invoice = Invoice {
                     id: InvoiceId::parse(&format!("INV-{n}")).expect("id"),

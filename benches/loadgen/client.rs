@@ -114,7 +114,10 @@ pub async fn seed_buyers(
                     insurance: None,
                     early_payment_discount: None,
                 };
-                let mut request = Request::new(pb::UpsertBuyerRequest { buyer: Some(buyer) });
+                let mut request = Request::new(pb::UpsertBuyerRequest {
+                    buyer: Some(buyer),
+                    update_mask: None,
+                });
                 request.set_timeout(timeout);
                 match tokio::time::timeout(timeout, client.upsert_buyer(request)).await {
                     Ok(Ok(_)) => {}

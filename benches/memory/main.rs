@@ -141,7 +141,7 @@ async fn redis_report(url: &str) {
     println!("|---|---|");
     for (i, (what, orders, invoices)) in cases.iter().enumerate() {
         let id = format!("MEM-{i}");
-        store.upsert_buyer(record(&id)).await.expect("upsert");
+        store.upsert_buyer(record(&id), None).await.expect("upsert");
         for n in 0..*orders {
             approve(&store, &id, n).await;
         }
@@ -172,7 +172,7 @@ async fn embedded_report(buyers: usize) {
     let before = rss_kib();
     for n in 0..buyers {
         let id = format!("B-{n:07}");
-        store.upsert_buyer(record(&id)).await.expect("upsert");
+        store.upsert_buyer(record(&id), None).await.expect("upsert");
         approve(&store, &id, 0).await;
     }
     let after = rss_kib();

@@ -1,12 +1,13 @@
 //! The credit policy: (buyer, ledger snapshot, order) → decision with reasons.
 //!
-//! The same rules are also expressed as [`ReserveConditions`], the few numbers a
-//! store checks atomically while it reserves, so that a decision computed from a
-//! snapshot can never approve past a limit that moved under it.
+//! One admission rule ([`admission`]) yields both the [`ReserveConditions`] a
+//! store checks atomically while it reserves and the decision's explanation
+//! ([`Admission::evaluate`]), which reads the same conditions back: a decision
+//! can never say APPROVED for an order the store refused, or the reverse.
 
 use super::buyer::{BuyerRecord, LimitSource, RiskTier};
 use super::date::Date;
-use super::exposure::{DunningLadder, LedgerSnapshot};
+use super::exposure::{DunningLadder, ExposureTotals, LedgerSnapshot};
 use super::money::{Currency, Money};
 use super::reason::{Reason, ReasonCode};
 use rust_decimal::Decimal;
@@ -115,9 +116,14 @@ pub struct Evaluation {
 }
 
 /// What a store must verify, atomically with the reservation, for an approval.
+///
+/// Produced only by [`admission`], and read back by [`Admission::evaluate`] through
+/// the same three checks the store makes: the decision and the reservation cannot
+/// disagree, because both are answers to these conditions.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct ReserveConditions {
-    /// A reason that needs no ledger data already rules approval out.
+    /// A reason that needs no ledger data already rules approval out (insolvency,
+    /// new-buyer cap, expired rating, tier rules: every non-exposure refusal).
     pub blocked: bool,
     /// Exposure (orders + invoices) after the order must not exceed this.
     pub max_total_after: i64,
@@ -128,17 +134,28 @@ pub struct ReserveConditions {
 }
 
 impl ReserveConditions {
+    /// The store's one question: may `amount` be reserved on this ledger?
     pub fn admit(&self, snapshot: &LedgerSnapshot, amount: i64) -> bool {
-        let totals = &snapshot.totals;
         !self.blocked
-            && totals.total().saturating_add(amount) <= self.max_total_after
-            && self
-                .max_insurable_after
-                .is_none_or(|max| totals.insurable().saturating_add(amount) <= max)
-            && snapshot
-                .oldest_due
-                .first()
-                .is_none_or(|item| item.due_date >= self.earliest_due_allowed)
+            && self.within_limit(&snapshot.totals, amount)
+            && self.within_cover(&snapshot.totals, amount)
+            && self.none_past_collection(snapshot)
+    }
+
+    pub fn within_limit(&self, totals: &ExposureTotals, amount: i64) -> bool {
+        totals.total().saturating_add(amount) <= self.max_total_after
+    }
+
+    pub fn within_cover(&self, totals: &ExposureTotals, amount: i64) -> bool {
+        self.max_insurable_after
+            .is_none_or(|max| totals.insurable().saturating_add(amount) <= max)
+    }
+
+    pub fn none_past_collection(&self, snapshot: &LedgerSnapshot) -> bool {
+        snapshot
+            .oldest_due
+            .first()
+            .is_none_or(|item| item.due_date >= self.earliest_due_allowed)
     }
 }
 
@@ -147,7 +164,7 @@ struct Bounds {
     limit: Money,
     limit_source: LimitSource,
     max_order: Option<Money>,
-    /// The insured limit when exceeding it is not allowed (`None`: no binding cover rule).
+    /// The insured limit and the outcome of exceeding it (`None`: no cover rule).
     insured_cap: Option<(Money, Decision)>,
 }
 
@@ -173,27 +190,18 @@ fn bounds(policy: &TierPolicy, record: &BuyerRecord) -> Bounds {
     }
 }
 
-pub fn reserve_conditions(
-    policy: &Policy,
-    record: &BuyerRecord,
+/// The admission rule for one order: the findings that need no ledger, and the
+/// conditions a store checks against the ledger while it reserves. The one place
+/// that decides what may be approved; [`Admission::evaluate`] explains it.
+pub struct Admission<'a> {
+    policy: &'a Policy,
+    record: &'a BuyerRecord,
     amount: Money,
     today: Date,
-) -> ReserveConditions {
-    let tier = policy.tier(record.profile.tier);
-    let bounds = bounds(tier, record);
-    let blocked = record.profile.is_insolvent()
-        || bounds
-            .max_order
-            .is_some_and(|max| amount.minor() > max.minor());
-    ReserveConditions {
-        blocked,
-        max_total_after: bounds.limit.minor(),
-        max_insurable_after: bounds
-            .insured_cap
-            .filter(|(_, outcome)| *outcome != Decision::Approved)
-            .map(|(cap, _)| cap.minor()),
-        earliest_due_allowed: today.add_days(1 - tier.ladder.collection_days_overdue),
-    }
+    bounds: Bounds,
+    /// Insolvency, rating expiry, new-buyer cap: findings the ledger cannot change.
+    profile_findings: Vec<(Decision, Reason)>,
+    pub conditions: ReserveConditions,
 }
 
 /// While the rating is expired, the largest order approved without re-rating.
@@ -211,22 +219,14 @@ fn rating_expired_cap(
     })
 }
 
-/// Applies the policy to a buyer, its ledger snapshot and an order.
-pub fn evaluate(
+fn profile_findings(
     policy: &Policy,
     record: &BuyerRecord,
-    snapshot: &LedgerSnapshot,
+    bounds: &Bounds,
     amount: Money,
     today: Date,
-) -> Evaluation {
-    let tier_policy = policy.tier(record.profile.tier);
-    let bounds = bounds(tier_policy, record);
-    let currency = bounds.limit.currency();
-    let money = |minor: i64| Money::from_minor(currency, minor);
-    let totals = snapshot.totals;
-    let total_after = totals.total().saturating_add(amount.minor());
-    let mut findings: Vec<(Decision, Reason)> = Vec::new();
-
+) -> Vec<(Decision, Reason)> {
+    let mut findings = Vec::new();
     if record.profile.is_insolvent() {
         findings.push((
             Decision::Referred,
@@ -237,48 +237,6 @@ pub fn evaluate(
             ),
         ));
     }
-
-    let ladder = tier_policy.ladder;
-    let worst = snapshot.max_days_overdue(today);
-    if worst >= ladder.collection_days_overdue {
-        let legal = worst >= ladder.legal_days_overdue;
-        let threshold = if legal {
-            ladder.legal_days_overdue
-        } else {
-            ladder.collection_days_overdue
-        };
-        let ids: Vec<&str> = snapshot
-            .oldest_due
-            .iter()
-            .filter(|item| today.days_since(item.due_date) >= threshold)
-            .map(|item| item.invoice_id.as_str())
-            .collect();
-        let (decision, code, stage) = if legal {
-            (Decision::Referred, ReasonCode::OverdueLegal, "legal action")
-        } else {
-            (Decision::Held, ReasonCode::OverdueCollection, "collection")
-        };
-        let list = ids.join(", ");
-        let more = if ids.len() == snapshot.oldest_due.len()
-            && ids.len() == super::exposure::DUNNING_SAMPLE
-        {
-            " (and possibly more)"
-        } else {
-            ""
-        };
-        findings.push((
-            decision,
-            Reason::new(
-                code,
-                format!(
-                    "invoice {} is {worst} days overdue ({stage} from {threshold} days); \
-                     pay or dispute invoice {list}{more}",
-                    ids.first().copied().unwrap_or_default()
-                ),
-            ),
-        ));
-    }
-
     if let Some(cap) = rating_expired_cap(policy, record, bounds.limit, today) {
         let valid_until = record.rating.valid_until;
         let finding = if amount.minor() > cap.minor() {
@@ -297,7 +255,6 @@ pub fn evaluate(
         };
         findings.push((finding.0, Reason::new(ReasonCode::RatingExpired, finding.1)));
     }
-
     if let Some(max_order) = bounds.max_order.filter(|max| amount.minor() > max.minor()) {
         findings.push((
             Decision::Referred,
@@ -310,8 +267,163 @@ pub fn evaluate(
             ),
         ));
     }
+    findings
+}
 
-    if total_after > bounds.limit.minor() {
+/// The admission rule for `amount` to `record` on `today`.
+pub fn admission<'a>(
+    policy: &'a Policy,
+    record: &'a BuyerRecord,
+    amount: Money,
+    today: Date,
+) -> Admission<'a> {
+    let tier = policy.tier(record.profile.tier);
+    let bounds = bounds(tier, record);
+    let profile_findings = profile_findings(policy, record, &bounds, amount, today);
+    let conditions = ReserveConditions {
+        // Any refusal the ledger cannot lift blocks the reservation: derived from
+        // the findings themselves, so a new rule cannot be left out.
+        blocked: profile_findings
+            .iter()
+            .any(|(decision, _)| *decision != Decision::Approved),
+        max_total_after: bounds.limit.minor(),
+        max_insurable_after: bounds
+            .insured_cap
+            .filter(|(_, outcome)| *outcome != Decision::Approved)
+            .map(|(cap, _)| cap.minor()),
+        earliest_due_allowed: today.add_days(1 - tier.ladder.collection_days_overdue),
+    };
+    Admission {
+        policy,
+        record,
+        amount,
+        today,
+        bounds,
+        profile_findings,
+        conditions,
+    }
+}
+
+/// What the store must check for this order (the admission rule's conditions).
+pub fn reserve_conditions(
+    policy: &Policy,
+    record: &BuyerRecord,
+    amount: Money,
+    today: Date,
+) -> ReserveConditions {
+    admission(policy, record, amount, today).conditions
+}
+
+impl Admission<'_> {
+    /// The limit in effect and where it comes from.
+    pub fn limit(&self) -> (Money, LimitSource) {
+        (self.bounds.limit, self.bounds.limit_source)
+    }
+
+    /// The decision on this order against a ledger snapshot, with its reasons.
+    /// APPROVED exactly when `self.conditions.admit(snapshot, amount)`: every
+    /// ledger finding below is emitted by the condition check it explains.
+    pub fn evaluate(&self, snapshot: &LedgerSnapshot) -> Evaluation {
+        let (record, today, amount) = (self.record, self.today, self.amount);
+        let conditions = &self.conditions;
+        let tier_policy = self.policy.tier(record.profile.tier);
+        let bounds = &self.bounds;
+        let currency = bounds.limit.currency();
+        let money = |minor: i64| Money::from_minor(currency, minor);
+        let totals = snapshot.totals;
+        let total_after = totals.total().saturating_add(amount.minor());
+        let mut findings = self.profile_findings.clone();
+
+        let ladder = tier_policy.ladder;
+        if !conditions.none_past_collection(snapshot) {
+            findings.push(overdue_finding(snapshot, ladder, today));
+        }
+
+        if !conditions.within_limit(&totals, amount.minor()) {
+            findings.push(self.limit_finding(&totals, total_after));
+        }
+
+        if let Some((cap, outcome)) = bounds.insured_cap {
+            let insurable_after = totals.insurable().saturating_add(amount.minor());
+            // A binding cap is the condition itself; a non-binding one (outcome
+            // APPROVED) only informs, with the same arithmetic.
+            let over = if outcome == Decision::Approved {
+                insurable_after > cap.minor()
+            } else {
+                !conditions.within_cover(&totals, amount.minor())
+            };
+            if over {
+                let headroom = (cap.minor() - totals.insurable()).max(0);
+                let message = if record.profile.insurance.is_none() {
+                    format!(
+                        "no insured limit on file and a {} buyer needs cover; add insurance.insured_limit",
+                        record.profile.tier.name()
+                    )
+                } else {
+                    format!(
+                        "insurable exposure would reach {}, above the insured limit of {cap}; \
+                         approvable up to {} within cover, or raise the insured limit",
+                        money(insurable_after),
+                        money(headroom)
+                    )
+                };
+                findings.push((outcome, Reason::new(ReasonCode::UninsuredExposure, message)));
+            }
+        }
+
+        let decision = findings
+            .iter()
+            .map(|(decision, _)| *decision)
+            .max()
+            .unwrap_or(Decision::Approved);
+        findings.sort_by_key(|finding| std::cmp::Reverse(finding.0));
+        let mut reasons: Vec<Reason> = findings.into_iter().map(|(_, reason)| reason).collect();
+
+        let exposure_after = if decision == Decision::Approved {
+            reasons.insert(
+                0,
+                Reason::new(
+                    ReasonCode::WithinLimit,
+                    format!(
+                        "exposure {} within the {} credit limit of {}",
+                        money(total_after),
+                        bounds.limit_source.name(),
+                        bounds.limit
+                    ),
+                ),
+            );
+            if let Some(next) = &snapshot.next_due {
+                let days = next.due_date.days_since(today);
+                if (0..=ladder.reminder_days_before_due).contains(&days) {
+                    reasons.push(Reason::new(
+                        ReasonCode::DueSoon,
+                        format!(
+                            "invoice {} falls due on {} ({days} days)",
+                            next.invoice_id, next.due_date
+                        ),
+                    ));
+                }
+            }
+            total_after
+        } else {
+            totals.total()
+        };
+
+        reasons.extend(record.limit_reasons());
+        Evaluation {
+            decision,
+            reasons,
+            limit: bounds.limit,
+            limit_source: bounds.limit_source,
+            exposure_after,
+        }
+    }
+
+    fn limit_finding(&self, totals: &ExposureTotals, total_after: i64) -> (Decision, Reason) {
+        let bounds = &self.bounds;
+        let tier_policy = self.policy.tier(self.record.profile.tier);
+        let currency = bounds.limit.currency();
+        let money = |minor: i64| Money::from_minor(currency, minor);
         let excess = total_after - bounds.limit.minor();
         let headroom = (bounds.limit.minor() - totals.total()).max(0);
         let tolerance = Money::from_decimal_floor(
@@ -325,18 +437,20 @@ pub fn evaluate(
         };
         let remedy = if bounds.limit.minor() <= 0 {
             match bounds.limit_source {
-                LimitSource::Manual => "the manual credit limit is zero: raise buyer.credit_limit".to_owned(),
-                LimitSource::Scored => "the scored limit is zero: set buyer.credit_limit or add financials and re-score".to_owned(),
+                LimitSource::Manual => {
+                    "the manual credit limit is zero: raise buyer.credit_limit".to_owned()
+                }
+                LimitSource::Scored => {
+                    "the scored limit is zero: set buyer.credit_limit or add financials and re-score"
+                        .to_owned()
+                }
             }
         } else if headroom > 0 {
             format!("approvable up to {}", money(headroom))
         } else {
-            format!(
-                "approvable once payments free {}",
-                money(total_after - bounds.limit.minor())
-            )
+            format!("approvable once payments free {}", money(excess))
         };
-        findings.push((
+        (
             decision,
             Reason::new(
                 ReasonCode::LimitExceeded,
@@ -348,76 +462,63 @@ pub fn evaluate(
                     money(excess)
                 ),
             ),
-        ));
+        )
     }
+}
 
-    if let Some((cap, outcome)) = bounds.insured_cap {
-        let insurable_after = totals.insurable().saturating_add(amount.minor());
-        if insurable_after > cap.minor() {
-            let headroom = (cap.minor() - totals.insurable()).max(0);
-            let message = if record.profile.insurance.is_none() {
-                format!(
-                    "no insured limit on file and a {} buyer needs cover; add insurance.insured_limit",
-                    record.profile.tier.name()
-                )
-            } else {
-                format!(
-                    "insurable exposure would reach {}, above the insured limit of {cap}; \
-                     approvable up to {} within cover, or raise the insured limit",
-                    money(insurable_after),
-                    money(headroom)
-                )
-            };
-            findings.push((outcome, Reason::new(ReasonCode::UninsuredExposure, message)));
-        }
-    }
-
-    let decision = findings
-        .iter()
-        .map(|(decision, _)| *decision)
-        .max()
-        .unwrap_or(Decision::Approved);
-    findings.sort_by_key(|finding| std::cmp::Reverse(finding.0));
-    let mut reasons: Vec<Reason> = findings.into_iter().map(|(_, reason)| reason).collect();
-
-    let exposure_after = if decision == Decision::Approved {
-        reasons.insert(
-            0,
-            Reason::new(
-                ReasonCode::WithinLimit,
-                format!(
-                    "exposure {} within the {} credit limit of {}",
-                    money(total_after),
-                    bounds.limit_source.name(),
-                    bounds.limit
-                ),
-            ),
-        );
-        if let Some(next) = &snapshot.next_due {
-            let days = next.due_date.days_since(today);
-            if (0..=ladder.reminder_days_before_due).contains(&days) {
-                reasons.push(Reason::new(
-                    ReasonCode::DueSoon,
-                    format!(
-                        "invoice {} falls due on {} ({days} days)",
-                        next.invoice_id, next.due_date
-                    ),
-                ));
-            }
-        }
-        total_after
+/// HELD at collection, REFERRED at legal action, naming the overdue invoices.
+fn overdue_finding(
+    snapshot: &LedgerSnapshot,
+    ladder: DunningLadder,
+    today: Date,
+) -> (Decision, Reason) {
+    let worst = snapshot.max_days_overdue(today);
+    let legal = worst >= ladder.legal_days_overdue;
+    let threshold = if legal {
+        ladder.legal_days_overdue
     } else {
-        totals.total()
+        ladder.collection_days_overdue
     };
-
-    reasons.extend(record.limit_reasons());
-    Evaluation {
+    let ids: Vec<&str> = snapshot
+        .oldest_due
+        .iter()
+        .filter(|item| today.days_since(item.due_date) >= threshold)
+        .map(|item| item.invoice_id.as_str())
+        .collect();
+    let (decision, code, stage) = if legal {
+        (Decision::Referred, ReasonCode::OverdueLegal, "legal action")
+    } else {
+        (Decision::Held, ReasonCode::OverdueCollection, "collection")
+    };
+    let list = ids.join(", ");
+    let more =
+        if ids.len() == snapshot.oldest_due.len() && ids.len() == super::exposure::DUNNING_SAMPLE {
+            " (and possibly more)"
+        } else {
+            ""
+        };
+    (
         decision,
-        reasons,
-        limit: bounds.limit,
-        limit_source: bounds.limit_source,
-        exposure_after,
-    }
+        Reason::new(
+            code,
+            format!(
+                "invoice {} is {worst} days overdue ({stage} from {threshold} days); \
+                 pay or dispute invoice {list}{more}",
+                ids.first().copied().unwrap_or_default()
+            ),
+        ),
+    )
+}
+
+/// Applies the policy to a buyer, its ledger snapshot and an order.
+pub fn evaluate(
+    policy: &Policy,
+    record: &BuyerRecord,
+    snapshot: &LedgerSnapshot,
+    amount: Money,
+    today: Date,
+) -> Evaluation {
+    admission(policy, record, amount, today).evaluate(snapshot)
 }
 
 /// The decision for a buyer the ledger has never seen.

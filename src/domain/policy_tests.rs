@@ -287,6 +287,7 @@ proptest! {
         limit in 0i64..50_000,
         insured in proptest::option::of(0i64..50_000),
         insolvent in any::<bool>(),
+        rating_age in proptest::option::of(-10i32..400),
         orders in 0i64..30_000,
         invoices in 0i64..30_000,
         disputed_share in 0i64..=100,
@@ -297,6 +298,10 @@ proptest! {
         buyer.profile.insurance = insured.map(|cap| Insurance { insured_limit: money(cap), indemnity_percent: Decimal::from(90) });
         if insolvent {
             buyer.profile.external_rating = Some(ExternalRating { grade: Grade::new(10).unwrap(), legal_disputes: 0, insolvency: true });
+        }
+        // Rating expiry is a profile-only refusal: it must block the store too.
+        if let Some(age) = rating_age {
+            buyer.rating.valid_until = today().add_days(-age);
         }
         let mut sorted = overdue.clone();
         sorted.sort_by(|a, b| b.cmp(a));

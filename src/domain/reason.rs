@@ -16,6 +16,7 @@ pub enum ReasonCode {
     DueSoon,
     WithinLimit,
     AlreadyApproved,
+    AlreadyInvoiced,
     StoreUnavailable,
     ExposureUnknown,
     RatingExpired,
@@ -40,7 +41,8 @@ pub enum ReasonCode {
 }
 
 impl ReasonCode {
-    pub const ALL: [ReasonCode; 30] = [
+    pub const ALL: [ReasonCode; 31] = [
+        ReasonCode::AlreadyInvoiced,
         ReasonCode::RatingExpired,
         ReasonCode::LimitReducedLatePayment,
         ReasonCode::NetWorth,
@@ -89,6 +91,7 @@ impl ReasonCode {
             ReasonCode::DueSoon => "DUE_SOON",
             ReasonCode::WithinLimit => "WITHIN_LIMIT",
             ReasonCode::AlreadyApproved => "ALREADY_APPROVED",
+            ReasonCode::AlreadyInvoiced => "ALREADY_INVOICED",
             ReasonCode::StoreUnavailable => "STORE_UNAVAILABLE",
             ReasonCode::ExposureUnknown => "EXPOSURE_UNKNOWN",
             ReasonCode::RatingExpired => "RATING_EXPIRED",

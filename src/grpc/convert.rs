@@ -43,10 +43,9 @@ pub fn optional_order_id(field: &str, text: &str) -> Result<Option<OrderId>> {
         .transpose()
 }
 
-pub fn optional_payment_id(field: &str, text: &str) -> Result<Option<PaymentId>> {
-    (!text.is_empty())
-        .then(|| id(field, text, PaymentId::parse))
-        .transpose()
+/// Required: (buyer, payment_id) is what makes a retried payment harmless.
+pub fn payment_id(field: &str, text: &str) -> Result<PaymentId> {
+    id(field, text, PaymentId::parse)
 }
 
 pub fn currency(field: &str, code: &str) -> Result<Currency> {

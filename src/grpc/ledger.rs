@@ -1,10 +1,11 @@
 //! creditgate.v1.LedgerService: thin handlers over the service.
 
+use super::buyer_mask;
 use super::convert::{self, minor_to_pb};
 use super::pb;
 use super::pb::ledger_service_server::LedgerService;
 use crate::domain::exposure::DunningStage;
-use crate::service::{CreditService, InvoiceDraft, PaymentDraft};
+use crate::service::{CreditService, InvoiceDraft, PaymentDraft, ServiceError};
 use crate::store::Store;
 use tonic::{Request, Response, Status};
 
@@ -35,8 +36,28 @@ impl<S: Store> LedgerService for LedgerApi<S> {
         &self,
         request: Request<pb::UpsertBuyerRequest>,
     ) -> Result<Response<pb::Buyer>, Status> {
-        let profile = convert::buyer_profile(request.into_inner().buyer)?;
-        let stored = self.service.upsert_buyer(profile).await?;
+        let request = request.into_inner();
+        let Some(paths) = buyer_mask::paths(request.update_mask.as_ref())? else {
+            let profile = convert::buyer_profile(request.buyer)?;
+            let stored = self.service.upsert_buyer(profile).await?;
+            return Ok(Response::new(convert::buyer_to_pb(&stored)));
+        };
+        let update = request
+            .buyer
+            .ok_or_else(|| ServiceError::invalid("buyer", "is required"))?;
+        let buyer_id = convert::buyer_id("buyer.buyer_id", &update.buyer_id)?;
+        let stored = self
+            .service
+            .upsert_buyer_with(&buyer_id, |existing| {
+                let existing = existing.ok_or_else(|| {
+                    ServiceError::NotFound(format!(
+                        "buyer {buyer_id} not found; create it with a full UpsertBuyer (no update_mask) first"
+                    ))
+                })?;
+                let merged = buyer_mask::merge(convert::buyer_to_pb(existing), &update, &paths);
+                convert::buyer_profile(Some(merged))
+            })
+            .await?;
         Ok(Response::new(convert::buyer_to_pb(&stored)))
     }
 
@@ -51,6 +72,7 @@ impl<S: Store> LedgerService for LedgerApi<S> {
         Ok(Response::new(pb::CancelOrderResponse {
             released: Some(convert::money_to_pb(released)),
             was_approved: outcome.was_approved,
+            invoiced: outcome.invoiced,
         }))
     }
 
@@ -96,7 +118,7 @@ impl<S: Store> LedgerService for LedgerApi<S> {
             invoice_id: convert::invoice_id("invoice_id", &request.invoice_id)?,
             amount: convert::positive_money("amount", request.amount.as_ref())?,
             paid_date: convert::date("paid_date", &request.paid_date)?,
-            payment_id: convert::optional_payment_id("payment_id", &request.payment_id)?,
+            payment_id: convert::payment_id("payment_id", &request.payment_id)?,
         };
         let currency = draft.amount.currency();
         let outcome = self.service.record_payment(draft).await?;

@@ -1,5 +1,6 @@
 //! Transport: protobuf ⇄ domain conversion, the two services, the server.
 
+pub mod buyer_mask;
 pub mod convert;
 pub mod deadline;
 pub mod decision;

@@ -89,12 +89,14 @@ impl<S: Store> CreditService<S> {
                 ),
             )));
         }
-        let conditions = policy::reserve_conditions(&self.policy, record, order.amount, today);
+        // The one admission rule: the store reserves by its conditions, and the
+        // answer is read from the same conditions against the store's snapshot.
+        let admission = policy::admission(&self.policy, record, order.amount, today);
         let request = ReserveRequest {
             buyer_id: order.buyer_id.clone(),
             order_id: order.order_id.clone(),
             amount: order.amount,
-            conditions,
+            conditions: admission.conditions.clone(),
             buyer_version: stored.version,
             decision_id: new_decision_id(),
             now_secs: self.clock.now_secs(),
@@ -102,7 +104,7 @@ impl<S: Store> CreditService<S> {
         };
         let decision_id = request.decision_id.clone();
         let currency = order.amount.currency();
-        let (limit, limit_source) = record.limit_in_effect();
+        let (limit, limit_source) = admission.limit();
         let outcome = |decision, reasons, exposure: i64, decision_id| CheckOutcome {
             decision,
             reasons,
@@ -120,19 +122,59 @@ impl<S: Store> CreditService<S> {
             .bounded(until, self.store.check_and_reserve(request, today))
             .await?;
         let result = match reserved {
-            ReserveOutcome::Reserved(snapshot) | ReserveOutcome::NotReserved(snapshot) => {
-                let evaluation =
-                    policy::evaluate(&self.policy, record, &snapshot, order.amount, today);
-                tracing::debug!(
-                    buyer_id = %order.buyer_id,
-                    order_id = %order.order_id,
-                    decision = ?evaluation.decision,
-                    "credit check"
-                );
+            ReserveOutcome::Reserved(snapshot) => {
+                let evaluation = admission.evaluate(&snapshot);
+                if evaluation.decision != Decision::Approved {
+                    return self
+                        .reserved_without_approval(order, &decision_id, evaluation, until)
+                        .await
+                        .map(Some);
+                }
+                tracing::debug!(buyer_id = %order.buyer_id, order_id = %order.order_id, decision = ?evaluation.decision, "credit check");
                 outcome(
                     evaluation.decision,
                     evaluation.reasons,
                     evaluation.exposure_after,
+                    decision_id,
+                )
+            }
+            ReserveOutcome::NotReserved(snapshot) => {
+                let evaluation = admission.evaluate(&snapshot);
+                if evaluation.decision == Decision::Approved {
+                    self.invariant_broken(order, &decision_id, "the store refused an approval");
+                    return Ok(Some(invariant_referral(
+                        order,
+                        decision_id,
+                        &self.policy.version,
+                    )));
+                }
+                tracing::debug!(buyer_id = %order.buyer_id, order_id = %order.order_id, decision = ?evaluation.decision, "credit check");
+                outcome(
+                    evaluation.decision,
+                    evaluation.reasons,
+                    snapshot.totals.total(),
+                    decision_id,
+                )
+            }
+            ReserveOutcome::Invoiced {
+                invoice_id,
+                amount,
+                snapshot,
+            } => {
+                let reason = Reason::new(
+                    ReasonCode::AlreadyInvoiced,
+                    format!(
+                        "order {} was invoiced without an approval, on invoice {invoice_id} for {}; \
+                         it already counts in exposure and nothing was reserved: a credit analyst \
+                         decides on it",
+                        order.order_id,
+                        Money::from_minor(currency, amount)
+                    ),
+                );
+                outcome(
+                    Decision::Referred,
+                    vec![reason],
+                    snapshot.totals.total(),
                     decision_id,
                 )
             }
@@ -171,16 +213,63 @@ impl<S: Store> CreditService<S> {
         Ok(Some(result))
     }
 
-    /// Scores the buyer from its profile and ledger and stores the new rating.
+    /// The store reserved an order the rule does not approve: a broken copy of the
+    /// admission rule. Undo the reservation and refer, loudly.
+    async fn reserved_without_approval(
+        &self,
+        order: &OrderCheck,
+        decision_id: &str,
+        evaluation: policy::Evaluation,
+        until: Option<Instant>,
+    ) -> Result<CheckOutcome, Failure> {
+        self.invariant_broken(
+            order,
+            decision_id,
+            &format!("the store reserved a {:?} order", evaluation.decision),
+        );
+        let release = self.store.release_reservation(
+            &order.buyer_id,
+            &order.order_id,
+            decision_id,
+            self.clock.now_secs(),
+        );
+        if let Err(error) = self.bounded(until, release).await {
+            tracing::error!(buyer_id = %order.buyer_id, order_id = %order.order_id, decision_id, %error, "could not release the reservation: it lapses with the reservation TTL or on CancelOrder");
+        }
+        Ok(invariant_referral(
+            order,
+            decision_id.to_owned(),
+            &self.policy.version,
+        ))
+    }
+
+    fn invariant_broken(&self, order: &OrderCheck, decision_id: &str, what: &str) {
+        self.invariants.record();
+        tracing::error!(buyer_id = %order.buyer_id, order_id = %order.order_id, decision_id, "ledger invariant broken (reserved <=> APPROVED): {what}; answered REFERRED");
+    }
+
+    /// Scores the buyer from its profile and ledger and stores the new rating,
+    /// only over the profile version it scored (compare-and-set, retried): a
+    /// rating from an older profile never overwrites one from a newer.
     pub async fn score(&self, buyer_id: &BuyerId) -> Result<Rating, ServiceError> {
-        let stored = self
-            .bounded(None, self.store.load_buyer(buyer_id))
-            .await?
-            .ok_or_else(|| ServiceError::NotFound(format!("buyer {buyer_id} not found")))?;
-        let rating = self.rate(&stored.record.profile).await?;
-        self.bounded(None, self.store.store_rating(buyer_id, rating.clone()))
-            .await?;
-        Ok(rating)
+        for _ in 0..super::ledger::MAX_WRITE_RETRIES {
+            let stored = self
+                .bounded(None, self.store.load_buyer(buyer_id))
+                .await?
+                .ok_or_else(|| ServiceError::NotFound(format!("buyer {buyer_id} not found")))?;
+            let rating = self.rate(&stored.record.profile).await?;
+            let store = self
+                .store
+                .store_rating(buyer_id, rating.clone(), stored.version);
+            match self.bounded(None, store).await {
+                Ok(_) => return Ok(rating),
+                Err(StoreError::StaleBuyer(_)) => continue,
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Err(ServiceError::Unavailable(format!(
+            "buyer {buyer_id} kept changing during scoring; retry"
+        )))
     }
 
     /// Scores a profile against whatever ledger the buyer has (none when new).
@@ -190,11 +279,9 @@ impl<S: Store> CreditService<S> {
     ) -> Result<Rating, ServiceError> {
         let today = self.clock.today();
         let since = today.add_days(-DSO_WINDOW_DAYS);
-        let behaviour = match self
-            .store
-            .ledger(&profile.id, since, self.clock.now_secs())
-            .await
-        {
+        let ledger = self.store.ledger(&profile.id, since, self.clock.now_secs());
+        // Bounded like every store call: scoring must not hang on a paused store.
+        let behaviour = match self.bounded(None, ledger).await {
             Ok(ledger) => PaymentBehaviour::from_ledger(&ledger.invoices, ledger.stats, today),
             Err(crate::store::StoreError::UnknownBuyer(_)) => PaymentBehaviour::default(),
             Err(other) => return Err(other.into()),
@@ -225,6 +312,28 @@ fn referred(reason: Reason, policy_version: &str) -> CheckOutcome {
         decision_id: new_decision_id(),
         limit_source: None,
         policy_version: policy_version.to_owned(),
+    }
+}
+
+/// The answer when the store and the rule disagree: never an approval.
+fn invariant_referral(
+    order: &OrderCheck,
+    decision_id: String,
+    policy_version: &str,
+) -> CheckOutcome {
+    CheckOutcome {
+        decision_id,
+        ..referred(
+            Reason::new(
+                ReasonCode::StoreUnavailable,
+                format!(
+                    "the exposure store and the credit policy disagreed on order {}; nothing \
+                     is reserved: retry, or refer to credit",
+                    order.order_id
+                ),
+            ),
+            policy_version,
+        )
     }
 }
 

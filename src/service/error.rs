@@ -39,7 +39,12 @@ impl From<StoreError> for ServiceError {
             StoreError::Overpayment { .. } | StoreError::Overflow => {
                 ServiceError::FailedPrecondition(message)
             }
-            StoreError::Unavailable(_) => ServiceError::Unavailable(message),
+            StoreError::PaidBeforeIssue { .. } => {
+                ServiceError::invalid("paid_date", message.trim_start_matches("paid_date "))
+            }
+            StoreError::Unavailable(_) | StoreError::StaleBuyer(_) => {
+                ServiceError::Unavailable(message)
+            }
             StoreError::Uninitialised => ServiceError::FailedPrecondition(message),
         }
     }

@@ -14,6 +14,10 @@ use crate::store::{
 };
 use rust_decimal::Decimal;
 
+/// A compare-and-set write that keeps losing means the buyer is being rewritten
+/// continuously; past this many tries the caller is told to retry.
+pub(super) const MAX_WRITE_RETRIES: usize = 8;
+
 /// A parsed RecordInvoice request.
 #[derive(Clone, Debug)]
 pub struct InvoiceDraft {
@@ -33,7 +37,7 @@ pub struct PaymentDraft {
     pub invoice_id: InvoiceId,
     pub amount: Money,
     pub paid_date: Date,
-    pub payment_id: Option<PaymentId>,
+    pub payment_id: PaymentId,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -96,31 +100,62 @@ impl InsuranceView {
 impl<S: Store> CreditService<S> {
     /// Creates or replaces a buyer and rates it; returns the stored profile.
     pub async fn upsert_buyer(&self, profile: BuyerProfile) -> Result<BuyerProfile, ServiceError> {
-        if let Some(existing) = self
-            .bounded(None, self.store.load_buyer(&profile.id))
-            .await?
-            && existing.record.profile.currency != profile.currency
-            && self.has_ledger(&profile.id).await?
-        {
-            return Err(ServiceError::invalid(
-                "buyer.currency_code",
-                format!(
-                    "cannot change from {} to {} while the buyer has ledger entries",
-                    existing.record.profile.currency, profile.currency
-                ),
-            ));
+        let id = profile.id.clone();
+        self.upsert_buyer_with(&id, |_| Ok(profile.clone())).await
+    }
+
+    /// Writes the profile `build` makes from the stored one (None: no such buyer),
+    /// compare-and-set against the version it was built from, retried when a
+    /// concurrent write wins. A profile equal to the stored one changes nothing:
+    /// no re-rating, no version bump, the rating's valid_until kept, so a nightly
+    /// sync cannot keep an expired rating alive.
+    pub async fn upsert_buyer_with(
+        &self,
+        buyer_id: &BuyerId,
+        build: impl Fn(Option<&BuyerProfile>) -> Result<BuyerProfile, ServiceError>,
+    ) -> Result<BuyerProfile, ServiceError> {
+        for _ in 0..MAX_WRITE_RETRIES {
+            let existing = self.bounded(None, self.store.load_buyer(buyer_id)).await?;
+            let profile = build(existing.as_ref().map(|e| &e.record.profile))?;
+            if let Some(existing) = &existing {
+                if existing.record.profile == profile {
+                    return Ok(profile);
+                }
+                if existing.record.profile.currency != profile.currency
+                    && self.has_ledger(buyer_id).await?
+                {
+                    return Err(ServiceError::invalid(
+                        "buyer.currency_code",
+                        format!(
+                            "cannot change from {} to {} while the buyer has ledger entries",
+                            existing.record.profile.currency, profile.currency
+                        ),
+                    ));
+                }
+            }
+            let rating = self.rate(&profile).await?;
+            // The store keeps the buyer's existing limit adjustment: it is ledger history.
+            let record = BuyerRecord {
+                profile,
+                rating,
+                adjustment: Default::default(),
+            };
+            let expected = existing.map(|e| e.version);
+            match self
+                .bounded(None, self.store.upsert_buyer(record.clone(), expected))
+                .await
+            {
+                Ok(_) => {
+                    tracing::info!(buyer_id = %record.profile.id, "buyer upserted");
+                    return Ok(record.profile);
+                }
+                Err(StoreError::StaleBuyer(_)) => continue,
+                Err(other) => return Err(other.into()),
+            }
         }
-        let rating = self.rate(&profile).await?;
-        // The store keeps the buyer's existing limit adjustment: it is ledger history.
-        let record = BuyerRecord {
-            profile,
-            rating,
-            adjustment: Default::default(),
-        };
-        self.bounded(None, self.store.upsert_buyer(record.clone()))
-            .await?;
-        tracing::info!(buyer_id = %record.profile.id, "buyer upserted");
-        Ok(record.profile)
+        Err(ServiceError::Unavailable(format!(
+            "buyer {buyer_id} kept changing during the update; retry"
+        )))
     }
 
     async fn has_ledger(&self, buyer_id: &BuyerId) -> Result<bool, ServiceError> {

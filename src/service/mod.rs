@@ -16,6 +16,7 @@ use crate::domain::policy::Policy;
 use crate::store::{Store, StoreError};
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 #[derive(Clone, Debug)]
@@ -36,11 +37,28 @@ impl Default for ServiceSettings {
     }
 }
 
+/// Counts runtime invariant violations (reserved without APPROVED and the like).
+/// Each is also logged at error level with its decision_id; tests and operators
+/// read the count to know the copies of a rule still agree.
+#[derive(Clone, Debug, Default)]
+pub struct InvariantMonitor(Arc<AtomicU64>);
+
+impl InvariantMonitor {
+    fn record(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn violations(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
 pub struct CreditService<S: Store> {
     store: Arc<S>,
     policy: Arc<Policy>,
     clock: Arc<dyn Clock>,
     settings: ServiceSettings,
+    invariants: InvariantMonitor,
 }
 
 impl<S: Store> Clone for CreditService<S> {
@@ -50,6 +68,7 @@ impl<S: Store> Clone for CreditService<S> {
             policy: self.policy.clone(),
             clock: self.clock.clone(),
             settings: self.settings.clone(),
+            invariants: self.invariants.clone(),
         }
     }
 }
@@ -66,7 +85,13 @@ impl<S: Store> CreditService<S> {
             policy,
             clock,
             settings,
+            invariants: InvariantMonitor::default(),
         }
+    }
+
+    /// The service's invariant monitor (shared by its clones).
+    pub fn invariants(&self) -> InvariantMonitor {
+        self.invariants.clone()
     }
 
     pub fn policy(&self) -> &Policy {
@@ -94,7 +119,8 @@ impl<S: Store> CreditService<S> {
         let budget = until.map_or(limit, |u| {
             u.saturating_duration_since(Instant::now()).min(limit)
         });
-        match tokio::time::timeout(budget, call).await {
+        let give_up = Instant::now() + budget;
+        match crate::store::deadline::within(give_up, tokio::time::timeout(budget, call)).await {
             Ok(result) => result,
             Err(_) => Err(StoreError::Unavailable(format!(
                 "no answer within {} ms",

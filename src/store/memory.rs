@@ -25,8 +25,14 @@ pub struct MemoryStore {
     buyers: RwLock<HashMap<BuyerId, Arc<Mutex<BuyerState>>>>,
 }
 
+/// An order's lineage (docs/policy.md, "Orders, invoices and payments").
 enum OrderState {
     Approved(Approval),
+    /// Invoiced without an approval: the first invoice and all invoiced so far.
+    Invoiced {
+        invoice_id: InvoiceId,
+        amount: i64,
+    },
     Cancelled,
 }
 
@@ -36,9 +42,13 @@ struct OrderEntry {
     expires_at: Option<i64>,
 }
 
-struct InvoiceEntry {
-    invoice: Invoice,
-    payments: HashMap<PaymentId, i64>,
+/// A recorded payment, kept so that the same payment_id again is recognised.
+struct PaymentEntry {
+    invoice_id: InvoiceId,
+    amount: i64,
+    paid_date: Date,
+    /// The invoice's open balance right after this payment: a replay's answer.
+    open_after: i64,
 }
 
 struct BuyerState {
@@ -47,7 +57,8 @@ struct BuyerState {
     totals: ExposureTotals,
     orders: HashMap<OrderId, OrderEntry>,
     expiry: BTreeSet<(i64, OrderId)>,
-    invoices: HashMap<InvoiceId, InvoiceEntry>,
+    invoices: HashMap<InvoiceId, Invoice>,
+    payments: HashMap<PaymentId, PaymentEntry>,
     /// Undisputed open invoices by due date: the dunning ladder's view.
     due_index: BTreeSet<(Date, InvoiceId)>,
     stats: PaymentStats,
@@ -62,6 +73,7 @@ impl BuyerState {
             orders: HashMap::new(),
             expiry: BTreeSet::new(),
             invoices: HashMap::new(),
+            payments: HashMap::new(),
             due_index: BTreeSet::new(),
             stats: PaymentStats::default(),
         }
@@ -90,7 +102,7 @@ impl BuyerState {
                         self.orders.remove(&order_id);
                     }
                 }
-                OrderState::Cancelled => {
+                OrderState::Cancelled | OrderState::Invoiced { .. } => {
                     self.orders.remove(&order_id);
                 }
             }
@@ -120,6 +132,37 @@ impl BuyerState {
         }
     }
 
+    /// Records an invoice against its order: consumes an approval's reservation,
+    /// or marks an order never approved (or cancelled, then shipped anyway) as
+    /// invoiced, so a later check of it reserves nothing.
+    fn invoice_order(&mut self, order_id: &OrderId, invoice: &Invoice, consumed: i64) {
+        match self.orders.get_mut(order_id).map(|entry| &mut entry.state) {
+            Some(OrderState::Approved(approval)) => {
+                approval.remaining -= consumed;
+                self.totals.open_orders -= consumed;
+                if approval.remaining == 0 {
+                    self.set_expiry(order_id, None);
+                }
+            }
+            Some(OrderState::Invoiced { amount, .. }) => {
+                *amount = amount.saturating_add(invoice.amount);
+            }
+            Some(OrderState::Cancelled) | None => {
+                self.set_expiry(order_id, None);
+                self.orders.insert(
+                    order_id.clone(),
+                    OrderEntry {
+                        state: OrderState::Invoiced {
+                            invoice_id: invoice.id.clone(),
+                            amount: invoice.amount,
+                        },
+                        expires_at: None,
+                    },
+                );
+            }
+        }
+    }
+
     fn set_expiry(&mut self, order_id: &OrderId, at: Option<i64>) {
         if let Some(entry) = self.orders.get_mut(order_id) {
             if let Some(old) = entry.expires_at.take() {
@@ -134,9 +177,9 @@ impl BuyerState {
 }
 
 fn invoice_entry<'a>(
-    invoices: &'a mut HashMap<InvoiceId, InvoiceEntry>,
+    invoices: &'a mut HashMap<InvoiceId, Invoice>,
     invoice_id: &InvoiceId,
-) -> Result<&'a mut InvoiceEntry, StoreError> {
+) -> Result<&'a mut Invoice, StoreError> {
     invoices
         .get_mut(invoice_id)
         .ok_or_else(|| StoreError::UnknownInvoice(invoice_id.clone()))
@@ -187,24 +230,32 @@ impl Store for MemoryStore {
         }))
     }
 
-    async fn upsert_buyer(&self, record: BuyerRecord) -> Result<UpsertOutcome, StoreError> {
-        // Creating takes the directory's write lock; an existing buyer (the usual
-        // case) only its own.
-        let state = match self.buyer(&record.profile.id) {
-            Ok(state) => state,
-            Err(_) => match self.buyers.write().entry(record.profile.id.clone()) {
+    async fn upsert_buyer(
+        &self,
+        record: BuyerRecord,
+        expected_version: Option<u64>,
+    ) -> Result<UpsertOutcome, StoreError> {
+        let buyer_id = record.profile.id.clone();
+        let Some(expected) = expected_version else {
+            // Creating takes the directory's write lock; an existing buyer (the
+            // usual case) only its own.
+            return match self.buyers.write().entry(buyer_id.clone()) {
                 Entry::Vacant(slot) => {
                     slot.insert(Arc::new(Mutex::new(BuyerState::new(record))));
-                    return Ok(UpsertOutcome {
+                    Ok(UpsertOutcome {
                         created: true,
                         version: 1,
-                    });
+                    })
                 }
                 // Lost a race with another upsert of the same new buyer.
-                Entry::Occupied(existing) => existing.get().clone(),
-            },
+                Entry::Occupied(_) => Err(StoreError::StaleBuyer(buyer_id)),
+            };
         };
+        let state = self.buyer(&buyer_id)?;
         let mut state = state.lock();
+        if state.version != expected {
+            return Err(StoreError::StaleBuyer(buyer_id));
+        }
         // The limit adjustment is ledger history: a profile write keeps it.
         state.record = Arc::new(BuyerRecord {
             adjustment: state.record.adjustment,
@@ -217,12 +268,20 @@ impl Store for MemoryStore {
         })
     }
 
-    async fn store_rating(&self, buyer_id: &BuyerId, rating: Rating) -> Result<(), StoreError> {
+    async fn store_rating(
+        &self,
+        buyer_id: &BuyerId,
+        rating: Rating,
+        expected_version: u64,
+    ) -> Result<u64, StoreError> {
         let state = self.buyer(buyer_id)?;
         let mut state = state.lock();
+        if state.version != expected_version {
+            return Err(StoreError::StaleBuyer(buyer_id.clone()));
+        }
         Arc::make_mut(&mut state.record).rating = rating;
         state.version += 1;
-        Ok(())
+        Ok(state.version)
     }
 
     async fn check_and_reserve(
@@ -239,6 +298,11 @@ impl Store for MemoryStore {
         if let Some(entry) = state.orders.get(&request.order_id) {
             return Ok(match &entry.state {
                 OrderState::Cancelled => ReserveOutcome::Cancelled,
+                OrderState::Invoiced { invoice_id, amount } => ReserveOutcome::Invoiced {
+                    invoice_id: invoice_id.clone(),
+                    amount: *amount,
+                    snapshot: state.snapshot(today),
+                },
                 OrderState::Approved(approval) if approval.amount != amount => {
                     ReserveOutcome::Conflict(approval.clone())
                 }
@@ -280,6 +344,32 @@ impl Store for MemoryStore {
         Ok(ReserveOutcome::Reserved(snapshot))
     }
 
+    async fn release_reservation(
+        &self,
+        buyer_id: &BuyerId,
+        order_id: &OrderId,
+        decision_id: &str,
+        now_secs: i64,
+    ) -> Result<i64, StoreError> {
+        self.with_buyer(buyer_id, now_secs, |state| {
+            let released = match state.orders.get(order_id) {
+                Some(OrderEntry {
+                    state: OrderState::Approved(approval),
+                    ..
+                }) if approval.decision_id == decision_id
+                    && approval.remaining == approval.amount =>
+                {
+                    approval.remaining
+                }
+                _ => return Ok(0),
+            };
+            state.set_expiry(order_id, None);
+            state.orders.remove(order_id);
+            state.totals.open_orders -= released;
+            Ok(released)
+        })
+    }
+
     async fn cancel_order(
         &self,
         buyer_id: &BuyerId,
@@ -288,50 +378,63 @@ impl Store for MemoryStore {
         tombstone_ttl_secs: i64,
     ) -> Result<CancelOutcome, StoreError> {
         self.with_buyer(buyer_id, now_secs, |state| {
-            let tombstone_until = Some(now_secs.saturating_add(tombstone_ttl_secs));
-            let previous = state.orders.insert(
+            let nothing = CancelOutcome {
+                released: 0,
+                was_approved: false,
+                invoiced: false,
+            };
+            match state.orders.get_mut(order_id).map(|entry| &mut entry.state) {
+                Some(OrderState::Cancelled) => return Ok(nothing),
+                Some(OrderState::Invoiced { .. }) => {
+                    return Ok(CancelOutcome {
+                        invoiced: true,
+                        ..nothing
+                    });
+                }
+                // Shipped in part: the receivable stays; only the rest is released,
+                // and the order keeps its approval for replays.
+                Some(OrderState::Approved(approval)) if approval.remaining < approval.amount => {
+                    let released = approval.remaining;
+                    approval.remaining = 0;
+                    state.totals.open_orders -= released;
+                    state.set_expiry(order_id, None);
+                    return Ok(CancelOutcome {
+                        released,
+                        was_approved: true,
+                        invoiced: true,
+                    });
+                }
+                Some(OrderState::Approved(approval)) => {
+                    let released = approval.remaining;
+                    state.totals.open_orders -= released;
+                    state.set_expiry(order_id, None);
+                    state.orders.insert(
+                        order_id.clone(),
+                        OrderEntry {
+                            state: OrderState::Cancelled,
+                            expires_at: None,
+                        },
+                    );
+                    // The cancelled id stays retired for a reservation's lifetime,
+                    // so a late retry of the check cannot approve it again.
+                    state.set_expiry(order_id, Some(now_secs.saturating_add(tombstone_ttl_secs)));
+                    return Ok(CancelOutcome {
+                        released,
+                        was_approved: true,
+                        invoiced: false,
+                    });
+                }
+                None => {}
+            }
+            state.orders.insert(
                 order_id.clone(),
                 OrderEntry {
                     state: OrderState::Cancelled,
                     expires_at: None,
                 },
             );
-            let outcome = match previous {
-                Some(OrderEntry {
-                    state: OrderState::Approved(approval),
-                    expires_at,
-                }) => {
-                    if let Some(at) = expires_at {
-                        state.expiry.remove(&(at, order_id.clone()));
-                    }
-                    state.totals.open_orders -= approval.remaining;
-                    CancelOutcome {
-                        released: approval.remaining,
-                        was_approved: true,
-                    }
-                }
-                Some(OrderEntry {
-                    state: OrderState::Cancelled,
-                    expires_at,
-                }) => {
-                    // Already cancelled: keep the tombstone's original lifetime.
-                    if let Some(entry) = state.orders.get_mut(order_id) {
-                        entry.expires_at = expires_at;
-                    }
-                    return Ok(CancelOutcome {
-                        released: 0,
-                        was_approved: false,
-                    });
-                }
-                None => CancelOutcome {
-                    released: 0,
-                    was_approved: false,
-                },
-            };
-            // The cancelled id stays retired for a reservation's lifetime, so a late
-            // retry of the check cannot approve it again.
-            state.set_expiry(order_id, tombstone_until);
-            Ok(outcome)
+            state.set_expiry(order_id, Some(now_secs.saturating_add(tombstone_ttl_secs)));
+            Ok(nothing)
         })
     }
 
@@ -343,10 +446,10 @@ impl Store for MemoryStore {
     ) -> Result<InvoiceOutcome, StoreError> {
         self.with_buyer(buyer_id, now_secs, |state| {
             if let Some(existing) = state.invoices.get(&invoice.id) {
-                let same = existing.invoice.order_id == invoice.order_id
-                    && existing.invoice.amount == invoice.amount
-                    && existing.invoice.issue_date == invoice.issue_date
-                    && existing.invoice.due_date == invoice.due_date;
+                let same = existing.order_id == invoice.order_id
+                    && existing.amount == invoice.amount
+                    && existing.issue_date == invoice.issue_date
+                    && existing.due_date == invoice.due_date;
                 if !same {
                     return Err(StoreError::InvoiceConflict(invoice.id));
                 }
@@ -356,11 +459,11 @@ impl Store for MemoryStore {
                     totals: state.totals,
                 });
             }
-            let consumed = match invoice
+            let order = invoice
                 .order_id
                 .as_ref()
-                .and_then(|id| state.orders.get(id))
-            {
+                .and_then(|id| state.orders.get(id));
+            let consumed = match order {
                 Some(OrderEntry {
                     state: OrderState::Approved(approval),
                     ..
@@ -375,31 +478,13 @@ impl Store for MemoryStore {
             }
             state.totals.open_invoices += invoice.amount;
             state.stats.note_invoice(invoice.issue_date);
-            if consumed > 0
-                && let Some(order_id) = &invoice.order_id
-                && let Some(OrderEntry {
-                    state: OrderState::Approved(approval),
-                    ..
-                }) = state.orders.get_mut(order_id)
-            {
-                approval.remaining -= consumed;
-                let fully_consumed = approval.remaining == 0;
-                state.totals.open_orders -= consumed;
-                if fully_consumed {
-                    state.set_expiry(order_id, None);
-                }
+            if let Some(order_id) = &invoice.order_id {
+                state.invoice_order(order_id, &invoice, consumed);
             }
             state
                 .due_index
                 .insert((invoice.due_date, invoice.id.clone()));
-            let id = invoice.id.clone();
-            state.invoices.insert(
-                id,
-                InvoiceEntry {
-                    invoice,
-                    payments: HashMap::new(),
-                },
-            );
+            state.invoices.insert(invoice.id.clone(), invoice);
             Ok(InvoiceOutcome {
                 consumed,
                 created: true,
@@ -415,20 +500,27 @@ impl Store for MemoryStore {
         now_secs: i64,
     ) -> Result<PaymentOutcome, StoreError> {
         self.with_buyer(buyer_id, now_secs, |state| {
-            let entry = invoice_entry(&mut state.invoices, &payment.invoice_id)?;
-            if let Some(payment_id) = &payment.payment_id
-                && let Some(&amount) = entry.payments.get(payment_id)
-            {
-                if amount != payment.amount {
-                    return Err(StoreError::PaymentConflict(payment_id.clone()));
+            if let Some(previous) = state.payments.get(&payment.payment_id) {
+                let same = previous.invoice_id == payment.invoice_id
+                    && previous.amount == payment.amount
+                    && previous.paid_date == payment.paid_date;
+                if !same {
+                    return Err(StoreError::PaymentConflict(payment.payment_id));
                 }
                 return Ok(PaymentOutcome {
-                    open_balance: entry.invoice.open,
+                    open_balance: previous.open_after,
                     created: false,
                     totals: state.totals,
                 });
             }
-            let invoice = &mut entry.invoice;
+            let invoice = invoice_entry(&mut state.invoices, &payment.invoice_id)?;
+            if payment.paid_date < invoice.issue_date {
+                return Err(StoreError::PaidBeforeIssue {
+                    invoice: invoice.id.clone(),
+                    paid_date: payment.paid_date,
+                    issue_date: invoice.issue_date,
+                });
+            }
             if payment.amount > invoice.open {
                 return Err(StoreError::Overpayment {
                     invoice: invoice.id.clone(),
@@ -449,6 +541,7 @@ impl Store for MemoryStore {
             let early = payment.discount_days.is_some_and(|days| {
                 payment.paid_date.days_since(invoice.issue_date) <= days as i32
             });
+            let open_after = invoice.open;
             state.stats.record(payment.amount, days_beyond_terms, early);
             let adjusted = state
                 .record
@@ -461,11 +554,17 @@ impl Store for MemoryStore {
             if adjusted != state.record.adjustment {
                 Arc::make_mut(&mut state.record).adjustment = adjusted;
             }
-            if let Some(payment_id) = payment.payment_id {
-                entry.payments.insert(payment_id, payment.amount);
-            }
+            state.payments.insert(
+                payment.payment_id,
+                PaymentEntry {
+                    invoice_id: payment.invoice_id,
+                    amount: payment.amount,
+                    paid_date: payment.paid_date,
+                    open_after,
+                },
+            );
             Ok(PaymentOutcome {
-                open_balance: entry.invoice.open,
+                open_balance: open_after,
                 created: true,
                 totals: state.totals,
             })
@@ -480,8 +579,7 @@ impl Store for MemoryStore {
         now_secs: i64,
     ) -> Result<DisputeOutcome, StoreError> {
         self.with_buyer(buyer_id, now_secs, |state| {
-            let entry = invoice_entry(&mut state.invoices, invoice_id)?;
-            let invoice = &mut entry.invoice;
+            let invoice = invoice_entry(&mut state.invoices, invoice_id)?;
             if invoice.disputed != disputed {
                 invoice.disputed = disputed;
                 let key = (invoice.due_date, invoice.id.clone());
@@ -512,8 +610,8 @@ impl Store for MemoryStore {
             let invoices = state
                 .invoices
                 .values()
-                .filter(|e| e.invoice.open > 0 || e.invoice.issue_date >= since)
-                .map(|e| e.invoice.clone())
+                .filter(|invoice| invoice.open > 0 || invoice.issue_date >= since)
+                .cloned()
                 .collect();
             Ok(LedgerView {
                 totals: state.totals,

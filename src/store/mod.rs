@@ -4,6 +4,7 @@
 //! [`ReserveConditions`] and reserves in one step, so concurrent checks can never
 //! approve past a limit.
 
+pub mod deadline;
 pub mod memory;
 pub mod redis;
 
@@ -60,6 +61,15 @@ pub enum ReserveOutcome {
     Replay(Approval, LedgerSnapshot),
     /// The order id was approved before with another amount.
     Conflict(Approval),
+    /// The order was invoiced without an approval (the ERP billed it before, or
+    /// without, a check): nothing reserved, it already counts as a receivable.
+    Invoiced {
+        /// The first invoice that billed the order.
+        invoice_id: InvoiceId,
+        /// Everything invoiced against the order so far.
+        amount: i64,
+        snapshot: LedgerSnapshot,
+    },
     /// The order was cancelled; its id cannot be approved again.
     Cancelled,
     /// The buyer changed since the conditions were computed: recompute and retry.
@@ -71,6 +81,9 @@ pub enum ReserveOutcome {
 pub struct CancelOutcome {
     pub released: i64,
     pub was_approved: bool,
+    /// The order was invoiced (in part or in full): it stays a receivable, and
+    /// only the unshipped remainder, if any, was released.
+    pub invoiced: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -85,7 +98,8 @@ pub struct PaymentRequest {
     pub invoice_id: InvoiceId,
     pub amount: i64,
     pub paid_date: Date,
-    pub payment_id: Option<PaymentId>,
+    /// Unique per buyer: the same payment again is a no-op.
+    pub payment_id: PaymentId,
     /// The buyer's early-payment discount period, to count early payments.
     pub discount_days: Option<u32>,
     /// How this payment moves the buyer's limit adjustment.
@@ -122,8 +136,17 @@ pub enum StoreError {
     UnknownInvoice(InvoiceId),
     #[error("invoice {0} was already recorded with other content")]
     InvoiceConflict(InvoiceId),
-    #[error("payment {0} was already recorded with another amount or invoice")]
+    #[error("payment {0} was already recorded with another invoice, amount or paid_date")]
     PaymentConflict(PaymentId),
+    #[error("paid_date {paid_date} is before the issue date {issue_date} of invoice {invoice}")]
+    PaidBeforeIssue {
+        invoice: InvoiceId,
+        paid_date: Date,
+        issue_date: Date,
+    },
+    /// The buyer changed since it was read (compare-and-set lost): read again.
+    #[error("buyer {0} changed concurrently")]
+    StaleBuyer(BuyerId),
     #[error("payment of {attempted} exceeds the open balance {open} of invoice {invoice}")]
     Overpayment {
         invoice: InvoiceId,
@@ -169,23 +192,40 @@ pub trait Store: Send + Sync + 'static {
         buyer_id: &BuyerId,
     ) -> impl Future<Output = Result<Option<StoredBuyer>, StoreError>> + Send;
 
+    /// Creates the buyer (`expected_version` None: it must not exist yet) or
+    /// replaces its profile and rating if it is still at `expected_version`;
+    /// [`StoreError::StaleBuyer`] otherwise. The limit adjustment is kept.
     fn upsert_buyer(
         &self,
         record: BuyerRecord,
+        expected_version: Option<u64>,
     ) -> impl Future<Output = Result<UpsertOutcome, StoreError>> + Send;
 
-    /// Replaces the rating of an existing buyer (after re-scoring).
+    /// Replaces the rating of a buyer still at `expected_version` (the version
+    /// whose profile was scored); [`StoreError::StaleBuyer`] otherwise.
     fn store_rating(
         &self,
         buyer_id: &BuyerId,
         rating: crate::domain::buyer::Rating,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+        expected_version: u64,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     fn check_and_reserve(
         &self,
         request: ReserveRequest,
         today: Date,
     ) -> impl Future<Output = Result<ReserveOutcome, StoreError>> + Send;
+
+    /// Undoes a reservation made by `decision_id` that was never invoiced, as if
+    /// the check had not happened (the order id may be checked again). Returns
+    /// the amount released; 0 when there was nothing of that decision to undo.
+    fn release_reservation(
+        &self,
+        buyer_id: &BuyerId,
+        order_id: &OrderId,
+        decision_id: &str,
+        now_secs: i64,
+    ) -> impl Future<Output = Result<i64, StoreError>> + Send;
 
     fn cancel_order(
         &self,

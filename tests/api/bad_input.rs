@@ -110,7 +110,10 @@ async fn upsert_rejects_malformed_buyers() {
     assert_invalid(
         app.ledger
             .clone()
-            .upsert_buyer(pb::UpsertBuyerRequest { buyer: None })
+            .upsert_buyer(pb::UpsertBuyerRequest {
+                buyer: None,
+                update_mask: None,
+            })
             .await,
         "buyer",
     );
@@ -161,9 +164,16 @@ async fn ledger_calls_reject_malformed_fields_without_writing() {
         invoice_id: "INV-1".into(),
         amount: eur("1.00"),
         paid_date: "yesterday".into(),
-        payment_id: String::new(),
+        payment_id: "PAY-1".into(),
     };
-    assert_invalid(ledger.record_payment(payment).await, "paid_date");
+    assert_invalid(ledger.record_payment(payment.clone()).await, "paid_date");
+    // Without a payment_id a retried payment would count twice: refused.
+    let anonymous = pb::RecordPaymentRequest {
+        paid_date: "2026-01-05".into(),
+        payment_id: String::new(),
+        ..payment
+    };
+    assert_invalid(ledger.record_payment(anonymous).await, "payment_id");
     assert_invalid(
         ledger
             .set_invoice_dispute(pb::SetInvoiceDisputeRequest {

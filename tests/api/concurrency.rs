@@ -59,6 +59,7 @@ async fn concurrent_limit_changes_never_let_an_order_past_the_new_limit() {
                 .clone()
                 .upsert_buyer(creditgate::grpc::pb::UpsertBuyerRequest {
                     buyer: Some(buyer("B-1", "1000.00")),
+                    update_mask: None,
                 })
                 .await
                 .expect("cut limit");

@@ -62,7 +62,7 @@ async fn held_order_is_evaluated_afresh_and_passes_once_paid() {
     let held = app.check("B-1", "O-1", "500.00").await;
     assert_eq!(decision(&held), Decision::Held);
     assert_eq!(amount(&held.exposure), "1200.00");
-    app.pay("B-1", "INV-7", "1200.00", "").await.unwrap();
+    app.pay("B-1", "INV-7", "1200.00", "PAY-7").await.unwrap();
     let approved = app.check("B-1", "O-1", "500.00").await;
     assert_eq!(decision(&approved), Decision::Approved);
     assert_ne!(approved.decision_id, held.decision_id);
@@ -114,8 +114,10 @@ async fn cancel_of_an_order_never_approved_blocks_a_late_check() {
 
 #[tokio::test]
 async fn unused_reservations_expire() {
+    // The ledger's clock is the service's in the embedded store and Redis's own
+    // (TIME) on Redis: the test moves the first and waits out the second.
     let app = TestApp::spawn_with(ServiceSettings {
-        reservation_ttl: Duration::from_secs(3_600),
+        reservation_ttl: Duration::from_secs(2),
         ..test_settings()
     })
     .await;
@@ -125,9 +127,9 @@ async fn unused_reservations_expire() {
     app.invoice("B-1", "INV-2", "O-2", "1000.00", 0, 30)
         .await
         .unwrap();
-    app.clock.advance_secs(3_599);
     assert_eq!(amount(&app.exposure("B-1").await.open_orders), "8000.00");
-    app.clock.advance_secs(1);
+    app.clock.advance_secs(3);
+    tokio::time::sleep(Duration::from_millis(3_100)).await;
     let exposure = app.exposure("B-1").await;
     assert_eq!(amount(&exposure.open_orders), "0.00");
     assert_eq!(amount(&exposure.total_exposure), "1000.00");

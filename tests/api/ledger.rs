@@ -77,20 +77,20 @@ async fn partial_payments_reduce_exposure_and_overpayment_is_refused() {
     app.invoice("B-1", "INV-1", "", "1000.00", 0, 30)
         .await
         .unwrap();
-    let paid = app.pay("B-1", "INV-1", "400.00", "").await.unwrap();
+    let paid = app.pay("B-1", "INV-1", "400.00", "P-1").await.unwrap();
     assert_eq!(amount(&paid.invoice_open_balance), "600.00");
     assert_eq!(amount(&paid.total_exposure), "600.00");
-    let status = app.pay("B-1", "INV-1", "600.01", "").await.unwrap_err();
+    let status = app.pay("B-1", "INV-1", "600.01", "P-2").await.unwrap_err();
     assert_eq!(status.code(), Code::FailedPrecondition);
     assert!(
         status.message().contains("600.00 EUR"),
         "{}",
         status.message()
     );
-    let rest = app.pay("B-1", "INV-1", "600.00", "").await.unwrap();
+    let rest = app.pay("B-1", "INV-1", "600.00", "P-3").await.unwrap();
     assert_eq!(amount(&rest.invoice_open_balance), "0.00");
     assert!(app.exposure("B-1").await.invoices.is_empty());
-    let status = app.pay("B-1", "INV-1", "0.01", "").await.unwrap_err();
+    let status = app.pay("B-1", "INV-1", "0.01", "P-4").await.unwrap_err();
     assert_eq!(status.code(), Code::FailedPrecondition);
 }
 
@@ -122,7 +122,7 @@ async fn unknown_invoice_and_unknown_buyer_are_not_found() {
     let app = TestApp::spawn().await;
     app.upsert(buyer("B-1", "10000.00")).await;
     assert_eq!(
-        app.pay("B-1", "INV-X", "1.00", "")
+        app.pay("B-1", "INV-X", "1.00", "P-X")
             .await
             .unwrap_err()
             .code(),
@@ -133,7 +133,7 @@ async fn unknown_invoice_and_unknown_buyer_are_not_found() {
         Code::NotFound
     );
     assert_eq!(
-        app.pay("NOBODY", "INV-X", "1.00", "")
+        app.pay("NOBODY", "INV-X", "1.00", "P-X")
             .await
             .unwrap_err()
             .code(),

@@ -38,6 +38,7 @@ async fn no_overspend(store_args: &[&str]) {
         ledger
             .upsert_buyer(pb::UpsertBuyerRequest {
                 buyer: Some(buyer(&format!("B-{b}"), "5000.00")),
+                update_mask: None,
             })
             .await
             .unwrap();
@@ -188,6 +189,7 @@ async fn rediss_with_a_private_ca() {
     LedgerServiceClient::new(app_channel.clone())
         .upsert_buyer(pb::UpsertBuyerRequest {
             buyer: Some(buyer("B-1", "100.00")),
+            update_mask: None,
         })
         .await
         .unwrap();

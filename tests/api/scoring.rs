@@ -46,7 +46,7 @@ async fn late_payments_and_overdue_debt_lower_score_and_limit() {
         app.invoice(buyer_id, "INV-1", "", "1000.00", due - 30, due)
             .await
             .unwrap();
-        app.pay(buyer_id, "INV-1", "1000.00", "").await.unwrap();
+        app.pay(buyer_id, "INV-1", "1000.00", "P-1").await.unwrap();
         app.invoice(buyer_id, "INV-2", "", "500.00", due - 30, due)
             .await
             .unwrap();

@@ -4,6 +4,7 @@
 
 use redis::aio::ConnectionManager;
 use redis::cluster_async::ClusterConnection;
+use redis::cluster_routing::{MultipleNodeRoutingInfo, RoutingInfo, SingleNodeRoutingInfo};
 use redis::{
     Cmd, ErrorKind, IntoConnectionInfo, Pipeline, RedisResult, Script, ServerErrorKind, Value,
 };
@@ -137,6 +138,55 @@ impl Connection {
             Connection::Single(c) => cmd.query_async(&mut c.clone()).await,
             Connection::Cluster(c) => cmd.query_async(&mut c.clone()).await,
         }
+    }
+
+    /// `TIME` from every master (one for a single Redis), each as Redis's clock
+    /// in ms with the local wall-clock ms before and after the round trip.
+    pub async fn master_times(&self) -> RedisResult<Vec<(i64, i64, i64)>> {
+        use super::clock::wall_ms;
+        use std::time::SystemTime;
+        let sent = wall_ms(SystemTime::now());
+        let replies = match self {
+            Connection::Single(c) => vec![redis::cmd("TIME").query_async(&mut c.clone()).await?],
+            Connection::Cluster(c) => {
+                let routing = RoutingInfo::MultiNode((MultipleNodeRoutingInfo::AllMasters, None));
+                match c.clone().route_command(redis::cmd("TIME"), routing).await? {
+                    Value::Map(pairs) => pairs.into_iter().map(|(_, v)| v).collect(),
+                    other => vec![other],
+                }
+            }
+        };
+        let received = wall_ms(SystemTime::now());
+        replies
+            .iter()
+            .map(|reply| {
+                let (secs, micros): (i64, i64) =
+                    <(i64, i64) as redis::FromRedisValue>::from_redis_value_ref(reply)?;
+                Ok((sent, received, secs * 1_000 + micros / 1_000))
+            })
+            .collect()
+    }
+
+    /// The first slot of every master's slot ranges (`[0]` for a single Redis):
+    /// a key in each is a key on each master.
+    pub async fn master_slots(&self) -> RedisResult<Vec<usize>> {
+        let Connection::Cluster(c) = self else {
+            return Ok(vec![0]);
+        };
+        let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::Random);
+        let mut slots_cmd = redis::cmd("CLUSTER");
+        slots_cmd.arg("SLOTS");
+        let reply = c.clone().route_command(slots_cmd, routing).await?;
+        let ranges = <Vec<Vec<Value>> as redis::FromRedisValue>::from_redis_value_ref(&reply)?;
+        ranges
+            .iter()
+            .map(|range| {
+                let start = <i64 as redis::FromRedisValue>::from_redis_value_ref(
+                    range.first().unwrap_or(&Value::Nil),
+                )?;
+                Ok(start as usize)
+            })
+            .collect()
     }
 
     pub async fn pipeline(&self, pipe: &Pipeline) -> RedisResult<Vec<Value>> {

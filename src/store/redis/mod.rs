@@ -3,6 +3,7 @@
 //! memory figures: docs/redis.md.
 
 mod cache;
+pub mod clock;
 pub mod conn;
 mod init;
 pub mod keys;
@@ -24,6 +25,7 @@ use crate::domain::exposure::{
 };
 use crate::domain::ids::{BuyerId, InvoiceId, OrderId};
 use cache::ProfileCache;
+use clock::{Estimate, RedisClock};
 use conn::Connection;
 use keys::{BuyerKeys, KeySchema};
 use redis::{RedisWrite, Script, ToRedisArgs, Value};
@@ -45,6 +47,7 @@ struct Scripts {
     dispute: Script,
     buyer: Script,
     ledger: Script,
+    release: Script,
 }
 
 impl Scripts {
@@ -57,6 +60,7 @@ impl Scripts {
             dispute: script(include_str!("scripts/dispute.lua")),
             buyer: script(include_str!("scripts/buyer.lua")),
             ledger: script(include_str!("scripts/ledger.lua")),
+            release: script(include_str!("scripts/release.lua")),
         }
     }
 }
@@ -81,6 +85,7 @@ pub struct RedisStore {
     scripts: Scripts,
     cache: ProfileCache,
     allow_uninitialised_writes: bool,
+    clock: RedisClock,
 }
 
 fn unavailable(error: redis::RedisError) -> StoreError {
@@ -100,12 +105,20 @@ impl ToRedisArgs for OrEmpty {
     }
 }
 
+/// A script that started after its caller's give-up time: it wrote nothing.
+fn too_late() -> StoreError {
+    StoreError::Unavailable(
+        "redis ran the call after the caller's deadline and wrote nothing".to_owned(),
+    )
+}
+
 /// Errors every script may answer with instead of doing its work.
 fn common_error(head: &str, buyer_id: &BuyerId) -> Option<StoreError> {
     match head {
         "NO_MARKER" => Some(StoreError::Uninitialised),
         "UNKNOWN_BUYER" => Some(StoreError::UnknownBuyer(buyer_id.clone())),
         "OVERFLOW" => Some(StoreError::Overflow),
+        "TOO_LATE" => Some(too_late()),
         _ => None,
     }
 }
@@ -195,6 +208,7 @@ impl RedisStore {
             scripts: Scripts::new(),
             cache: ProfileCache::new(options.profile_cache_ttl),
             allow_uninitialised_writes: options.allow_uninitialised_writes,
+            clock: RedisClock::default(),
         })
     }
 
@@ -211,22 +225,51 @@ impl RedisStore {
         }
     }
 
-    /// Runs a script over the buyer's keys with `now` and the write flag as the
-    /// first two arguments, then `args`.
+    /// Measures Redis's clock against this replica's (every master's, on a
+    /// cluster) and keeps the estimate scripts' deadlines are translated with.
+    async fn measure_clock(&self) -> Result<Estimate, StoreError> {
+        let times = self.conn.master_times().await.map_err(unavailable)?;
+        let estimates: Vec<Estimate> = times
+            .into_iter()
+            .map(|(sent, received, redis_ms)| Estimate::from_round_trip(sent, received, redis_ms))
+            .collect();
+        let estimate = Estimate::most_conservative(&estimates)
+            .ok_or_else(|| StoreError::Unavailable("redis answered TIME with nothing".into()))?;
+        self.clock.observe(estimate);
+        Ok(estimate)
+    }
+
+    /// The script deadline for the call running now: its give-up time on
+    /// Redis's clock, or "" when the call has none (store-init, tools).
+    async fn deadline_arg(&self) -> Result<OrEmpty, StoreError> {
+        let Some(give_up) = super::deadline::current() else {
+            return Ok(OrEmpty(None));
+        };
+        let estimate = match self.clock.fresh() {
+            Some(estimate) => estimate,
+            None => self.measure_clock().await?,
+        };
+        Ok(OrEmpty(Some(RedisClock::script_deadline_ms(
+            estimate, give_up,
+        ))))
+    }
+
+    /// Runs a script over the buyer's keys with the call's deadline and the write
+    /// flag as the first two arguments, then `args`.
     async fn run(
         &self,
         script: &Script,
         keys: &BuyerKeys,
-        now_secs: i64,
         flag: &str,
         args: impl ToRedisArgs,
     ) -> Result<Value, StoreError> {
+        let deadline = self.deadline_arg().await?;
         // Numbers are written straight into the command buffer: no string per argument.
         let mut cmd = redis::cmd("EVALSHA");
         cmd.arg(script.get_hash())
             .arg(keys.keys.len())
             .arg(&keys.keys)
-            .arg(now_secs)
+            .arg(deadline)
             .arg(flag)
             .arg(args);
         self.conn.evalsha(script, &cmd).await.map_err(unavailable)
@@ -238,13 +281,10 @@ impl RedisStore {
         &self,
         script: &Script,
         buyer_id: &BuyerId,
-        now_secs: i64,
         args: impl ToRedisArgs,
     ) -> Result<Value, StoreError> {
         let keys = self.keys.buyer(buyer_id);
-        let reply = self
-            .run(script, &keys, now_secs, self.write_flag(), args)
-            .await?;
+        let reply = self.run(script, &keys, self.write_flag(), args).await?;
         let (head, _) = status(&reply)?;
         match common_error(&head, buyer_id) {
             Some(error) => Err(error),
@@ -257,21 +297,38 @@ impl RedisStore {
         buyer_id: &BuyerId,
         args: impl ToRedisArgs,
     ) -> Result<u64, StoreError> {
-        let reply = self.write(&self.scripts.buyer, buyer_id, 0, args).await;
+        let reply = self.write(&self.scripts.buyer, buyer_id, args).await;
+        // Whatever the outcome, the next read must see what Redis holds: a lost
+        // compare-and-set is retried from a fresh read.
         self.cache.forget(buyer_id);
         let reply = reply?;
-        let (_, rest) = status(&reply)?;
-        Ok(int(at(rest, 0)?)? as u64)
+        let (head, rest) = status(&reply)?;
+        match head.as_str() {
+            "DONE" => Ok(int(at(rest, 0)?)? as u64),
+            "STALE" => Err(StoreError::StaleBuyer(buyer_id.clone())),
+            _ => Err(reply::bad("buyer", &reply)),
+        }
     }
 }
 
 impl Store for RedisStore {
     const IN_PROCESS: bool = false;
 
+    /// Ready only when every master answers and holds its store marker; the
+    /// same round trips refresh the clock estimate scripts' deadlines use.
     async fn health(&self) -> StoreHealth {
-        let marker = &self.keys.markers()[0];
-        match self.conn.query(redis::cmd("EXISTS").arg(marker)).await {
-            Ok(Value::Int(1)) => StoreHealth::Ready,
+        if self.measure_clock().await.is_err() {
+            return StoreHealth::Unreachable;
+        }
+        let Ok(slots) = self.conn.master_slots().await else {
+            return StoreHealth::Unreachable;
+        };
+        let mut pipe = redis::pipe();
+        for slot in slots {
+            pipe.cmd("EXISTS").arg(&self.keys.markers()[slot]);
+        }
+        match self.conn.pipeline(&pipe).await {
+            Ok(replies) if replies.iter().all(|r| matches!(r, Value::Int(1))) => StoreHealth::Ready,
             Ok(_) => StoreHealth::Uninitialised,
             Err(_) => StoreHealth::Unreachable,
         }
@@ -322,11 +379,16 @@ impl Store for RedisStore {
         Ok(Some(stored))
     }
 
-    async fn upsert_buyer(&self, record: BuyerRecord) -> Result<UpsertOutcome, StoreError> {
+    async fn upsert_buyer(
+        &self,
+        record: BuyerRecord,
+        expected_version: Option<u64>,
+    ) -> Result<UpsertOutcome, StoreError> {
         let profile = record::profile_to_json(&record.profile);
         let rating = record::rating_to_json(&record.rating);
+        let expected = OrEmpty(expected_version.map(|v| v as i64));
         let version = self
-            .write_buyer(&record.profile.id, ("profile", &profile, &rating, "0"))
+            .write_buyer(&record.profile.id, ("profile", &profile, &rating, expected))
             .await?;
         Ok(UpsertOutcome {
             created: version == 1,
@@ -334,11 +396,15 @@ impl Store for RedisStore {
         })
     }
 
-    async fn store_rating(&self, buyer_id: &BuyerId, rating: Rating) -> Result<(), StoreError> {
+    async fn store_rating(
+        &self,
+        buyer_id: &BuyerId,
+        rating: Rating,
+        expected_version: u64,
+    ) -> Result<u64, StoreError> {
         let rating = record::rating_to_json(&rating);
-        self.write_buyer(buyer_id, ("rating", &rating, "", "1"))
-            .await?;
-        Ok(())
+        self.write_buyer(buyer_id, ("rating", &rating, "", expected_version))
+            .await
     }
 
     async fn check_and_reserve(
@@ -362,9 +428,7 @@ impl Store for RedisStore {
             DUNNING_SAMPLE,
         );
         // Decisions never bypass the marker, even in seeding mode.
-        let reply = self
-            .run(&self.scripts.check, &keys, request.now_secs, "0", args)
-            .await?;
+        let reply = self.run(&self.scripts.check, &keys, "0", args).await?;
         let (head, rest) = status(&reply)?;
         Ok(match head.as_str() {
             "RESERVED" => ReserveOutcome::Reserved(snapshot(at(rest, 0)?)?),
@@ -373,7 +437,14 @@ impl Store for RedisStore {
                 ReserveOutcome::Replay(approval(&request.order_id, rest)?, snapshot(at(rest, 4)?)?)
             }
             "CONFLICT" => ReserveOutcome::Conflict(approval(&request.order_id, rest)?),
+            "INVOICED" => ReserveOutcome::Invoiced {
+                amount: int(at(rest, 0)?)?,
+                invoice_id: InvoiceId::parse(&text(at(rest, 1)?)?)
+                    .map_err(|_| reply::bad("check", &reply))?,
+                snapshot: snapshot(at(rest, 2)?)?,
+            },
             "CANCELLED" => ReserveOutcome::Cancelled,
+            "TOO_LATE" => return Err(too_late()),
             "STALE" => {
                 self.cache.forget(&request.buyer_id);
                 ReserveOutcome::StaleBuyer
@@ -390,18 +461,35 @@ impl Store for RedisStore {
         })
     }
 
+    async fn release_reservation(
+        &self,
+        buyer_id: &BuyerId,
+        order_id: &OrderId,
+        decision_id: &str,
+        _now_secs: i64,
+    ) -> Result<i64, StoreError> {
+        let reply = self
+            .write(
+                &self.scripts.release,
+                buyer_id,
+                (order_id.as_str(), decision_id),
+            )
+            .await?;
+        let (_, rest) = status(&reply)?;
+        int(at(rest, 0)?)
+    }
+
     async fn cancel_order(
         &self,
         buyer_id: &BuyerId,
         order_id: &OrderId,
-        now_secs: i64,
+        _now_secs: i64,
         tombstone_ttl_secs: i64,
     ) -> Result<CancelOutcome, StoreError> {
         let reply = self
             .write(
                 &self.scripts.cancel,
                 buyer_id,
-                now_secs,
                 (order_id.as_str(), tombstone_ttl_secs),
             )
             .await?;
@@ -409,6 +497,7 @@ impl Store for RedisStore {
         Ok(CancelOutcome {
             released: int(at(rest, 0)?)?,
             was_approved: int(at(rest, 1)?)? == 1,
+            invoiced: int(at(rest, 2)?)? == 1,
         })
     }
 
@@ -416,7 +505,7 @@ impl Store for RedisStore {
         &self,
         buyer_id: &BuyerId,
         invoice: Invoice,
-        now_secs: i64,
+        _now_secs: i64,
     ) -> Result<InvoiceOutcome, StoreError> {
         let order = invoice.order_id.as_ref().map_or("", |o| o.as_str());
         let args = (
@@ -426,9 +515,7 @@ impl Store for RedisStore {
             invoice.issue_date.days(),
             invoice.due_date.days(),
         );
-        let reply = self
-            .write(&self.scripts.invoice, buyer_id, now_secs, args)
-            .await?;
+        let reply = self.write(&self.scripts.invoice, buyer_id, args).await?;
         let (head, rest) = status(&reply)?;
         match head.as_str() {
             "CONFLICT" => Err(StoreError::InvoiceConflict(invoice.id)),
@@ -450,9 +537,9 @@ impl Store for RedisStore {
         &self,
         buyer_id: &BuyerId,
         payment: PaymentRequest,
-        now_secs: i64,
+        _now_secs: i64,
     ) -> Result<PaymentOutcome, StoreError> {
-        let payment_id = payment.payment_id.as_ref().map_or("", |p| p.as_str());
+        let payment_id = payment.payment_id.as_str();
         let rule = payment.adjustment_rule;
         let args = (
             payment.invoice_id.as_str(),
@@ -465,9 +552,7 @@ impl Store for RedisStore {
             rule.floor_percent,
             rule.restore_after_on_time_payments,
         );
-        let reply = self
-            .write(&self.scripts.payment, buyer_id, now_secs, args)
-            .await?;
+        let reply = self.write(&self.scripts.payment, buyer_id, args).await?;
         let (head, rest) = status(&reply)?;
         let outcome = |created: bool| -> Result<PaymentOutcome, StoreError> {
             Ok(PaymentOutcome {
@@ -478,9 +563,12 @@ impl Store for RedisStore {
         };
         match head.as_str() {
             "UNKNOWN_INVOICE" => Err(StoreError::UnknownInvoice(payment.invoice_id)),
-            "PAYMENT_CONFLICT" => Err(StoreError::PaymentConflict(
-                payment.payment_id.expect("conflict implies a payment id"),
-            )),
+            "PAYMENT_CONFLICT" => Err(StoreError::PaymentConflict(payment.payment_id)),
+            "PAID_BEFORE_ISSUE" => Err(StoreError::PaidBeforeIssue {
+                invoice: payment.invoice_id,
+                paid_date: payment.paid_date,
+                issue_date: Date::from_days(int(at(rest, 0)?)? as i32),
+            }),
             "OVERPAYMENT" => Err(StoreError::Overpayment {
                 invoice: payment.invoice_id,
                 open: int(at(rest, 0)?)?,
@@ -497,14 +585,13 @@ impl Store for RedisStore {
         buyer_id: &BuyerId,
         invoice_id: &InvoiceId,
         disputed: bool,
-        now_secs: i64,
+        _now_secs: i64,
     ) -> Result<DisputeOutcome, StoreError> {
         let flag = if disputed { "1" } else { "0" };
         let reply = self
             .write(
                 &self.scripts.dispute,
                 buyer_id,
-                now_secs,
                 &[invoice_id.as_str(), flag],
             )
             .await?;
@@ -523,10 +610,10 @@ impl Store for RedisStore {
         &self,
         buyer_id: &BuyerId,
         since: Date,
-        now_secs: i64,
+        _now_secs: i64,
     ) -> Result<LedgerView, StoreError> {
         let reply = self
-            .write(&self.scripts.ledger, buyer_id, now_secs, &[] as &[&str])
+            .write(&self.scripts.ledger, buyer_id, &[] as &[&str])
             .await?;
         let (_, rest) = status(&reply)?;
         let t = items(at(rest, 0)?)?;

@@ -195,7 +195,10 @@ impl TestApp {
     pub async fn try_upsert(&self, buyer: pb::Buyer) -> Result<pb::Buyer, tonic::Status> {
         self.ledger
             .clone()
-            .upsert_buyer(pb::UpsertBuyerRequest { buyer: Some(buyer) })
+            .upsert_buyer(pb::UpsertBuyerRequest {
+                buyer: Some(buyer),
+                update_mask: None,
+            })
             .await
             .map(|r| r.into_inner())
     }

@@ -1,8 +1,13 @@
--- ARGV: now, allow_unmarked (ignored: decisions always need the marker), order_id,
---       amount, buyer_version, blocked, max_total, max_insurable ('' = none),
+-- ARGV: deadline_ms, allow_unmarked (ignored: decisions always need the marker),
+--       order_id, amount, buyer_version, blocked, max_total, max_insurable ('' = none),
 --       earliest_due_day, decision_id, ttl_secs, today, sample
 -- The hot path: six Redis calls for a new order (marker, expiry head, buyer with
 -- totals and order record, due dates, and the two writes of a reservation).
+-- The admission test below is ReserveConditions::admit (src/domain/policy.rs);
+-- the model-based test (tests/api/model) holds the two copies together.
+if too_late() then
+  return {'TOO_LATE'}
+end
 if redis.call('EXISTS', K_MARKER) == 0 then
   return {'NO_MARKER'}
 end
@@ -19,6 +24,9 @@ if b[5] then
   local st, amt, rem, did, at = parse_order(b[5])
   if st == 'C' then
     return {'CANCELLED'}
+  end
+  if st == 'I' then
+    return {'INVOICED', amt, did, snapshot(oo, oi, dp, today, sample)}
   end
   if amt ~= amount then
     return {'CONFLICT', amt, rem, did, at}

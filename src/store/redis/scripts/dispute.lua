@@ -1,4 +1,4 @@
--- ARGV: now, allow_unmarked, invoice_id, disputed ('1' or '0')
+-- ARGV: deadline_ms, allow_unmarked, invoice_id, disputed ('1' or '0')
 local g = guard(true)
 if g then return g end
 expire()

@@ -1,4 +1,4 @@
--- ARGV: now, allow_unmarked, invoice_id, order_id ('' = none), amount, issue_day, due_day
+-- ARGV: deadline_ms, allow_unmarked, invoice_id, order_id ('' = none), amount, issue_day, due_day
 local g = guard(true)
 if g then return g end
 expire()
@@ -13,24 +13,36 @@ if existing then
   end
   return {'CONFLICT'}
 end
-local consumed, order = 0, nil
+-- The order's lineage: an approval's reservation is consumed; an order never
+-- approved (or cancelled, then shipped anyway) becomes invoiced, so that a later
+-- check of it reserves nothing (docs/policy.md, orders, invoices and payments).
+local consumed, order_rec = 0, nil
 if order_id ~= '' then
   local rec = redis.call('HGET', K_BUYER, order_field(order_id))
+  local st, amt, rem, did, at, exp
   if rec then
-    local st, amt, rem, did, at, exp = parse_order(rec)
-    if st == 'A' and rem > 0 then
-      consumed = math.min(rem, amount)
-      order = {amt, rem - consumed, did, at, exp}
+    st, amt, rem, did, at, exp = parse_order(rec)
+  end
+  if st == 'A' then
+    consumed = math.min(rem, amount)
+    if consumed > 0 then
+      -- A fully invoiced order keeps no expiry: its list entry no longer matches.
+      local left = rem - consumed
+      order_rec = pack_order('A', amt, left, did, at, left == 0 and 0 or exp)
     end
+  elseif st == 'I' then
+    order_rec = pack_invoiced(amt + amount, at, exp, did)
+  else
+    order_rec = pack_invoiced(amount, NOW, 0, id)
   end
 end
 if oo - consumed + oi + amount > MAX_TOTAL then
   return {'OVERFLOW'}
 end
-if order then
-  -- A fully invoiced order keeps no expiry: its list entry no longer matches.
-  local exp = order[2] == 0 and 0 or order[5]
-  redis.call('HSET', K_BUYER, order_field(order_id), pack_order('A', order[1], order[2], order[3], order[4], exp))
+if order_rec then
+  redis.call('HSET', K_BUYER, order_field(order_id), order_rec)
+end
+if consumed > 0 then
   redis.call('HINCRBY', K_BUYER, 'oo', fmt(-consumed))
 end
 redis.call('HINCRBY', K_BUYER, 'oi', ARGV[5])

@@ -1,4 +1,4 @@
--- ARGV: now, allow_unmarked
+-- ARGV: deadline_ms, allow_unmarked
 local g = guard(true)
 if g then return g end
 expire()

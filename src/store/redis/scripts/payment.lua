@@ -1,25 +1,28 @@
--- ARGV: now, allow_unmarked, invoice_id, amount, paid_day, payment_id ('' = none),
+-- ARGV: deadline_ms, allow_unmarked, invoice_id, amount, paid_day, payment_id,
 --       discount_days ('' = none), late_after_days, step_percent, floor_percent,
 --       restore_after_on_time_payments
 local g = guard(true)
 if g then return g end
 expire()
 local id, amount, paid, pid = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
+local oo, oi, dp = totals()
+-- (buyer, payment_id) is the payment's key. Record: amount|paid_day|open_after|invoice_id
+-- (the invoice id is free text, so it comes last); a replay answers open_after.
+local prev = redis.call('HGET', K_PAY, pid)
+if prev then
+  local p_amt, p_day, p_open, p_inv = string.match(prev, '^(%d+)|(%-?%d+)|(%d+)|(.*)$')
+  if p_inv ~= id or tonumber(p_amt) ~= amount or tonumber(p_day) ~= paid then
+    return {'PAYMENT_CONFLICT'}
+  end
+  return {'EXISTS', tonumber(p_open), oo, oi, dp}
+end
 local rec = redis.call('HGET', K_INV, id)
 if not rec then
   return {'UNKNOWN_INVOICE'}
 end
 local amt, open, issue, due, disputed, order = parse_invoice(rec)
-local oo, oi, dp = totals()
-local pay_key = id .. '\31' .. pid
-if pid ~= '' then
-  local prev = redis.call('HGET', K_PAY, pay_key)
-  if prev then
-    if tonumber(prev) ~= amount then
-      return {'PAYMENT_CONFLICT'}
-    end
-    return {'EXISTS', open, oo, oi, dp}
-  end
+if paid < issue then
+  return {'PAID_BEFORE_ISSUE', issue}
 end
 if amount > open then
   return {'OVERPAYMENT', open}
@@ -66,7 +69,5 @@ redis.call('HSET', K_BUYER, 'adj', new_adj, 'streak', new_streak)
 if new_adj ~= adj then
   redis.call('HINCRBY', K_BUYER, 'v', 1)
 end
-if pid ~= '' then
-  redis.call('HSET', K_PAY, pay_key, ARGV[4])
-end
+redis.call('HSET', K_PAY, pid, ARGV[4] .. '|' .. ARGV[5] .. '|' .. fmt(left) .. '|' .. id)
 return {'CREATED', left, oo, oi - amount, dp}

@@ -1,6 +1,10 @@
 local K_MARKER, K_BUYER, K_OEXP, K_INV, K_DUE, K_PAY =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
-local NOW = tonumber(ARGV[1])
+-- One clock for the ledger: every replica's script reads Redis's own, so skewed
+-- replica clocks cannot expire each other's reservations (docs/redis.md).
+local CLOCK = redis.call('TIME')
+local NOW = tonumber(CLOCK[1])
+local NOW_MS = NOW * 1000 + math.floor(tonumber(CLOCK[2]) / 1000)
 -- Shared by every script (prepended in Rust). The buyer hash holds the profile,
 -- the running totals and the order records (fields "o:<order_id>"), so that one
 -- HMGET reads everything a decision needs and one HSET writes a reservation. Money is integer minor units; Lua
@@ -18,7 +22,17 @@ local function num(s)
   return tonumber(s) or 0
 end
 
+-- ARGV[1] is the caller's give-up time on this clock (ms, '' for none): a script
+-- that starts after it (Redis was paused, the command sat queued) writes
+-- nothing, because the caller has already been told that the call failed.
+local function too_late()
+  return ARGV[1] ~= '' and NOW_MS > tonumber(ARGV[1])
+end
+
 local function guard(need_buyer)
+  if too_late() then
+    return {'TOO_LATE'}
+  end
   if ARGV[2] ~= '1' and redis.call('EXISTS', K_MARKER) == 0 then
     return {'NO_MARKER'}
   end
@@ -33,10 +47,20 @@ local function order_field(id)
 end
 
 -- order record: state|amount|remaining|decision_id|approved_at|expires_at
--- (state A approved, C cancelled; expires_at matches its entry in the expiry list)
+-- (state A approved, C cancelled; expires_at matches its entry in the expiry list),
+-- or I|invoiced|at|expires_at|invoice_id for an order invoiced without an
+-- approval (the invoice id is free text, so it comes last).
 local function parse_order(s)
+  if string.sub(s, 1, 1) == 'I' then
+    local amt, at, exp, inv = string.match(s, '^I|(%d+)|(%-?%d+)|(%-?%d+)|(.*)$')
+    return 'I', tonumber(amt), 0, inv, tonumber(at), tonumber(exp)
+  end
   local st, amt, rem, did, at, exp = string.match(s, '^([AC])|(%d+)|(%d+)|([^|]*)|(%-?%d+)|(%-?%d+)$')
   return st, tonumber(amt), tonumber(rem), did, tonumber(at), tonumber(exp)
+end
+
+local function pack_invoiced(amt, at, exp, invoice_id)
+  return 'I|' .. fmt(amt) .. '|' .. fmt(at) .. '|' .. fmt(exp) .. '|' .. invoice_id
 end
 
 local function pack_order(st, amt, rem, did, at, exp)
