@@ -2,6 +2,7 @@
 
 use crate::clock::SystemClock;
 use crate::config::Config;
+use crate::domain::date_window::DateWindow;
 use crate::domain::policy::Policy;
 use crate::grpc::server::{self, ServerOptions};
 use crate::service::{CreditService, ServiceSettings};
@@ -66,6 +67,9 @@ async fn serve_with<S: Store>(config: Config, store: S) -> Result<(), String> {
     let settings = ServiceSettings {
         reservation_ttl: config.reservation_ttl,
         store_timeout: config.redis_timeout,
+        ledger_date_window: DateWindow {
+            years: config.ledger_date_window_years,
+        },
     };
     let service = CreditService::new(
         Arc::new(store),

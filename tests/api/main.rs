@@ -5,6 +5,7 @@ mod helpers;
 
 mod bad_input;
 mod concurrency;
+mod dates;
 mod decisions;
 mod idempotency;
 mod ledger;
