@@ -43,6 +43,9 @@ pub async fn serve(config: Config) -> Result<(), String> {
             let store =
                 RedisStore::open(&options).map_err(|e| format!("cannot open redis: {e}"))?;
             tracing::info!(target = ?options.target, namespace = %options.namespace, seed_mode = options.allow_uninitialised_writes, "redis store");
+            store
+                .refuse_evicting_redis(config.allow_evicting_redis)
+                .await?;
             serve_with(config, store).await
         }
         None => {

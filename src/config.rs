@@ -62,6 +62,11 @@ pub struct Config {
     #[arg(long, env = "CREDITGATE_SEED_MODE")]
     pub seed_mode: bool,
 
+    /// Start even when Redis may evict keys (an allkeys-* maxmemory-policy): an
+    /// evicted ledger key reads as less exposure than there is. See docs/redis.md.
+    #[arg(long, env = "CREDITGATE_ALLOW_EVICTING_REDIS")]
+    pub allow_evicting_redis: bool,
+
     /// How many years before (and, for issue and due dates, after) today a ledger date
     /// may lie; payments may never be dated after today. See docs/policy.md.
     #[arg(

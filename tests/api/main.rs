@@ -11,6 +11,7 @@ mod idempotency;
 mod ledger;
 mod limits;
 mod money;
+mod redis_eviction;
 mod redis_outage;
 mod redis_replicas;
 mod scoring;

@@ -4,6 +4,7 @@
 
 mod cache;
 pub mod conn;
+mod eviction;
 mod init;
 pub mod keys;
 mod record;
