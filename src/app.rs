@@ -2,6 +2,7 @@
 
 use crate::clock::SystemClock;
 use crate::config::Config;
+use crate::domain::date_window::DateWindow;
 use crate::domain::policy::Policy;
 use crate::grpc::server::{self, ServerOptions};
 use crate::service::{CreditService, ServiceSettings};
@@ -42,6 +43,9 @@ pub async fn serve(config: Config) -> Result<(), String> {
             let store =
                 RedisStore::open(&options).map_err(|e| format!("cannot open redis: {e}"))?;
             tracing::info!(target = ?options.target, namespace = %options.namespace, seed_mode = options.allow_uninitialised_writes, "redis store");
+            store
+                .refuse_evicting_redis(config.allow_evicting_redis)
+                .await?;
             serve_with(config, store).await
         }
         None => {
@@ -66,6 +70,9 @@ async fn serve_with<S: Store>(config: Config, store: S) -> Result<(), String> {
     let settings = ServiceSettings {
         reservation_ttl: config.reservation_ttl,
         store_timeout: config.redis_timeout,
+        ledger_date_window: DateWindow {
+            years: config.ledger_date_window_years,
+        },
     };
     let service = CreditService::new(
         Arc::new(store),

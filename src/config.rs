@@ -1,6 +1,7 @@
 //! Typed configuration from flags and CREDITGATE_* environment variables.
 //! The README's configuration table mirrors this file.
 
+use crate::domain::date_window::DateWindow;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -60,6 +61,21 @@ pub struct Config {
     /// store; decisions are still referred). See docs/operations.md.
     #[arg(long, env = "CREDITGATE_SEED_MODE")]
     pub seed_mode: bool,
+
+    /// Start even when Redis may evict keys (an allkeys-* maxmemory-policy): an
+    /// evicted ledger key reads as less exposure than there is. See docs/redis.md.
+    #[arg(long, env = "CREDITGATE_ALLOW_EVICTING_REDIS")]
+    pub allow_evicting_redis: bool,
+
+    /// How many years before (and, for issue and due dates, after) today a ledger date
+    /// may lie; payments may never be dated after today. See docs/policy.md.
+    #[arg(
+        long,
+        env = "CREDITGATE_LEDGER_DATE_WINDOW_YEARS",
+        default_value_t = DateWindow::DEFAULT.years,
+        value_parser = clap::value_parser!(u32).range(1..=100)
+    )]
+    pub ledger_date_window_years: u32,
 
     /// How often the store is probed for the health service.
     #[arg(long, env = "CREDITGATE_HEALTH_INTERVAL", default_value = "1s", value_parser = parse_duration)]
@@ -187,5 +203,15 @@ mod tests {
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("3w").is_err());
         assert!(parse_duration("d").is_err());
+    }
+
+    #[test]
+    fn ledger_date_window_defaults_to_five_years_and_refuses_zero() {
+        let parse = |args: &[&str]| Config::try_parse_from([&["creditgate"], args].concat());
+        assert_eq!(parse(&[]).unwrap().ledger_date_window_years, 5);
+        let two = parse(&["--ledger-date-window-years", "2"]).unwrap();
+        assert_eq!(two.ledger_date_window_years, 2);
+        assert!(parse(&["--ledger-date-window-years", "0"]).is_err());
+        assert!(parse(&["--ledger-date-window-years", "-1"]).is_err());
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod buyer;
 pub mod date;
+pub mod date_window;
 pub mod exposure;
 pub mod ids;
 pub mod money;

@@ -224,12 +224,39 @@ impl<S: Store> CreditService<S> {
         &self,
         draft: InvoiceDraft,
     ) -> Result<InvoiceOutcome, ServiceError> {
+        // Dates are checked before the store is asked anything: a refused date
+        // writes nothing and costs no round trip.
+        let window = self.settings.ledger_date_window;
+        let today = self.clock.today();
+        window
+            .check_around(draft.issue_date, today)
+            .map_err(|e| ServiceError::invalid("issue_date", e))?;
+        if let Some(due_date) = draft.due_date {
+            window
+                .check_around(due_date, today)
+                .map_err(|e| ServiceError::invalid("due_date", e))?;
+        }
         let profile = self
             .require_currency(&draft.buyer_id, draft.amount, "amount.currency_code")
             .await?;
-        let due_date = draft
-            .due_date
-            .unwrap_or_else(|| draft.issue_date.add_days(profile.payment_terms_days as i32));
+        let due_date = match draft.due_date {
+            Some(due_date) => due_date,
+            None => {
+                let terms = profile.payment_terms_days;
+                let derived = draft.issue_date.add_days(terms as i32);
+                // The caller gave only the issue date, so that is the field to fix.
+                window.check_around(derived, today).map_err(|e| {
+                    ServiceError::invalid(
+                        "issue_date",
+                        format!(
+                            "{} with the buyer's {terms}-day payment terms gives a due date out of range: {e}",
+                            draft.issue_date
+                        ),
+                    )
+                })?;
+                derived
+            }
+        };
         let invoice = Invoice {
             id: draft.invoice_id,
             order_id: draft.order_id,
@@ -252,6 +279,12 @@ impl<S: Store> CreditService<S> {
         &self,
         draft: PaymentDraft,
     ) -> Result<PaymentOutcome, ServiceError> {
+        // A payment has happened: not after today, and not before the window.
+        // (Not before the invoice's issue date is the store's check: it needs the invoice.)
+        self.settings
+            .ledger_date_window
+            .check_past(draft.paid_date, self.clock.today())
+            .map_err(|e| ServiceError::invalid("paid_date", e))?;
         let profile = self
             .require_currency(&draft.buyer_id, draft.amount, "amount.currency_code")
             .await?;

@@ -12,6 +12,7 @@ pub use error::ServiceError;
 pub use ledger::{ExposureReport, InsuranceView, InvoiceDraft, OpenInvoiceLine, PaymentDraft};
 
 use crate::clock::Clock;
+use crate::domain::date_window::DateWindow;
 use crate::domain::policy::Policy;
 use crate::store::{Store, StoreError};
 use std::future::Future;
@@ -26,6 +27,8 @@ pub struct ServiceSettings {
     /// Longest wait for a store answer (out-of-process stores only); a decision
     /// also keeps within the caller's gRPC deadline.
     pub store_timeout: Duration,
+    /// How far from today invoice and payment dates may lie.
+    pub ledger_date_window: DateWindow,
 }
 
 impl Default for ServiceSettings {
@@ -33,6 +36,7 @@ impl Default for ServiceSettings {
         ServiceSettings {
             reservation_ttl: Duration::from_secs(30 * 86_400),
             store_timeout: Duration::from_millis(250),
+            ledger_date_window: DateWindow::DEFAULT,
         }
     }
 }

@@ -135,8 +135,8 @@ async fn ledger_calls_reject_malformed_fields_without_writing() {
             invoice_id: "INV-1".into(),
             order_id: String::new(),
             amount: eur("100.00"),
-            issue_date: "2026-11-01".into(),
-            due_date: "2026-12-01".into(),
+            issue_date: app.day(-30),
+            due_date: app.day(0),
         };
         change(&mut request);
         request

@@ -5,11 +5,13 @@ mod helpers;
 
 mod bad_input;
 mod concurrency;
+mod dates;
 mod decisions;
 mod idempotency;
 mod ledger;
 mod limits;
 mod money;
+mod redis_eviction;
 mod redis_outage;
 mod redis_replicas;
 mod scoring;

@@ -6,7 +6,8 @@ use redis::aio::ConnectionManager;
 use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::{MultipleNodeRoutingInfo, RoutingInfo, SingleNodeRoutingInfo};
 use redis::{
-    Cmd, ErrorKind, IntoConnectionInfo, Pipeline, RedisResult, Script, ServerErrorKind, Value,
+    Cmd, ErrorKind, IntoConnectionInfo, Pipeline, RedisError, RedisResult, Script, ServerErrorKind,
+    Value,
 };
 use std::time::Duration;
 
@@ -146,22 +147,13 @@ impl Connection {
         use super::clock::wall_ms;
         use std::time::SystemTime;
         let sent = wall_ms(SystemTime::now());
-        let replies = match self {
-            Connection::Single(c) => vec![redis::cmd("TIME").query_async(&mut c.clone()).await?],
-            Connection::Cluster(c) => {
-                let routing = RoutingInfo::MultiNode((MultipleNodeRoutingInfo::AllMasters, None));
-                match c.clone().route_command(redis::cmd("TIME"), routing).await? {
-                    Value::Map(pairs) => pairs.into_iter().map(|(_, v)| v).collect(),
-                    other => vec![other],
-                }
-            }
-        };
+        let replies = self.query_each_master(&redis::cmd("TIME")).await?;
         let received = wall_ms(SystemTime::now());
         replies
-            .iter()
-            .map(|reply| {
-                let (secs, micros): (i64, i64) =
-                    <(i64, i64) as redis::FromRedisValue>::from_redis_value_ref(reply)?;
+            .into_iter()
+            .map(|(_, reply)| {
+                let (secs, micros) =
+                    <(i64, i64) as redis::FromRedisValue>::from_redis_value_ref(&reply?)?;
                 Ok((sent, received, secs * 1_000 + micros / 1_000))
             })
             .collect()
@@ -187,6 +179,46 @@ impl Connection {
                 Ok(start as usize)
             })
             .collect()
+    }
+
+    /// Runs `cmd` on the one Redis, or on every master of a cluster: per node, its
+    /// address (`None` for the one Redis) and its own answer or error, so that a
+    /// caller can tell which node said what.
+    pub async fn query_each_master(
+        &self,
+        cmd: &Cmd,
+    ) -> RedisResult<Vec<(Option<String>, RedisResult<Value>)>> {
+        match self {
+            Connection::Single(c) => Ok(vec![(None, cmd.query_async(&mut c.clone()).await)]),
+            Connection::Cluster(c) => {
+                // No response policy: the client answers with a map of node
+                // address → that node's reply (a server error stays a value).
+                let routing = RoutingInfo::MultiNode((MultipleNodeRoutingInfo::AllMasters, None));
+                let replies = c.clone().route_command(cmd.clone(), routing).await?;
+                let Value::Map(replies) = replies else {
+                    return Err(RedisError::from((
+                        ErrorKind::Client,
+                        "unexpected reply to a command sent to every master",
+                    )));
+                };
+                Ok(replies
+                    .into_iter()
+                    .map(|(node, reply)| {
+                        let node = match node {
+                            Value::BulkString(bytes) => {
+                                String::from_utf8_lossy(&bytes).into_owned()
+                            }
+                            other => format!("{other:?}"),
+                        };
+                        let reply = match reply {
+                            Value::ServerError(error) => Err(RedisError::from(error)),
+                            value => Ok(value),
+                        };
+                        (Some(node), reply)
+                    })
+                    .collect())
+            }
+        }
     }
 
     pub async fn pipeline(&self, pipe: &Pipeline) -> RedisResult<Vec<Value>> {

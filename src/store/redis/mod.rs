@@ -5,6 +5,7 @@
 mod cache;
 pub mod clock;
 pub mod conn;
+mod eviction;
 mod init;
 pub mod keys;
 mod record;

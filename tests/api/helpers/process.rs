@@ -1,7 +1,7 @@
 //! The real `creditgate` binary as a child process: for multi-replica tests and
 //! for startup and shutdown behaviour.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -94,4 +94,45 @@ pub fn run(args: &[&str]) -> (bool, String) {
     let text = String::from_utf8_lossy(&output.stdout).into_owned()
         + &String::from_utf8_lossy(&output.stderr);
     (output.status.success(), text)
+}
+
+/// As [`run`], for a command that is expected to exit by itself (a refused
+/// start): killed after `limit`, and then reported as still running, so that a
+/// start that should have been refused fails the test instead of hanging it.
+pub fn run_bounded(args: &[&str], limit: Duration) -> Result<(bool, String), String> {
+    let mut child = Command::new(BINARY)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run creditgate");
+    let stdout = drain(child.stdout.take().unwrap());
+    let stderr = drain(child.stderr.take().unwrap());
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let text = stdout.join().unwrap() + &stderr.join().unwrap();
+    match status {
+        Some(status) => Ok((status.success(), text)),
+        None => Err(format!("still running after {limit:?}: {text}")),
+    }
+}
+
+/// Reads a child's pipe to the end on its own thread, so the child never blocks
+/// on a full pipe.
+fn drain<R: Read + Send + 'static>(mut pipe: R) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = pipe.read_to_string(&mut text);
+        text
+    })
 }

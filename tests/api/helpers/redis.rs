@@ -181,7 +181,8 @@ impl RedisServer {
         }
     }
 
-    fn start_with(extra: &[&str]) -> RedisServer {
+    /// With extra redis-server arguments, e.g. `["--maxmemory-policy", "allkeys-lru"]`.
+    pub fn start_with(extra: &[&str]) -> RedisServer {
         let port = free_port();
         let dir = tempfile::tempdir().expect("temp dir");
         let mut server = RedisServer {
