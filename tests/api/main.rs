@@ -10,6 +10,7 @@ mod decisions;
 mod idempotency;
 mod ledger;
 mod limits;
+mod model;
 mod money;
 mod redis_eviction;
 mod redis_outage;

@@ -11,7 +11,7 @@ use creditgate::grpc::pb;
 use creditgate::grpc::pb::credit_decision_service_client::CreditDecisionServiceClient;
 use creditgate::grpc::pb::ledger_service_client::LedgerServiceClient;
 use creditgate::grpc::server::{self, ServerOptions};
-use creditgate::service::{CreditService, ServiceSettings};
+use creditgate::service::{CreditService, InvariantMonitor, ServiceSettings};
 use creditgate::store::Store;
 use creditgate::store::memory::MemoryStore;
 use creditgate::store::redis::{RedisOptions, RedisSettings, RedisStore, RedisTarget};
@@ -98,6 +98,8 @@ pub struct TestApp {
     pub decisions: CreditDecisionServiceClient<Channel>,
     pub ledger: LedgerServiceClient<Channel>,
     pub clock: Arc<ManualClock>,
+    /// Runtime invariant violations the server logged (reserved without APPROVED).
+    pub invariants: InvariantMonitor,
     shutdown: Option<oneshot::Sender<()>>,
 }
 
@@ -156,6 +158,7 @@ impl TestApp {
             clock.clone(),
             settings,
         );
+        let invariants = service.invariants();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
@@ -175,6 +178,7 @@ impl TestApp {
             decisions: CreditDecisionServiceClient::new(channel.clone()),
             ledger: LedgerServiceClient::new(channel),
             clock,
+            invariants,
             shutdown: Some(tx),
         }
     }
