@@ -126,7 +126,7 @@ impl<S: Store> CreditService<S> {
                 let evaluation = admission.evaluate(&snapshot);
                 if evaluation.decision != Decision::Approved {
                     return self
-                        .reserved_without_approval(order, &decision_id, evaluation, until)
+                        .reserved_without_approval(order, &decision_id, evaluation)
                         .await
                         .map(Some);
                 }
@@ -220,7 +220,6 @@ impl<S: Store> CreditService<S> {
         order: &OrderCheck,
         decision_id: &str,
         evaluation: policy::Evaluation,
-        until: Option<Instant>,
     ) -> Result<CheckOutcome, Failure> {
         self.invariant_broken(
             order,
@@ -233,7 +232,8 @@ impl<S: Store> CreditService<S> {
             decision_id,
             self.clock.now_secs(),
         );
-        if let Err(error) = self.bounded(until, release).await {
+        // Its own time budget: the caller's may be spent, and the undo matters more.
+        if let Err(error) = self.bounded(None, release).await {
             tracing::error!(buyer_id = %order.buyer_id, order_id = %order.order_id, decision_id, %error, "could not release the reservation: it lapses with the reservation TTL or on CancelOrder");
         }
         Ok(invariant_referral(

@@ -115,7 +115,11 @@ impl<S: Store> CreditService<S> {
         build: impl Fn(Option<&BuyerProfile>) -> Result<BuyerProfile, ServiceError>,
     ) -> Result<BuyerProfile, ServiceError> {
         for _ in 0..MAX_WRITE_RETRIES {
-            let existing = self.bounded(None, self.store.load_buyer(buyer_id)).await?;
+            // Fresh, not cached: "nothing changed" must be judged against what is
+            // stored now, or a write racing another replica's could be dropped.
+            let existing = self
+                .bounded(None, self.store.load_buyer_fresh(buyer_id))
+                .await?;
             let profile = build(existing.as_ref().map(|e| &e.record.profile))?;
             if let Some(existing) = &existing {
                 if existing.record.profile == profile {

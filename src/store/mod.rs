@@ -195,6 +195,15 @@ pub trait Store: Send + Sync + 'static {
     /// Creates the buyer (`expected_version` None: it must not exist yet) or
     /// replaces its profile and rating if it is still at `expected_version`;
     /// [`StoreError::StaleBuyer`] otherwise. The limit adjustment is kept.
+    /// The buyer as stored now, never from a cache: what a read-modify-write
+    /// (UpsertBuyer deciding that nothing changed) must compare against.
+    fn load_buyer_fresh(
+        &self,
+        buyer_id: &BuyerId,
+    ) -> impl Future<Output = Result<Option<StoredBuyer>, StoreError>> + Send {
+        self.load_buyer(buyer_id)
+    }
+
     fn upsert_buyer(
         &self,
         record: BuyerRecord,

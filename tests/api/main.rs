@@ -8,6 +8,7 @@ mod concurrency;
 mod dates;
 mod decisions;
 mod idempotency;
+mod invariants;
 mod ledger;
 mod limits;
 mod model;

@@ -380,6 +380,14 @@ impl Store for RedisStore {
         Ok(Some(stored))
     }
 
+    async fn load_buyer_fresh(
+        &self,
+        buyer_id: &BuyerId,
+    ) -> Result<Option<StoredBuyer>, StoreError> {
+        self.cache.forget(buyer_id);
+        self.load_buyer(buyer_id).await
+    }
+
     async fn upsert_buyer(
         &self,
         record: BuyerRecord,

@@ -1,0 +1,140 @@
+//! The runtime check of reserved ⇔ APPROVED: a store whose copy of the
+//! admission rule is broken (here: an embedded store that ignores the
+//! conditions it is handed, as a drifted Lua script would) must not turn into an
+//! approval the policy refuses. The service releases the reservation, refers,
+//! and counts the violation.
+
+use crate::helpers::{TestApp, amount, buyer, codes, decision, eur, test_settings};
+use creditgate::domain::buyer::BuyerRecord;
+use creditgate::domain::buyer::Rating;
+use creditgate::domain::date::Date;
+use creditgate::domain::exposure::Invoice;
+use creditgate::domain::ids::{BuyerId, InvoiceId, OrderId};
+use creditgate::grpc::pb::Decision;
+use creditgate::store::memory::MemoryStore;
+use creditgate::store::{
+    CancelOutcome, DisputeOutcome, InvoiceOutcome, LedgerView, PaymentOutcome, PaymentRequest,
+    ReserveOutcome, ReserveRequest, Store, StoreError, StoreHealth, StoredBuyer, UpsertOutcome,
+};
+
+/// The embedded store with its admission check disabled: it reserves whatever
+/// it is asked to. Every other call is the real store's.
+struct AdmitsEverything(MemoryStore);
+
+impl Store for AdmitsEverything {
+    const IN_PROCESS: bool = true;
+
+    async fn health(&self) -> StoreHealth {
+        self.0.health().await
+    }
+
+    async fn load_buyer(&self, id: &BuyerId) -> Result<Option<StoredBuyer>, StoreError> {
+        self.0.load_buyer(id).await
+    }
+
+    async fn upsert_buyer(
+        &self,
+        record: BuyerRecord,
+        expected: Option<u64>,
+    ) -> Result<UpsertOutcome, StoreError> {
+        self.0.upsert_buyer(record, expected).await
+    }
+
+    async fn store_rating(
+        &self,
+        id: &BuyerId,
+        rating: Rating,
+        expected: u64,
+    ) -> Result<u64, StoreError> {
+        self.0.store_rating(id, rating, expected).await
+    }
+
+    async fn check_and_reserve(
+        &self,
+        mut request: ReserveRequest,
+        today: Date,
+    ) -> Result<ReserveOutcome, StoreError> {
+        request.conditions.blocked = false;
+        request.conditions.max_total_after = i64::MAX;
+        request.conditions.max_insurable_after = None;
+        request.conditions.earliest_due_allowed = Date::from_days(i32::MIN / 2);
+        self.0.check_and_reserve(request, today).await
+    }
+
+    async fn release_reservation(
+        &self,
+        id: &BuyerId,
+        order: &OrderId,
+        decision_id: &str,
+        now: i64,
+    ) -> Result<i64, StoreError> {
+        self.0
+            .release_reservation(id, order, decision_id, now)
+            .await
+    }
+
+    async fn cancel_order(
+        &self,
+        id: &BuyerId,
+        order: &OrderId,
+        now: i64,
+        ttl: i64,
+    ) -> Result<CancelOutcome, StoreError> {
+        self.0.cancel_order(id, order, now, ttl).await
+    }
+
+    async fn record_invoice(
+        &self,
+        id: &BuyerId,
+        invoice: Invoice,
+        now: i64,
+    ) -> Result<InvoiceOutcome, StoreError> {
+        self.0.record_invoice(id, invoice, now).await
+    }
+
+    async fn record_payment(
+        &self,
+        id: &BuyerId,
+        payment: PaymentRequest,
+        now: i64,
+    ) -> Result<PaymentOutcome, StoreError> {
+        self.0.record_payment(id, payment, now).await
+    }
+
+    async fn set_dispute(
+        &self,
+        id: &BuyerId,
+        invoice: &InvoiceId,
+        disputed: bool,
+        now: i64,
+    ) -> Result<DisputeOutcome, StoreError> {
+        self.0.set_dispute(id, invoice, disputed, now).await
+    }
+
+    async fn ledger(&self, id: &BuyerId, since: Date, now: i64) -> Result<LedgerView, StoreError> {
+        self.0.ledger(id, since, now).await
+    }
+}
+
+#[tokio::test]
+async fn a_reservation_the_policy_refuses_is_released_and_referred() {
+    let app = TestApp::spawn_on(AdmitsEverything(MemoryStore::new()), test_settings()).await;
+    app.upsert(buyer("B-1", "1000.00")).await;
+
+    let over = app.check("B-1", "O-1", "5000.00").await;
+    assert_eq!(decision(&over), Decision::Referred);
+    assert_eq!(codes(&over), ["STORE_UNAVAILABLE"]);
+    assert_eq!(app.invariants.violations(), 1);
+    // Released: nothing stays reserved, and the order is not sticky.
+    assert_eq!(amount(&app.exposure("B-1").await.open_orders), "0.00");
+    let again = app.try_check("B-1", "O-1", eur("5000.00")).await.unwrap();
+    assert_eq!(decision(&again), Decision::Referred);
+    assert_ne!(codes(&again), ["ALREADY_APPROVED"]);
+    assert_eq!(app.invariants.violations(), 2);
+
+    // What the policy approves is approved as usual and counts nothing.
+    let within = app.check("B-1", "O-2", "400.00").await;
+    assert_eq!(decision(&within), Decision::Approved);
+    assert_eq!(app.invariants.violations(), 2);
+    assert_eq!(amount(&app.exposure("B-1").await.open_orders), "400.00");
+}
