@@ -12,6 +12,7 @@ use creditgate::domain::exposure::Invoice;
 use creditgate::domain::ids::{BuyerId, InvoiceId, OrderId};
 use creditgate::domain::money::{Currency, Money};
 use creditgate::domain::policy::{Policy, reserve_conditions};
+use creditgate::domain::retention::Retention;
 use creditgate::store::memory::MemoryStore;
 use creditgate::store::redis::keys::KeySchema;
 use creditgate::store::redis::{RedisOptions, RedisSettings, RedisStore, RedisTarget};
@@ -84,7 +85,7 @@ async fn approve<S: Store>(store: &S, id: &str, order: usize) {
         reservation_ttl_secs: 30 * 86_400,
     };
     store
-        .check_and_reserve(request, today)
+        .check_and_reserve(request, Retention::DEFAULT.on(today))
         .await
         .expect("reserve");
 }
@@ -147,7 +148,12 @@ async fn redis_report(url: &str) {
         }
         for n in 0..*invoices {
             store
-                .record_invoice(&BuyerId::parse(&id).expect("id"), invoice(n), now)
+                .record_invoice(
+                    &BuyerId::parse(&id).expect("id"),
+                    invoice(n),
+                    now,
+                    Retention::DEFAULT.on(Date::parse("2026-11-28").expect("date")),
+                )
                 .await
                 .expect("invoice");
         }
