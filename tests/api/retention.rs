@@ -19,6 +19,10 @@ const DAY: i64 = 86_400;
 fn retention(days: u32) -> ServiceSettings {
     ServiceSettings {
         ledger_retention: Retention { days },
+        // These tests are not about timeouts: a loaded machine (the whole suite
+        // in parallel on two cores, a freshly started redis-server loading its
+        // scripts) must not fail them.
+        store_timeout: std::time::Duration::from_secs(5),
         ..test_settings()
     }
 }
