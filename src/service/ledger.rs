@@ -163,7 +163,7 @@ impl<S: Store> CreditService<S> {
             .bounded(
                 None,
                 self.store
-                    .ledger(buyer_id, self.clock.now_secs(), self.today()),
+                    .ledger(buyer_id, self.clock.now_secs(), self.ledger_today()),
             )
             .await?;
         // Once invoiced, a buyer has ledger history in its currency (its payment
@@ -212,8 +212,12 @@ impl<S: Store> CreditService<S> {
         let outcome = self
             .bounded(
                 None,
-                self.store
-                    .cancel_order(buyer_id, order_id, self.clock.now_secs(), self.today()),
+                self.store.cancel_order(
+                    buyer_id,
+                    order_id,
+                    self.clock.now_secs(),
+                    self.ledger_today(),
+                ),
             )
             .await?;
         Ok((Money::from_minor(currency, outcome.released), outcome))
@@ -341,7 +345,7 @@ impl<S: Store> CreditService<S> {
                     invoice_id,
                     disputed,
                     self.clock.now_secs(),
-                    self.today(),
+                    self.ledger_today(),
                 ),
             )
             .await?;

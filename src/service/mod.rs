@@ -145,7 +145,8 @@ impl<S: Store> CreditService<S> {
         self.settings.ledger_retention.on(today)
     }
 
-    fn today(&self) -> LedgerDay {
+    /// The ledger's calendar for a store call made now.
+    fn ledger_today(&self) -> LedgerDay {
         self.ledger_day(self.clock.today())
     }
 
