@@ -11,6 +11,7 @@ use creditgate::domain::exposure::{DueItem, ExposureTotals, Invoice, LedgerSnaps
 use creditgate::domain::ids::{BuyerId, InvoiceId, OrderId};
 use creditgate::domain::money::{Currency, Money};
 use creditgate::domain::policy::{Policy, evaluate, reserve_conditions};
+use creditgate::domain::retention::Retention;
 use creditgate::store::memory::MemoryStore;
 use creditgate::store::{ReserveRequest, Store};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
@@ -130,7 +131,7 @@ fn store(c: &mut Criterion) {
                     disputed: false,
                 };
                 store
-                    .record_invoice(&buyer, invoice, 0)
+                    .record_invoice(&buyer, invoice, 0, Retention::DEFAULT.on(today()))
                     .await
                     .expect("invoice");
             }
@@ -166,7 +167,7 @@ fn store(c: &mut Criterion) {
                             reservation_ttl_secs: 1_000_000,
                         };
                         store
-                            .check_and_reserve(request, today())
+                            .check_and_reserve(request, Retention::DEFAULT.on(today()))
                             .await
                             .expect("reserve")
                     })

@@ -7,7 +7,8 @@
 #   scripts/bench.sh ratios     no-op vs embedded vs redis: saturation, one call at a
 #                               time, open loop at half the maximum, replay path, ScoreBuyer
 #   scripts/bench.sh flat       only the open-items cost (1 vs 10,000 open invoices)
-#   scripts/bench.sh memory     RSS after 1M buyers (embedded), Redis bytes per buyer
+#   scripts/bench.sh memory     RSS after 1M buyers (embedded), Redis bytes per buyer,
+#                               one buyer under 100,000 order cycles (retention)
 #
 # BENCH_DURATION (10) and BENCH_WARMUP (2) set the seconds of each run;
 # REDIS_CPU (0) the core of redis-server: 0 shares creditgate's core, so the
@@ -263,7 +264,16 @@ memory() {
     "$BIN/creditgate-memory" embedded --buyers 1000000
     start_redis
     "$BIN/creditgate-memory" redis --redis-url "redis://127.0.0.1:$REDIS_PORT"
+    # One buyer under a steady flow of complete orders: flat once the retention
+    # window (400 days) has passed; the last run prunes nothing, for contrast.
+    local url="redis://127.0.0.1:$REDIS_PORT"
+    "$BIN/creditgate-memory" cycles --redis-url "$url" --per-day 10 --report 10000,25000,50000,75000,100000
+    "$BIN/creditgate-memory" cycles --redis-url "$url" --per-day 100 --report 10000,40000,50000,100000
+    "$BIN/creditgate-memory" cycles --redis-url "$url" --per-day 10 --retention-days 36500
     stop "$REDIS_PID"
+    "$BIN/creditgate-memory" cycles --per-day 10 --report 10000,25000,50000,75000,100000
+    "$BIN/creditgate-memory" cycles --per-day 100 --report 10000,40000,50000,100000
+    "$BIN/creditgate-memory" cycles --per-day 10 --retention-days 36500
 }
 
 case $SECTION in

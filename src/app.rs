@@ -58,6 +58,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
 }
 
 async fn serve_with<S: Store>(config: Config, store: S) -> Result<(), String> {
+    let ledger_retention = config.ledger_retention()?;
     let policy = Arc::new(match &config.policy_file {
         Some(path) => crate::policy_file::load(path)?,
         None => Policy::default(),
@@ -73,6 +74,7 @@ async fn serve_with<S: Store>(config: Config, store: S) -> Result<(), String> {
         ledger_date_window: DateWindow {
             years: config.ledger_date_window_years,
         },
+        ledger_retention,
     };
     let service = CreditService::new(
         Arc::new(store),

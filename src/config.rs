@@ -2,6 +2,7 @@
 //! The README's configuration table mirrors this file.
 
 use crate::domain::date_window::DateWindow;
+use crate::domain::retention::Retention;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -77,6 +78,18 @@ pub struct Config {
     )]
     pub ledger_date_window_years: u32,
 
+    /// How many days settled items are remembered after they settle: cancelled order
+    /// ids, orders fully invoiced, invoices paid in full, payment ids. A replay after
+    /// that counts as new, so it must exceed every client's retry and re-send
+    /// horizon, and the reservation TTL. See docs/redis.md ("Retention").
+    #[arg(
+        long,
+        env = "CREDITGATE_LEDGER_RETENTION_DAYS",
+        default_value_t = Retention::DEFAULT.days,
+        value_parser = clap::value_parser!(u32).range(1..=36_500)
+    )]
+    pub ledger_retention_days: u32,
+
     /// How often the store is probed for the health service.
     #[arg(long, env = "CREDITGATE_HEALTH_INTERVAL", default_value = "1s", value_parser = parse_duration)]
     pub health_interval: Duration,
@@ -108,6 +121,23 @@ pub struct Config {
 }
 
 impl Config {
+    /// The retention window, refused when shorter than the reservation TTL: a
+    /// cancelled order id would then be forgotten while a late retry of its check
+    /// may still arrive and be approved again.
+    pub fn ledger_retention(&self) -> Result<Retention, String> {
+        let ttl_days = self.reservation_ttl.as_secs().div_ceil(86_400);
+        if u64::from(self.ledger_retention_days) < ttl_days {
+            return Err(format!(
+                "--ledger-retention-days {} is shorter than --reservation-ttl ({ttl_days} days): \
+                 a cancelled order could be approved again by a late retry; use at least {ttl_days}",
+                self.ledger_retention_days
+            ));
+        }
+        Ok(Retention {
+            days: self.ledger_retention_days,
+        })
+    }
+
     /// The Redis store to use, if any: the embedded store otherwise.
     pub fn redis_target(&self) -> Option<crate::store::redis::RedisTarget> {
         use crate::store::redis::RedisTarget;
@@ -213,5 +243,25 @@ mod tests {
         assert_eq!(two.ledger_date_window_years, 2);
         assert!(parse(&["--ledger-date-window-years", "0"]).is_err());
         assert!(parse(&["--ledger-date-window-years", "-1"]).is_err());
+    }
+
+    #[test]
+    fn ledger_retention_defaults_to_400_days_and_outlasts_the_reservation_ttl() {
+        let parse = |args: &[&str]| Config::try_parse_from([&["creditgate"], args].concat());
+        let default = parse(&[]).unwrap();
+        assert_eq!(default.ledger_retention(), Ok(Retention { days: 400 }));
+        let short = parse(&["--ledger-retention-days", "45"]).unwrap();
+        assert_eq!(short.ledger_retention(), Ok(Retention { days: 45 }));
+        assert!(parse(&["--ledger-retention-days", "0"]).is_err());
+        let under_ttl = parse(&[
+            "--ledger-retention-days",
+            "30",
+            "--reservation-ttl",
+            "30d1h",
+        ]);
+        assert!(under_ttl.is_err(), "30d1h is not a duration");
+        let under_ttl = parse(&["--ledger-retention-days", "30", "--reservation-ttl", "721h"]);
+        let error = under_ttl.unwrap().ledger_retention().unwrap_err();
+        assert!(error.contains("use at least 31"), "{error}");
     }
 }

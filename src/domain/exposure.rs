@@ -150,6 +150,12 @@ impl Aging {
 /// Window over which DSO relates receivables to credit sales.
 pub const DSO_WINDOW_DAYS: i32 = 90;
 
+/// The issue dates whose credit sales count toward DSO on `today`: the last
+/// [`DSO_WINDOW_DAYS`] days, (today − 90, today].
+pub fn dso_window(today: Date) -> std::ops::RangeInclusive<Date> {
+    today.add_days(1 - DSO_WINDOW_DAYS)..=today
+}
+
 /// DSO = open receivables ÷ credit sales invoiced in the window × window days,
 /// rounded to one decimal; zero when there were no sales in the window.
 pub fn dso_days(open_receivables: i64, sales_in_window: i64) -> Decimal {
@@ -223,22 +229,20 @@ pub struct PaymentBehaviour {
 }
 
 impl PaymentBehaviour {
-    /// Derives behaviour from the open invoices and the running payment stats.
+    /// Derives behaviour from the open invoices, the running payment stats and the
+    /// credit sales invoiced in the DSO window (a running sum per issue day kept by
+    /// the store, so that paid invoices need not be read, or even kept).
     pub fn from_ledger<'a>(
-        invoices: impl IntoIterator<Item = &'a Invoice>,
+        open_invoices: impl IntoIterator<Item = &'a Invoice>,
         stats: PaymentStats,
+        sales_in_window: i64,
         today: Date,
     ) -> PaymentBehaviour {
         let mut behaviour = PaymentBehaviour {
             stats,
             ..PaymentBehaviour::default()
         };
-        let window_start = today.add_days(-DSO_WINDOW_DAYS);
-        let mut sales_in_window = 0i64;
-        for invoice in invoices {
-            if invoice.issue_date > window_start && invoice.issue_date <= today {
-                sales_in_window = sales_in_window.saturating_add(invoice.amount);
-            }
+        for invoice in open_invoices {
             if invoice.open == 0 {
                 continue;
             }

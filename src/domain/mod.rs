@@ -8,4 +8,5 @@ pub mod ids;
 pub mod money;
 pub mod policy;
 pub mod reason;
+pub mod retention;
 pub mod scoring;

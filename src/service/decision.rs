@@ -2,7 +2,7 @@
 
 use super::{CreditService, ServiceError};
 use crate::domain::buyer::{LimitSource, Rating};
-use crate::domain::exposure::{DSO_WINDOW_DAYS, PaymentBehaviour};
+use crate::domain::exposure::PaymentBehaviour;
 use crate::domain::ids::{BuyerId, OrderId};
 use crate::domain::money::Money;
 use crate::domain::policy::{self, Decision};
@@ -119,7 +119,11 @@ impl<S: Store> CreditService<S> {
             policy_version: self.policy.version.clone(),
         };
         let reserved = self
-            .bounded(until, self.store.check_and_reserve(request, today))
+            .bounded(
+                until,
+                self.store
+                    .check_and_reserve(request, self.ledger_day(today)),
+            )
             .await?;
         let result = match reserved {
             ReserveOutcome::Reserved(snapshot) => {
@@ -278,11 +282,17 @@ impl<S: Store> CreditService<S> {
         profile: &crate::domain::buyer::BuyerProfile,
     ) -> Result<Rating, ServiceError> {
         let today = self.clock.today();
-        let since = today.add_days(-DSO_WINDOW_DAYS);
-        let ledger = self.store.ledger(&profile.id, since, self.clock.now_secs());
+        let ledger = self
+            .store
+            .ledger(&profile.id, self.clock.now_secs(), self.ledger_day(today));
         // Bounded like every store call: scoring must not hang on a paused store.
         let behaviour = match self.bounded(None, ledger).await {
-            Ok(ledger) => PaymentBehaviour::from_ledger(&ledger.invoices, ledger.stats, today),
+            Ok(ledger) => PaymentBehaviour::from_ledger(
+                &ledger.open_invoices,
+                ledger.stats,
+                ledger.sales_in_window,
+                today,
+            ),
             Err(crate::store::StoreError::UnknownBuyer(_)) => PaymentBehaviour::default(),
             Err(other) => return Err(other.into()),
         };

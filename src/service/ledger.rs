@@ -4,7 +4,7 @@ use super::{CreditService, ServiceError};
 use crate::domain::buyer::{BuyerProfile, BuyerRecord, LimitSource};
 use crate::domain::date::Date;
 use crate::domain::exposure::{
-    Aging, DSO_WINDOW_DAYS, DunningStage, ExposureTotals, Invoice, PaymentBehaviour, dso_days,
+    Aging, DunningStage, ExposureTotals, Invoice, PaymentBehaviour, dso_days,
 };
 use crate::domain::ids::{BuyerId, InvoiceId, OrderId, PaymentId};
 use crate::domain::money::{Currency, Money};
@@ -166,14 +166,13 @@ impl<S: Store> CreditService<S> {
         let ledger = self
             .bounded(
                 None,
-                self.store.ledger(
-                    buyer_id,
-                    Date::from_days(i32::MIN / 2),
-                    self.clock.now_secs(),
-                ),
+                self.store
+                    .ledger(buyer_id, self.clock.now_secs(), self.ledger_today()),
             )
             .await?;
-        Ok(ledger.totals.total() != 0 || !ledger.invoices.is_empty())
+        // Once invoiced, a buyer has ledger history in its currency (its payment
+        // stats), even after its paid invoices left the retention window.
+        Ok(ledger.totals.total() != 0 || ledger.stats.first_invoice.is_some())
     }
 
     async fn buyer_profile(&self, buyer_id: &BuyerId) -> Result<BuyerProfile, ServiceError> {
@@ -217,8 +216,12 @@ impl<S: Store> CreditService<S> {
         let outcome = self
             .bounded(
                 None,
-                self.store
-                    .cancel_order(buyer_id, order_id, self.clock.now_secs(), self.ttl_secs()),
+                self.store.cancel_order(
+                    buyer_id,
+                    order_id,
+                    self.clock.now_secs(),
+                    self.ledger_today(),
+                ),
             )
             .await?;
         Ok((Money::from_minor(currency, outcome.released), outcome))
@@ -273,8 +276,12 @@ impl<S: Store> CreditService<S> {
         Ok(self
             .bounded(
                 None,
-                self.store
-                    .record_invoice(&draft.buyer_id, invoice, self.clock.now_secs()),
+                self.store.record_invoice(
+                    &draft.buyer_id,
+                    invoice,
+                    self.clock.now_secs(),
+                    self.ledger_day(today),
+                ),
             )
             .await?)
     }
@@ -285,9 +292,10 @@ impl<S: Store> CreditService<S> {
     ) -> Result<PaymentOutcome, ServiceError> {
         // A payment has happened: not after today, and not before the window.
         // (Not before the invoice's issue date is the store's check: it needs the invoice.)
+        let today = self.clock.today();
         self.settings
             .ledger_date_window
-            .check_past(draft.paid_date, self.clock.today())
+            .check_past(draft.paid_date, today)
             .map_err(|e| ServiceError::invalid("paid_date", e))?;
         let profile = self
             .require_currency(&draft.buyer_id, draft.amount, "amount.currency_code")
@@ -304,8 +312,12 @@ impl<S: Store> CreditService<S> {
         let result = self
             .bounded(
                 None,
-                self.store
-                    .record_payment(&draft.buyer_id, request, self.clock.now_secs()),
+                self.store.record_payment(
+                    &draft.buyer_id,
+                    request,
+                    self.clock.now_secs(),
+                    self.ledger_day(today),
+                ),
             )
             .await;
         result.map_err(|error| match error {
@@ -332,8 +344,13 @@ impl<S: Store> CreditService<S> {
         let outcome = self
             .bounded(
                 None,
-                self.store
-                    .set_dispute(buyer_id, invoice_id, disputed, self.clock.now_secs()),
+                self.store.set_dispute(
+                    buyer_id,
+                    invoice_id,
+                    disputed,
+                    self.clock.now_secs(),
+                    self.ledger_today(),
+                ),
             )
             .await?;
         Ok((currency, outcome))
@@ -345,22 +362,23 @@ impl<S: Store> CreditService<S> {
             .await?
             .ok_or_else(|| ServiceError::NotFound(format!("buyer {buyer_id} not found")))?;
         let today = self.clock.today();
-        let window_start = today.add_days(-DSO_WINDOW_DAYS);
         let ledger = self
             .bounded(
                 None,
                 self.store
-                    .ledger(buyer_id, window_start, self.clock.now_secs()),
+                    .ledger(buyer_id, self.clock.now_secs(), self.ledger_day(today)),
             )
             .await?;
-        let behaviour = PaymentBehaviour::from_ledger(&ledger.invoices, ledger.stats, today);
+        let behaviour = PaymentBehaviour::from_ledger(
+            &ledger.open_invoices,
+            ledger.stats,
+            ledger.sales_in_window,
+            today,
+        );
         let ladder = self.policy.tier(stored.record.profile.tier).ladder;
         let mut aging = Aging::default();
         let mut lines = Vec::new();
-        for invoice in ledger.invoices {
-            if invoice.open == 0 {
-                continue;
-            }
+        for invoice in ledger.open_invoices {
             let days_overdue = invoice.days_overdue(today);
             aging.add(days_overdue, invoice.open);
             lines.push(OpenInvoiceLine {

@@ -12,8 +12,10 @@ pub use error::ServiceError;
 pub use ledger::{ExposureReport, InsuranceView, InvoiceDraft, OpenInvoiceLine, PaymentDraft};
 
 use crate::clock::Clock;
+use crate::domain::date::Date;
 use crate::domain::date_window::DateWindow;
 use crate::domain::policy::Policy;
+use crate::domain::retention::{LedgerDay, Retention};
 use crate::store::{Store, StoreError};
 use std::future::Future;
 use std::sync::Arc;
@@ -29,6 +31,9 @@ pub struct ServiceSettings {
     pub store_timeout: Duration,
     /// How far from today invoice and payment dates may lie.
     pub ledger_date_window: DateWindow,
+    /// How long settled items (tombstones, sticky orders, paid invoices, payment
+    /// ids) are honoured after they settled, on the service's business date.
+    pub ledger_retention: Retention,
 }
 
 impl Default for ServiceSettings {
@@ -37,6 +42,7 @@ impl Default for ServiceSettings {
             reservation_ttl: Duration::from_secs(30 * 86_400),
             store_timeout: Duration::from_millis(250),
             ledger_date_window: DateWindow::DEFAULT,
+            ledger_retention: Retention::DEFAULT,
         }
     }
 }
@@ -131,6 +137,17 @@ impl<S: Store> CreditService<S> {
                 budget.as_millis()
             ))),
         }
+    }
+
+    /// The ledger's calendar for a store call made on `today`: retention is
+    /// measured on the service's date, never on the store's clock.
+    fn ledger_day(&self, today: Date) -> LedgerDay {
+        self.settings.ledger_retention.on(today)
+    }
+
+    /// The ledger's calendar for a store call made now.
+    fn ledger_today(&self) -> LedgerDay {
+        self.ledger_day(self.clock.today())
     }
 
     fn ttl_secs(&self) -> i64 {

@@ -4,20 +4,21 @@
 //! is a single critical section, and buyers never contend with each other.
 
 use super::{
-    Approval, CancelOutcome, DisputeOutcome, InvoiceOutcome, LedgerView, PaymentOutcome,
-    PaymentRequest, ReserveOutcome, ReserveRequest, Store, StoreError, StoreHealth, StoredBuyer,
-    UpsertOutcome,
+    Approval, CancelOutcome, DisputeOutcome, InvoiceOutcome, LedgerView, PRUNE_BATCH,
+    PaymentOutcome, PaymentRequest, ReserveOutcome, ReserveRequest, Store, StoreError, StoreHealth,
+    StoredBuyer, UpsertOutcome,
 };
 use crate::domain::buyer::{BuyerRecord, Rating};
 use crate::domain::date::Date;
 use crate::domain::exposure::{
     DUNNING_SAMPLE, DueItem, ExposureTotals, Invoice, LedgerSnapshot, MAX_EXPOSURE_MINOR,
-    PaymentStats,
+    PaymentStats, dso_window,
 };
 use crate::domain::ids::{BuyerId, InvoiceId, OrderId, PaymentId};
+use crate::domain::retention::LedgerDay;
 use parking_lot::{Mutex, RwLock};
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 
 #[derive(Default)]
@@ -38,8 +39,12 @@ enum OrderState {
 
 struct OrderEntry {
     state: OrderState,
-    /// When an open reservation lapses or a cancellation tombstone is dropped.
+    /// When an open reservation lapses.
     expires_at: Option<i64>,
+    /// The day the record stopped reserving anything (fully invoiced, lapsed
+    /// after a partial invoice, invoiced without approval, cancelled): it is kept
+    /// for the retention window from then on. None while it reserves.
+    settled_on: Option<Date>,
 }
 
 /// A recorded payment, kept so that the same payment_id again is recognised.
@@ -49,6 +54,21 @@ struct PaymentEntry {
     paid_date: Date,
     /// The invoice's open balance right after this payment: a replay's answer.
     open_after: i64,
+    /// The ledger's today when it was recorded: kept for the retention window.
+    recorded_on: Date,
+}
+
+/// An invoice paid in full, kept for replays for the retention window.
+struct PaidInvoice {
+    invoice: Invoice,
+    paid_on: Date,
+}
+
+/// A settled item, queued for pruning under the day it settled.
+enum Retained {
+    Order(OrderId),
+    Invoice(InvoiceId),
+    Payment(PaymentId),
 }
 
 struct BuyerState {
@@ -57,10 +77,18 @@ struct BuyerState {
     totals: ExposureTotals,
     orders: HashMap<OrderId, OrderEntry>,
     expiry: BTreeSet<(i64, OrderId)>,
+    /// Invoices with an open balance: what GetBuyerExposure lists.
     invoices: HashMap<InvoiceId, Invoice>,
+    /// Invoices paid in full, apart so that listing the open ones never reads them.
+    paid: HashMap<InvoiceId, PaidInvoice>,
     payments: HashMap<PaymentId, PaymentEntry>,
     /// Undisputed open invoices by due date: the dunning ladder's view.
     due_index: BTreeSet<(Date, InvoiceId)>,
+    /// Settled items in the order they settled (the Redis `ret` list): pruning
+    /// takes them from the front once the retention window has passed.
+    retained: VecDeque<(Date, Retained)>,
+    /// Credit sales per issue day, for DSO; days before the window are dropped.
+    sales: BTreeMap<Date, i64>,
     stats: PaymentStats,
 }
 
@@ -73,15 +101,18 @@ impl BuyerState {
             orders: HashMap::new(),
             expiry: BTreeSet::new(),
             invoices: HashMap::new(),
+            paid: HashMap::new(),
             payments: HashMap::new(),
             due_index: BTreeSet::new(),
+            retained: VecDeque::new(),
+            sales: BTreeMap::new(),
             stats: PaymentStats::default(),
         }
     }
 
-    /// Releases lapsed reservations and drops old tombstones; cost proportional to
-    /// what lapsed, not to the ledger's size.
-    fn expire(&mut self, now_secs: i64) {
+    /// Releases lapsed reservations; cost proportional to what lapsed, not to the
+    /// ledger's size.
+    fn expire(&mut self, now_secs: i64, today: Date) {
         while let Some((at, order_id)) = self.expiry.first().cloned() {
             if at > now_secs {
                 break;
@@ -100,11 +131,98 @@ impl BuyerState {
                     // one stays sticky so a replay cannot reserve it twice.
                     if never_invoiced {
                         self.orders.remove(&order_id);
+                    } else {
+                        self.settle_order(&order_id, today);
                     }
                 }
-                OrderState::Cancelled | OrderState::Invoiced { .. } => {
-                    self.orders.remove(&order_id);
+                // Settled records carry no expiry.
+                OrderState::Cancelled | OrderState::Invoiced { .. } => {}
+            }
+        }
+    }
+
+    /// Starts the retention window of an order record that reserves nothing any more.
+    fn settle_order(&mut self, order_id: &OrderId, today: Date) {
+        if let Some(entry) = self.orders.get_mut(order_id) {
+            entry.settled_on = Some(today);
+            self.retained
+                .push_back((today, Retained::Order(order_id.clone())));
+        }
+    }
+
+    /// Inserts a settled record (a tombstone, an order invoiced without approval).
+    fn insert_settled(&mut self, order_id: &OrderId, state: OrderState, today: Date) {
+        self.set_expiry(order_id, None);
+        self.orders.insert(
+            order_id.clone(),
+            OrderEntry {
+                state,
+                expires_at: None,
+                settled_on: None,
+            },
+        );
+        self.settle_order(order_id, today);
+    }
+
+    /// The order's record as the ledger still knows it: none once it settled
+    /// before the retention window, whether or not it was pruned yet.
+    fn live_order(&self, order_id: &OrderId, day: &LedgerDay) -> Option<&OrderEntry> {
+        self.orders
+            .get(order_id)
+            .filter(|entry| entry.settled_on.is_none_or(|on| day.keeps(on)))
+    }
+
+    fn live_order_mut(&mut self, order_id: &OrderId, day: &LedgerDay) -> Option<&mut OrderEntry> {
+        self.orders
+            .get_mut(order_id)
+            .filter(|entry| entry.settled_on.is_none_or(|on| day.keeps(on)))
+    }
+
+    /// A paid invoice still within the retention window.
+    fn live_paid(&self, invoice_id: &InvoiceId, day: &LedgerDay) -> Option<&PaidInvoice> {
+        self.paid
+            .get(invoice_id)
+            .filter(|paid| day.keeps(paid.paid_on))
+    }
+
+    /// Removes settled items past the retention window, at most PRUNE_BATCH of
+    /// each kind, oldest first; and DSO sales of days no window needs any more.
+    fn prune(&mut self, day: &LedgerDay) {
+        for _ in 0..PRUNE_BATCH {
+            match self.retained.front() {
+                Some((settled_on, _)) if !day.keeps(*settled_on) => {}
+                _ => break,
+            }
+            let Some((settled_on, item)) = self.retained.pop_front() else {
+                break;
+            };
+            // The item may have been replaced since it was queued (an id used
+            // again once forgotten): only the instance settled that day goes.
+            let settled = Some(settled_on);
+            match item {
+                Retained::Order(id) => {
+                    if self.orders.get(&id).and_then(|e| e.settled_on) == settled {
+                        self.orders.remove(&id);
+                    }
                 }
+                Retained::Invoice(id) => {
+                    if self.paid.get(&id).map(|p| p.paid_on) == settled {
+                        self.paid.remove(&id);
+                    }
+                }
+                Retained::Payment(id) => {
+                    if self.payments.get(&id).map(|p| p.recorded_on) == settled {
+                        self.payments.remove(&id);
+                    }
+                }
+            }
+        }
+        for _ in 0..PRUNE_BATCH {
+            match self.sales.first_key_value() {
+                Some((issue_date, _)) if !day.keeps_sales_of(*issue_date) => {
+                    self.sales.pop_first();
+                }
+                _ => break,
             }
         }
     }
@@ -135,30 +253,39 @@ impl BuyerState {
     /// Records an invoice against its order: consumes an approval's reservation,
     /// or marks an order never approved (or cancelled, then shipped anyway) as
     /// invoiced, so a later check of it reserves nothing.
-    fn invoice_order(&mut self, order_id: &OrderId, invoice: &Invoice, consumed: i64) {
-        match self.orders.get_mut(order_id).map(|entry| &mut entry.state) {
+    fn invoice_order(
+        &mut self,
+        order_id: &OrderId,
+        invoice: &Invoice,
+        consumed: i64,
+        day: &LedgerDay,
+    ) {
+        let live = self.live_order(order_id, day).is_some();
+        match self
+            .orders
+            .get_mut(order_id)
+            .filter(|_| live)
+            .map(|entry| &mut entry.state)
+        {
             Some(OrderState::Approved(approval)) => {
-                approval.remaining -= consumed;
-                self.totals.open_orders -= consumed;
-                if approval.remaining == 0 {
-                    self.set_expiry(order_id, None);
+                if consumed > 0 {
+                    approval.remaining -= consumed;
+                    self.totals.open_orders -= consumed;
+                    if approval.remaining == 0 {
+                        self.set_expiry(order_id, None);
+                        self.settle_order(order_id, day.today);
+                    }
                 }
             }
             Some(OrderState::Invoiced { amount, .. }) => {
                 *amount = amount.saturating_add(invoice.amount);
             }
             Some(OrderState::Cancelled) | None => {
-                self.set_expiry(order_id, None);
-                self.orders.insert(
-                    order_id.clone(),
-                    OrderEntry {
-                        state: OrderState::Invoiced {
-                            invoice_id: invoice.id.clone(),
-                            amount: invoice.amount,
-                        },
-                        expires_at: None,
-                    },
-                );
+                let state = OrderState::Invoiced {
+                    invoice_id: invoice.id.clone(),
+                    amount: invoice.amount,
+                };
+                self.insert_settled(order_id, state, day.today);
             }
         }
     }
@@ -176,15 +303,6 @@ impl BuyerState {
     }
 }
 
-fn invoice_entry<'a>(
-    invoices: &'a mut HashMap<InvoiceId, Invoice>,
-    invoice_id: &InvoiceId,
-) -> Result<&'a mut Invoice, StoreError> {
-    invoices
-        .get_mut(invoice_id)
-        .ok_or_else(|| StoreError::UnknownInvoice(invoice_id.clone()))
-}
-
 impl MemoryStore {
     pub fn new() -> MemoryStore {
         MemoryStore::default()
@@ -198,16 +316,20 @@ impl MemoryStore {
             .ok_or_else(|| StoreError::UnknownBuyer(buyer_id.clone()))
     }
 
-    /// Runs `f` on the buyer's state under its lock, after releasing what expired.
+    /// Runs `f` on the buyer's state under its lock, after releasing what expired
+    /// and pruning what left the retention window (as every ledger script but the
+    /// check does).
     fn with_buyer<T>(
         &self,
         buyer_id: &BuyerId,
         now_secs: i64,
+        day: &LedgerDay,
         f: impl FnOnce(&mut BuyerState) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let state = self.buyer(buyer_id)?;
         let mut state = state.lock();
-        state.expire(now_secs);
+        state.expire(now_secs, day.today);
+        state.prune(day);
         f(&mut state)
     }
 }
@@ -287,15 +409,18 @@ impl Store for MemoryStore {
     async fn check_and_reserve(
         &self,
         request: ReserveRequest,
-        today: Date,
+        day: LedgerDay,
     ) -> Result<ReserveOutcome, StoreError> {
         let Ok(state) = self.buyer(&request.buyer_id) else {
             return Ok(ReserveOutcome::UnknownBuyer);
         };
         let mut state = state.lock();
-        state.expire(request.now_secs);
+        // No pruning on the decision path (as check.lua): the settled records it
+        // meets past the window are ignored, and later ledger calls remove them.
+        state.expire(request.now_secs, day.today);
+        let today = day.today;
         let amount = request.amount.minor();
-        if let Some(entry) = state.orders.get(&request.order_id) {
+        if let Some(entry) = state.live_order(&request.order_id, &day) {
             return Ok(match &entry.state {
                 OrderState::Cancelled => ReserveOutcome::Cancelled,
                 OrderState::Invoiced { invoice_id, amount } => ReserveOutcome::Invoiced {
@@ -330,11 +455,13 @@ impl Store for MemoryStore {
             decision_id: request.decision_id,
             approved_at_secs: request.now_secs,
         };
+        // Replaces a settled record past the window, if one is still there.
         state.orders.insert(
             request.order_id.clone(),
             OrderEntry {
                 state: OrderState::Approved(approval),
                 expires_at: None,
+                settled_on: None,
             },
         );
         let expires_at = request
@@ -349,25 +476,24 @@ impl Store for MemoryStore {
         buyer_id: &BuyerId,
         order_id: &OrderId,
         decision_id: &str,
-        now_secs: i64,
+        _now_secs: i64,
     ) -> Result<i64, StoreError> {
-        self.with_buyer(buyer_id, now_secs, |state| {
-            let released = match state.orders.get(order_id) {
-                Some(OrderEntry {
-                    state: OrderState::Approved(approval),
-                    ..
-                }) if approval.decision_id == decision_id
-                    && approval.remaining == approval.amount =>
-                {
-                    approval.remaining
-                }
-                _ => return Ok(0),
-            };
-            state.set_expiry(order_id, None);
-            state.orders.remove(order_id);
-            state.totals.open_orders -= released;
-            Ok(released)
-        })
+        // Like release.lua: no expiry and no pruning, only this decision's undo.
+        let state = self.buyer(buyer_id)?;
+        let mut state = state.lock();
+        let released = match state.orders.get(order_id) {
+            Some(OrderEntry {
+                state: OrderState::Approved(approval),
+                ..
+            }) if approval.decision_id == decision_id && approval.remaining == approval.amount => {
+                approval.remaining
+            }
+            _ => return Ok(0),
+        };
+        state.set_expiry(order_id, None);
+        state.orders.remove(order_id);
+        state.totals.open_orders -= released;
+        Ok(released)
     }
 
     async fn cancel_order(
@@ -375,15 +501,18 @@ impl Store for MemoryStore {
         buyer_id: &BuyerId,
         order_id: &OrderId,
         now_secs: i64,
-        tombstone_ttl_secs: i64,
+        day: LedgerDay,
     ) -> Result<CancelOutcome, StoreError> {
-        self.with_buyer(buyer_id, now_secs, |state| {
+        self.with_buyer(buyer_id, now_secs, &day, |state| {
             let nothing = CancelOutcome {
                 released: 0,
                 was_approved: false,
                 invoiced: false,
             };
-            match state.orders.get_mut(order_id).map(|entry| &mut entry.state) {
+            match state
+                .live_order_mut(order_id, &day)
+                .map(|entry| &mut entry.state)
+            {
                 Some(OrderState::Cancelled) => return Ok(nothing),
                 Some(OrderState::Invoiced { .. }) => {
                     return Ok(CancelOutcome {
@@ -395,9 +524,12 @@ impl Store for MemoryStore {
                 // and the order keeps its approval for replays.
                 Some(OrderState::Approved(approval)) if approval.remaining < approval.amount => {
                     let released = approval.remaining;
-                    approval.remaining = 0;
-                    state.totals.open_orders -= released;
-                    state.set_expiry(order_id, None);
+                    if released > 0 {
+                        approval.remaining = 0;
+                        state.totals.open_orders -= released;
+                        state.set_expiry(order_id, None);
+                        state.settle_order(order_id, day.today);
+                    }
                     return Ok(CancelOutcome {
                         released,
                         was_approved: true,
@@ -407,17 +539,9 @@ impl Store for MemoryStore {
                 Some(OrderState::Approved(approval)) => {
                     let released = approval.remaining;
                     state.totals.open_orders -= released;
-                    state.set_expiry(order_id, None);
-                    state.orders.insert(
-                        order_id.clone(),
-                        OrderEntry {
-                            state: OrderState::Cancelled,
-                            expires_at: None,
-                        },
-                    );
-                    // The cancelled id stays retired for a reservation's lifetime,
-                    // so a late retry of the check cannot approve it again.
-                    state.set_expiry(order_id, Some(now_secs.saturating_add(tombstone_ttl_secs)));
+                    // The cancelled id stays retired for the retention window, so a
+                    // late retry of the check cannot approve it again.
+                    state.insert_settled(order_id, OrderState::Cancelled, day.today);
                     return Ok(CancelOutcome {
                         released,
                         was_approved: true,
@@ -426,14 +550,7 @@ impl Store for MemoryStore {
                 }
                 None => {}
             }
-            state.orders.insert(
-                order_id.clone(),
-                OrderEntry {
-                    state: OrderState::Cancelled,
-                    expires_at: None,
-                },
-            );
-            state.set_expiry(order_id, Some(now_secs.saturating_add(tombstone_ttl_secs)));
+            state.insert_settled(order_id, OrderState::Cancelled, day.today);
             Ok(nothing)
         })
     }
@@ -443,9 +560,14 @@ impl Store for MemoryStore {
         buyer_id: &BuyerId,
         invoice: Invoice,
         now_secs: i64,
+        day: LedgerDay,
     ) -> Result<InvoiceOutcome, StoreError> {
-        self.with_buyer(buyer_id, now_secs, |state| {
-            if let Some(existing) = state.invoices.get(&invoice.id) {
+        self.with_buyer(buyer_id, now_secs, &day, |state| {
+            let existing = state
+                .invoices
+                .get(&invoice.id)
+                .or_else(|| state.live_paid(&invoice.id, &day).map(|p| &p.invoice));
+            if let Some(existing) = existing {
                 let same = existing.order_id == invoice.order_id
                     && existing.amount == invoice.amount
                     && existing.issue_date == invoice.issue_date
@@ -462,7 +584,7 @@ impl Store for MemoryStore {
             let order = invoice
                 .order_id
                 .as_ref()
-                .and_then(|id| state.orders.get(id));
+                .and_then(|id| state.live_order(id, &day));
             let consumed = match order {
                 Some(OrderEntry {
                     state: OrderState::Approved(approval),
@@ -478,12 +600,20 @@ impl Store for MemoryStore {
             }
             state.totals.open_invoices += invoice.amount;
             state.stats.note_invoice(invoice.issue_date);
+            if day.keeps_sales_of(invoice.issue_date) {
+                // Capped like every other sum the scripts keep exact; a day with
+                // that much in sales has a DSO of zero either way.
+                let sales = state.sales.entry(invoice.issue_date).or_insert(0);
+                *sales = sales.saturating_add(invoice.amount).min(MAX_EXPOSURE_MINOR);
+            }
             if let Some(order_id) = &invoice.order_id {
-                state.invoice_order(order_id, &invoice, consumed);
+                state.invoice_order(order_id, &invoice, consumed, &day);
             }
             state
                 .due_index
                 .insert((invoice.due_date, invoice.id.clone()));
+            // A paid copy past the window (not pruned yet) is replaced.
+            state.paid.remove(&invoice.id);
             state.invoices.insert(invoice.id.clone(), invoice);
             Ok(InvoiceOutcome {
                 consumed,
@@ -498,9 +628,14 @@ impl Store for MemoryStore {
         buyer_id: &BuyerId,
         payment: PaymentRequest,
         now_secs: i64,
+        day: LedgerDay,
     ) -> Result<PaymentOutcome, StoreError> {
-        self.with_buyer(buyer_id, now_secs, |state| {
-            if let Some(previous) = state.payments.get(&payment.payment_id) {
+        self.with_buyer(buyer_id, now_secs, &day, |state| {
+            let previous = state
+                .payments
+                .get(&payment.payment_id)
+                .filter(|previous| day.keeps(previous.recorded_on));
+            if let Some(previous) = previous {
                 let same = previous.invoice_id == payment.invoice_id
                     && previous.amount == payment.amount
                     && previous.paid_date == payment.paid_date;
@@ -513,7 +648,25 @@ impl Store for MemoryStore {
                     totals: state.totals,
                 });
             }
-            let invoice = invoice_entry(&mut state.invoices, &payment.invoice_id)?;
+            let Some(invoice) = state.invoices.get_mut(&payment.invoice_id) else {
+                // Paid in full already: nothing is open to pay.
+                let paid = state
+                    .live_paid(&payment.invoice_id, &day)
+                    .ok_or_else(|| StoreError::UnknownInvoice(payment.invoice_id.clone()))?;
+                let invoice = &paid.invoice;
+                if payment.paid_date < invoice.issue_date {
+                    return Err(StoreError::PaidBeforeIssue {
+                        invoice: invoice.id.clone(),
+                        paid_date: payment.paid_date,
+                        issue_date: invoice.issue_date,
+                    });
+                }
+                return Err(StoreError::Overpayment {
+                    invoice: invoice.id.clone(),
+                    open: 0,
+                    attempted: payment.amount,
+                });
+            };
             if payment.paid_date < invoice.issue_date {
                 return Err(StoreError::PaidBeforeIssue {
                     invoice: invoice.id.clone(),
@@ -542,6 +695,21 @@ impl Store for MemoryStore {
                 payment.paid_date.days_since(invoice.issue_date) <= days as i32
             });
             let open_after = invoice.open;
+            if open_after == 0 {
+                // Paid in full: kept apart for replays, for the retention window.
+                if let Some(invoice) = state.invoices.remove(&payment.invoice_id) {
+                    state.paid.insert(
+                        payment.invoice_id.clone(),
+                        PaidInvoice {
+                            invoice,
+                            paid_on: day.today,
+                        },
+                    );
+                    state
+                        .retained
+                        .push_back((day.today, Retained::Invoice(payment.invoice_id.clone())));
+                }
+            }
             state.stats.record(payment.amount, days_beyond_terms, early);
             let adjusted = state
                 .record
@@ -554,6 +722,9 @@ impl Store for MemoryStore {
             if adjusted != state.record.adjustment {
                 Arc::make_mut(&mut state.record).adjustment = adjusted;
             }
+            state
+                .retained
+                .push_back((day.today, Retained::Payment(payment.payment_id.clone())));
             state.payments.insert(
                 payment.payment_id,
                 PaymentEntry {
@@ -561,6 +732,7 @@ impl Store for MemoryStore {
                     amount: payment.amount,
                     paid_date: payment.paid_date,
                     open_after,
+                    recorded_on: day.today,
                 },
             );
             Ok(PaymentOutcome {
@@ -577,9 +749,21 @@ impl Store for MemoryStore {
         invoice_id: &InvoiceId,
         disputed: bool,
         now_secs: i64,
+        day: LedgerDay,
     ) -> Result<DisputeOutcome, StoreError> {
-        self.with_buyer(buyer_id, now_secs, |state| {
-            let invoice = invoice_entry(&mut state.invoices, invoice_id)?;
+        self.with_buyer(buyer_id, now_secs, &day, |state| {
+            let Some(invoice) = state.invoices.get_mut(invoice_id) else {
+                // Paid in full: the flag moves, no balance with it.
+                if state.live_paid(invoice_id, &day).is_none() {
+                    return Err(StoreError::UnknownInvoice(invoice_id.clone()));
+                }
+                let paid = state.paid.get_mut(invoice_id).expect("live paid invoice");
+                paid.invoice.disputed = disputed;
+                return Ok(DisputeOutcome {
+                    open_balance: 0,
+                    disputed,
+                });
+            };
             if invoice.disputed != disputed {
                 invoice.disputed = disputed;
                 let key = (invoice.due_date, invoice.id.clone());
@@ -603,21 +787,174 @@ impl Store for MemoryStore {
     async fn ledger(
         &self,
         buyer_id: &BuyerId,
-        since: Date,
         now_secs: i64,
+        day: LedgerDay,
     ) -> Result<LedgerView, StoreError> {
-        self.with_buyer(buyer_id, now_secs, |state| {
-            let invoices = state
-                .invoices
-                .values()
-                .filter(|invoice| invoice.open > 0 || invoice.issue_date >= since)
-                .cloned()
-                .collect();
+        self.with_buyer(buyer_id, now_secs, &day, |state| {
+            let sales_in_window = state
+                .sales
+                .range(dso_window(day.today))
+                .fold(0i64, |sum, (_, sales)| sum.saturating_add(*sales));
             Ok(LedgerView {
                 totals: state.totals,
-                invoices,
+                open_invoices: state.invoices.values().cloned().collect(),
                 stats: state.stats,
+                sales_in_window,
             })
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::buyer::{BuyerProfile, Grade, RiskTier};
+    use crate::domain::money::{Currency, Money};
+    use crate::domain::policy::{Policy, reserve_conditions};
+    use crate::domain::retention::Retention;
+    use rust_decimal::Decimal;
+
+    fn record(id: &BuyerId, today: Date) -> BuyerRecord {
+        let eur = Currency::from_code("EUR").unwrap();
+        let zero = Money::from_minor(eur, 0);
+        BuyerRecord {
+            profile: BuyerProfile {
+                id: id.clone(),
+                name: "B".into(),
+                country_code: "DE".into(),
+                currency: eur,
+                tier: RiskTier::Standard,
+                manual_limit: Some(Money::from_minor(eur, 1_000_000_000)),
+                payment_terms_days: 30,
+                early_payment_discount: None,
+                financials: None,
+                external_rating: None,
+                insurance: None,
+            },
+            rating: Rating {
+                score: 500,
+                grade: Grade::new(5).unwrap(),
+                probability_of_default: Decimal::new(40, 4),
+                recommended_limit: zero,
+                scored_limit: zero,
+                insured_limit: zero,
+                discretionary_limit: zero,
+                rated_on: today,
+                valid_until: today.add_days(100_000),
+                reasons: vec![],
+            },
+            adjustment: Default::default(),
+        }
+    }
+
+    /// One order cycle: approved, invoiced in full against the order, paid in full.
+    async fn cycle(store: &MemoryStore, buyer: &BuyerId, n: usize, day: LedgerDay) {
+        let stored = store.load_buyer(buyer).await.unwrap().unwrap();
+        let amount = Money::from_minor(stored.record.profile.currency, 100);
+        let order_id = OrderId::parse(&format!("O-{n}")).unwrap();
+        let request = ReserveRequest {
+            buyer_id: buyer.clone(),
+            order_id: order_id.clone(),
+            amount,
+            conditions: reserve_conditions(&Policy::default(), &stored.record, amount, day.today),
+            buyer_version: stored.version,
+            decision_id: format!("D-{n}"),
+            now_secs: i64::from(day.today.days()) * 86_400,
+            reservation_ttl_secs: 30 * 86_400,
+        };
+        let outcome = store.check_and_reserve(request, day).await.unwrap();
+        assert!(
+            matches!(outcome, ReserveOutcome::Reserved(_)),
+            "{outcome:?}"
+        );
+        let invoice_id = InvoiceId::parse(&format!("I-{n}")).unwrap();
+        let invoice = Invoice {
+            id: invoice_id.clone(),
+            order_id: Some(order_id),
+            amount: 100,
+            open: 100,
+            issue_date: day.today,
+            due_date: day.today.add_days(30),
+            disputed: false,
+        };
+        let now = i64::from(day.today.days()) * 86_400;
+        store
+            .record_invoice(buyer, invoice, now, day)
+            .await
+            .unwrap();
+        let payment = PaymentRequest {
+            invoice_id,
+            amount: 100,
+            paid_date: day.today,
+            payment_id: PaymentId::parse(&format!("P-{n}")).unwrap(),
+            discount_days: None,
+            adjustment_rule: Policy::default().adjustment,
+        };
+        store
+            .record_payment(buyer, payment, now, day)
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_steady_flow_keeps_only_the_retention_window() {
+        let store = MemoryStore::new();
+        let buyer = BuyerId::parse("B-1").unwrap();
+        let start = Date::parse("2026-01-01").unwrap();
+        let retention = Retention { days: 30 };
+        store
+            .upsert_buyer(record(&buyer, start), None)
+            .await
+            .unwrap();
+        // Ten cycles a day for 200 days: 2,000 orders, invoices and payments.
+        for n in 0..2_000 {
+            let day = retention.on(start.add_days(n as i32 / 10));
+            cycle(&store, &buyer, n, day).await;
+        }
+        let state = store.buyer(&buyer).unwrap();
+        let state = state.lock();
+        // What settled in the last 31 days (the window and today), ten a day,
+        // plus at most the day the last call did not prune yet.
+        let bound = 10 * (30 + 1 + 1);
+        assert!(state.orders.len() <= bound, "{}", state.orders.len());
+        assert!(state.paid.len() <= bound, "{}", state.paid.len());
+        assert!(state.payments.len() <= bound, "{}", state.payments.len());
+        assert!(
+            state.retained.len() <= 3 * bound,
+            "{}",
+            state.retained.len()
+        );
+        assert!(state.invoices.is_empty() && state.due_index.is_empty());
+        assert!(state.expiry.is_empty());
+        // Sales of the DSO window and its day of slack only.
+        assert!(state.sales.len() <= 91, "{}", state.sales.len());
+        // Nothing inside the window was pruned: the oldest kept order replays.
+        let oldest_kept = 10 * (199 - 30);
+        assert!(
+            state
+                .orders
+                .contains_key(&OrderId::parse(&format!("O-{oldest_kept}")).unwrap())
+        );
+    }
+
+    #[tokio::test]
+    async fn pruning_takes_a_bounded_batch_per_call() {
+        let store = MemoryStore::new();
+        let buyer = BuyerId::parse("B-1").unwrap();
+        let start = Date::parse("2026-01-01").unwrap();
+        let retention = Retention { days: 30 };
+        store
+            .upsert_buyer(record(&buyer, start), None)
+            .await
+            .unwrap();
+        for n in 0..40 {
+            cycle(&store, &buyer, n, retention.on(start)).await;
+        }
+        let backlog = store.buyer(&buyer).unwrap().lock().retained.len();
+        assert_eq!(backlog, 120);
+        let later = retention.on(start.add_days(31));
+        store.ledger(&buyer, 0, later).await.unwrap();
+        let left = store.buyer(&buyer).unwrap().lock().retained.len();
+        assert_eq!(left, backlog - PRUNE_BATCH);
     }
 }

@@ -14,8 +14,15 @@ use crate::domain::exposure::{ExposureTotals, Invoice, LedgerSnapshot, PaymentSt
 use crate::domain::ids::{BuyerId, InvoiceId, OrderId, PaymentId};
 use crate::domain::money::Money;
 use crate::domain::policy::{AdjustmentRule, ReserveConditions};
+use crate::domain::retention::LedgerDay;
 use std::future::Future;
 use std::sync::Arc;
+
+/// Most settled items (order records, paid invoices, payment ids) a store call
+/// removes once they are past the retention window, and most days of DSO sales it
+/// drops: pruning keeps up with the flow of new items without any call's cost
+/// growing with a backlog. The Redis scripts' PRUNE_BATCH is the same number.
+pub const PRUNE_BATCH: usize = 32;
 
 /// A buyer record and the version that a reservation must match. Shared, not
 /// copied: a decision reads the record on every call.
@@ -123,9 +130,13 @@ pub struct DisputeOutcome {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LedgerView {
     pub totals: ExposureTotals,
-    /// Open invoices, and paid ones issued on or after the `since` date asked for.
-    pub invoices: Vec<Invoice>,
+    /// Invoices with an open balance, in no particular order. Paid invoices are
+    /// not read: what reporting needs of them is in `stats` and `sales_in_window`.
+    pub open_invoices: Vec<Invoice>,
     pub stats: PaymentStats,
+    /// Credit sales invoiced in the DSO window ending on the call's today
+    /// ([`crate::domain::exposure::dso_window`]), paid invoices included.
+    pub sales_in_window: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -180,6 +191,10 @@ pub struct UpsertOutcome {
     pub version: u64,
 }
 
+/// Every call that takes a [`LedgerDay`] treats a settled item (order record,
+/// tombstone, paid invoice, payment id) that settled before the retention window
+/// as absent — a replay of it is a new call — and, except for a check, removes up
+/// to [`PRUNE_BATCH`] such items (docs/redis.md, "Retention").
 pub trait Store: Send + Sync + 'static {
     /// True for a store inside the process: its calls cannot hang, so the service
     /// does not put them under a timeout.
@@ -219,15 +234,18 @@ pub trait Store: Send + Sync + 'static {
         expected_version: u64,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
+    /// A settled order record past the retention window reads as no record: the
+    /// order is evaluated afresh.
     fn check_and_reserve(
         &self,
         request: ReserveRequest,
-        today: Date,
+        day: LedgerDay,
     ) -> impl Future<Output = Result<ReserveOutcome, StoreError>> + Send;
 
     /// Undoes a reservation made by `decision_id` that was never invoiced, as if
     /// the check had not happened (the order id may be checked again). Returns
     /// the amount released; 0 when there was nothing of that decision to undo.
+    /// Neither releases lapsed reservations nor prunes: it is the rare repair path.
     fn release_reservation(
         &self,
         buyer_id: &BuyerId,
@@ -236,12 +254,15 @@ pub trait Store: Send + Sync + 'static {
         now_secs: i64,
     ) -> impl Future<Output = Result<i64, StoreError>> + Send;
 
+    /// Releases what the order still reserves and retires its id: the tombstone
+    /// (or the approval, when the order was partly invoiced) settles today and is
+    /// kept for the retention window.
     fn cancel_order(
         &self,
         buyer_id: &BuyerId,
         order_id: &OrderId,
         now_secs: i64,
-        tombstone_ttl_secs: i64,
+        day: LedgerDay,
     ) -> impl Future<Output = Result<CancelOutcome, StoreError>> + Send;
 
     fn record_invoice(
@@ -249,6 +270,7 @@ pub trait Store: Send + Sync + 'static {
         buyer_id: &BuyerId,
         invoice: Invoice,
         now_secs: i64,
+        day: LedgerDay,
     ) -> impl Future<Output = Result<InvoiceOutcome, StoreError>> + Send;
 
     fn record_payment(
@@ -256,6 +278,7 @@ pub trait Store: Send + Sync + 'static {
         buyer_id: &BuyerId,
         payment: PaymentRequest,
         now_secs: i64,
+        day: LedgerDay,
     ) -> impl Future<Output = Result<PaymentOutcome, StoreError>> + Send;
 
     fn set_dispute(
@@ -264,13 +287,16 @@ pub trait Store: Send + Sync + 'static {
         invoice_id: &InvoiceId,
         disputed: bool,
         now_secs: i64,
+        day: LedgerDay,
     ) -> impl Future<Output = Result<DisputeOutcome, StoreError>> + Send;
 
-    /// Open invoices plus paid invoices issued on or after `since`.
+    /// Totals, payment stats, DSO sales and the open invoices. The open invoices
+    /// may be read in pages after the rest (Redis): a write landing in between
+    /// can show in one part and not yet in the other.
     fn ledger(
         &self,
         buyer_id: &BuyerId,
-        since: Date,
         now_secs: i64,
+        day: LedgerDay,
     ) -> impl Future<Output = Result<LedgerView, StoreError>> + Send;
 }

@@ -10,6 +10,7 @@ use creditgate::domain::buyer::Rating;
 use creditgate::domain::date::Date;
 use creditgate::domain::exposure::Invoice;
 use creditgate::domain::ids::{BuyerId, InvoiceId, OrderId};
+use creditgate::domain::retention::LedgerDay;
 use creditgate::grpc::pb::Decision;
 use creditgate::store::memory::MemoryStore;
 use creditgate::store::{
@@ -52,13 +53,13 @@ impl Store for AdmitsEverything {
     async fn check_and_reserve(
         &self,
         mut request: ReserveRequest,
-        today: Date,
+        day: LedgerDay,
     ) -> Result<ReserveOutcome, StoreError> {
         request.conditions.blocked = false;
         request.conditions.max_total_after = i64::MAX;
         request.conditions.max_insurable_after = None;
         request.conditions.earliest_due_allowed = Date::from_days(i32::MIN / 2);
-        self.0.check_and_reserve(request, today).await
+        self.0.check_and_reserve(request, day).await
     }
 
     async fn release_reservation(
@@ -78,9 +79,9 @@ impl Store for AdmitsEverything {
         id: &BuyerId,
         order: &OrderId,
         now: i64,
-        ttl: i64,
+        day: LedgerDay,
     ) -> Result<CancelOutcome, StoreError> {
-        self.0.cancel_order(id, order, now, ttl).await
+        self.0.cancel_order(id, order, now, day).await
     }
 
     async fn record_invoice(
@@ -88,8 +89,9 @@ impl Store for AdmitsEverything {
         id: &BuyerId,
         invoice: Invoice,
         now: i64,
+        day: LedgerDay,
     ) -> Result<InvoiceOutcome, StoreError> {
-        self.0.record_invoice(id, invoice, now).await
+        self.0.record_invoice(id, invoice, now, day).await
     }
 
     async fn record_payment(
@@ -97,8 +99,9 @@ impl Store for AdmitsEverything {
         id: &BuyerId,
         payment: PaymentRequest,
         now: i64,
+        day: LedgerDay,
     ) -> Result<PaymentOutcome, StoreError> {
-        self.0.record_payment(id, payment, now).await
+        self.0.record_payment(id, payment, now, day).await
     }
 
     async fn set_dispute(
@@ -107,12 +110,18 @@ impl Store for AdmitsEverything {
         invoice: &InvoiceId,
         disputed: bool,
         now: i64,
+        day: LedgerDay,
     ) -> Result<DisputeOutcome, StoreError> {
-        self.0.set_dispute(id, invoice, disputed, now).await
+        self.0.set_dispute(id, invoice, disputed, now, day).await
     }
 
-    async fn ledger(&self, id: &BuyerId, since: Date, now: i64) -> Result<LedgerView, StoreError> {
-        self.0.ledger(id, since, now).await
+    async fn ledger(
+        &self,
+        id: &BuyerId,
+        now: i64,
+        day: LedgerDay,
+    ) -> Result<LedgerView, StoreError> {
+        self.0.ledger(id, now, day).await
     }
 }
 

@@ -16,6 +16,7 @@ mod money;
 mod redis_eviction;
 mod redis_outage;
 mod redis_replicas;
+mod retention;
 mod scoring;
 mod server;
 mod tiers;

@@ -7,10 +7,11 @@ use crate::domain::ids::BuyerId;
 /// Redis Cluster hash slots.
 pub const SLOTS: usize = 16_384;
 
-/// The keys of one buyer, in the order every script expects them as KEYS[1..6].
+/// The keys of one buyer, in the order every script expects them as KEYS[1..9]:
+/// marker, buyer, oexp, inv, due, pay, paid, ret, sales.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BuyerKeys {
-    pub keys: [String; 6],
+    pub keys: [String; 9],
 }
 
 impl BuyerKeys {
@@ -20,6 +21,11 @@ impl BuyerKeys {
 
     pub fn buyer(&self) -> &str {
         &self.keys[1]
+    }
+
+    /// Open invoices: what GetBuyerExposure pages through.
+    pub fn open_invoices(&self) -> &str {
+        &self.keys[3]
     }
 }
 
@@ -103,6 +109,9 @@ impl KeySchema {
                 key("inv"),
                 key("due"),
                 key("pay"),
+                key("paid"),
+                key("ret"),
+                key("sales"),
             ],
         }
     }

@@ -22,17 +22,24 @@ use super::{
 use crate::domain::buyer::{BuyerRecord, LimitAdjustment, Rating};
 use crate::domain::date::Date;
 use crate::domain::exposure::{
-    DUNNING_SAMPLE, DueItem, ExposureTotals, Invoice, LedgerSnapshot, PaymentStats,
+    DUNNING_SAMPLE, DueItem, ExposureTotals, Invoice, LedgerSnapshot, PaymentStats, dso_window,
 };
 use crate::domain::ids::{BuyerId, InvoiceId, OrderId};
+use crate::domain::retention::LedgerDay;
 use cache::ProfileCache;
 use clock::{Estimate, RedisClock};
 use conn::Connection;
 use keys::{BuyerKeys, KeySchema};
 use redis::{RedisWrite, Script, ToRedisArgs, Value};
 use reply::{at, int, int128, items, status, text};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// Open invoices read per HSCAN page by GetBuyerExposure and scoring: enough that
+/// most buyers take one page (inside the ledger script), little enough that no
+/// page holds Redis up.
+const INVOICE_PAGE: usize = 500;
 
 const PRELUDE: &str = include_str!("scripts/prelude.lua");
 
@@ -168,9 +175,11 @@ fn approval(order_id: &OrderId, rest: &[Value]) -> Result<Approval, StoreError> 
     })
 }
 
+/// An open invoice as prelude.lua packs it:
+/// amount|open|issue_day|due_day|disputed|paid_day|order_id.
 fn invoice_from(id: &str, packed: &str) -> Result<Invoice, StoreError> {
     let corrupt = || StoreError::Unavailable(format!("stored invoice {id:?} is corrupt"));
-    let mut parts = packed.splitn(6, '|');
+    let mut parts = packed.splitn(7, '|');
     let mut next_int = || -> Result<i64, StoreError> {
         parts
             .next()
@@ -184,6 +193,7 @@ fn invoice_from(id: &str, packed: &str) -> Result<Invoice, StoreError> {
         next_int()?,
         next_int()?,
     );
+    let _paid_day = parts.next().ok_or_else(corrupt)?;
     let order = parts.next().ok_or_else(corrupt)?;
     Ok(Invoice {
         id: InvoiceId::parse(id).map_err(|_| corrupt())?,
@@ -255,16 +265,20 @@ impl RedisStore {
         ))))
     }
 
-    /// Runs a script over the buyer's keys with the call's deadline and the write
-    /// flag as the first two arguments, then `args`.
+    /// Runs a script over the buyer's keys with the call's deadline, the write
+    /// flag and the ledger's calendar (today, oldest day kept, first sales day
+    /// kept; "" for scripts that need no date) as the first five arguments, then
+    /// `args`.
     async fn run(
         &self,
         script: &Script,
         keys: &BuyerKeys,
         flag: &str,
+        day: Option<LedgerDay>,
         args: impl ToRedisArgs,
     ) -> Result<Value, StoreError> {
         let deadline = self.deadline_arg().await?;
+        let days = |of: fn(&LedgerDay) -> i32| OrEmpty(day.as_ref().map(|d| i64::from(of(d))));
         // Numbers are written straight into the command buffer: no string per argument.
         let mut cmd = redis::cmd("EVALSHA");
         cmd.arg(script.get_hash())
@@ -272,6 +286,9 @@ impl RedisStore {
             .arg(&keys.keys)
             .arg(deadline)
             .arg(flag)
+            .arg(days(|d| d.today.days()))
+            .arg(days(|d| d.oldest_kept.days()))
+            .arg(days(|d| d.sales_from.days()))
             .arg(args);
         self.conn.evalsha(script, &cmd).await.map_err(unavailable)
     }
@@ -282,10 +299,13 @@ impl RedisStore {
         &self,
         script: &Script,
         buyer_id: &BuyerId,
+        day: Option<LedgerDay>,
         args: impl ToRedisArgs,
     ) -> Result<Value, StoreError> {
         let keys = self.keys.buyer(buyer_id);
-        let reply = self.run(script, &keys, self.write_flag(), args).await?;
+        let reply = self
+            .run(script, &keys, self.write_flag(), day, args)
+            .await?;
         let (head, _) = status(&reply)?;
         match common_error(&head, buyer_id) {
             Some(error) => Err(error),
@@ -298,7 +318,7 @@ impl RedisStore {
         buyer_id: &BuyerId,
         args: impl ToRedisArgs,
     ) -> Result<u64, StoreError> {
-        let reply = self.write(&self.scripts.buyer, buyer_id, args).await;
+        let reply = self.write(&self.scripts.buyer, buyer_id, None, args).await;
         // Whatever the outcome, the next read must see what Redis holds: a lost
         // compare-and-set is retried from a fresh read.
         self.cache.forget(buyer_id);
@@ -419,7 +439,7 @@ impl Store for RedisStore {
     async fn check_and_reserve(
         &self,
         request: ReserveRequest,
-        today: Date,
+        day: LedgerDay,
     ) -> Result<ReserveOutcome, StoreError> {
         let keys = self.keys.buyer(&request.buyer_id);
         let c = &request.conditions;
@@ -433,11 +453,12 @@ impl Store for RedisStore {
             c.earliest_due_allowed.days(),
             request.decision_id.as_str(),
             request.reservation_ttl_secs,
-            today.days(),
             DUNNING_SAMPLE,
         );
         // Decisions never bypass the marker, even in seeding mode.
-        let reply = self.run(&self.scripts.check, &keys, "0", args).await?;
+        let reply = self
+            .run(&self.scripts.check, &keys, "0", Some(day), args)
+            .await?;
         let (head, rest) = status(&reply)?;
         Ok(match head.as_str() {
             "RESERVED" => ReserveOutcome::Reserved(snapshot(at(rest, 0)?)?),
@@ -481,6 +502,7 @@ impl Store for RedisStore {
             .write(
                 &self.scripts.release,
                 buyer_id,
+                None,
                 (order_id.as_str(), decision_id),
             )
             .await?;
@@ -493,14 +515,10 @@ impl Store for RedisStore {
         buyer_id: &BuyerId,
         order_id: &OrderId,
         _now_secs: i64,
-        tombstone_ttl_secs: i64,
+        day: LedgerDay,
     ) -> Result<CancelOutcome, StoreError> {
         let reply = self
-            .write(
-                &self.scripts.cancel,
-                buyer_id,
-                (order_id.as_str(), tombstone_ttl_secs),
-            )
+            .write(&self.scripts.cancel, buyer_id, Some(day), order_id.as_str())
             .await?;
         let (_, rest) = status(&reply)?;
         Ok(CancelOutcome {
@@ -515,6 +533,7 @@ impl Store for RedisStore {
         buyer_id: &BuyerId,
         invoice: Invoice,
         _now_secs: i64,
+        day: LedgerDay,
     ) -> Result<InvoiceOutcome, StoreError> {
         let order = invoice.order_id.as_ref().map_or("", |o| o.as_str());
         let args = (
@@ -524,7 +543,9 @@ impl Store for RedisStore {
             invoice.issue_date.days(),
             invoice.due_date.days(),
         );
-        let reply = self.write(&self.scripts.invoice, buyer_id, args).await?;
+        let reply = self
+            .write(&self.scripts.invoice, buyer_id, Some(day), args)
+            .await?;
         let (head, rest) = status(&reply)?;
         match head.as_str() {
             "CONFLICT" => Err(StoreError::InvoiceConflict(invoice.id)),
@@ -547,6 +568,7 @@ impl Store for RedisStore {
         buyer_id: &BuyerId,
         payment: PaymentRequest,
         _now_secs: i64,
+        day: LedgerDay,
     ) -> Result<PaymentOutcome, StoreError> {
         let payment_id = payment.payment_id.as_str();
         let rule = payment.adjustment_rule;
@@ -561,7 +583,9 @@ impl Store for RedisStore {
             rule.floor_percent,
             rule.restore_after_on_time_payments,
         );
-        let reply = self.write(&self.scripts.payment, buyer_id, args).await?;
+        let reply = self
+            .write(&self.scripts.payment, buyer_id, Some(day), args)
+            .await?;
         let (head, rest) = status(&reply)?;
         let outcome = |created: bool| -> Result<PaymentOutcome, StoreError> {
             Ok(PaymentOutcome {
@@ -595,12 +619,14 @@ impl Store for RedisStore {
         invoice_id: &InvoiceId,
         disputed: bool,
         _now_secs: i64,
+        day: LedgerDay,
     ) -> Result<DisputeOutcome, StoreError> {
         let flag = if disputed { "1" } else { "0" };
         let reply = self
             .write(
                 &self.scripts.dispute,
                 buyer_id,
+                Some(day),
                 &[invoice_id.as_str(), flag],
             )
             .await?;
@@ -618,11 +644,13 @@ impl Store for RedisStore {
     async fn ledger(
         &self,
         buyer_id: &BuyerId,
-        since: Date,
         _now_secs: i64,
+        day: LedgerDay,
     ) -> Result<LedgerView, StoreError> {
+        let window = dso_window(day.today);
+        let args = (window.start().days(), window.end().days(), INVOICE_PAGE);
         let reply = self
-            .write(&self.scripts.ledger, buyer_id, &[] as &[&str])
+            .write(&self.scripts.ledger, buyer_id, Some(day), args)
             .await?;
         let (_, rest) = status(&reply)?;
         let t = items(at(rest, 0)?)?;
@@ -639,17 +667,87 @@ impl Store for RedisStore {
             early_payments: int(at(t, 8)?)? as u32,
             first_invoice,
         };
-        let mut invoices = Vec::new();
-        for pair in items(at(rest, 1)?)?.chunks(2) {
-            let invoice = invoice_from(&text(at(pair, 0)?)?, &text(at(pair, 1)?)?)?;
-            if invoice.open > 0 || invoice.issue_date >= since {
-                invoices.push(invoice);
+        let mut sales_in_window = 0i64;
+        for sales in items(at(rest, 1)?)? {
+            sales_in_window = sales_in_window.saturating_add(int(sales)?);
+        }
+        // HSCAN may return an invoice twice (the hash was resized between pages):
+        // keyed by id, each counts once.
+        let mut open = HashMap::new();
+        let mut add_page = |page: &[Value]| -> Result<(), StoreError> {
+            for pair in page.chunks(2) {
+                let id = text(at(pair, 0)?)?;
+                let invoice = invoice_from(&id, &text(at(pair, 1)?)?)?;
+                open.insert(id, invoice);
             }
+            Ok(())
+        };
+        add_page(items(at(rest, 3)?)?)?;
+        let mut cursor = text(at(rest, 2)?)?;
+        let key = self.keys.buyer(buyer_id);
+        while cursor != "0" {
+            let mut cmd = redis::cmd("HSCAN");
+            cmd.arg(key.open_invoices())
+                .arg(&cursor)
+                .arg("COUNT")
+                .arg(INVOICE_PAGE);
+            let page = self.conn.query(&cmd).await.map_err(unavailable)?;
+            let page = items(&page)?;
+            add_page(items(at(page, 1)?)?)?;
+            cursor = text(at(page, 0)?)?;
         }
         Ok(LedgerView {
             totals: totals_at(t, 0)?,
-            invoices,
+            open_invoices: open.into_values().collect(),
             stats,
+            sales_in_window,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SCRIPTS: [(&str, &str); 9] = [
+        ("prelude.lua", PRELUDE),
+        ("check.lua", include_str!("scripts/check.lua")),
+        ("invoice.lua", include_str!("scripts/invoice.lua")),
+        ("payment.lua", include_str!("scripts/payment.lua")),
+        ("cancel.lua", include_str!("scripts/cancel.lua")),
+        ("dispute.lua", include_str!("scripts/dispute.lua")),
+        ("buyer.lua", include_str!("scripts/buyer.lua")),
+        ("ledger.lua", include_str!("scripts/ledger.lua")),
+        ("release.lua", include_str!("scripts/release.lua")),
+    ];
+
+    /// A script is atomic: Redis serves nobody else while it runs. A command that
+    /// reads a whole hash or set costs as much as the ledger is long (paid invoices,
+    /// payment ids, order records), so one buyer with a long history would stall
+    /// every other buyer's decisions. Scripts read single fields (HGET, HMGET of a
+    /// bounded list), bounded ranges and HSCAN pages; anything larger is paged from
+    /// Rust outside the atomic step.
+    #[test]
+    fn no_script_reads_a_whole_hash_or_set() {
+        for (name, source) in SCRIPTS {
+            let code: String = source
+                .lines()
+                .map(|line| line.split("--").next().unwrap_or(""))
+                .collect::<Vec<_>>()
+                .join("\n")
+                .to_uppercase();
+            for command in [
+                "HGETALL", "HKEYS", "HVALS", "SMEMBERS", "'KEYS'", "SUNION", "SINTER",
+            ] {
+                assert!(!code.contains(command), "{name} uses {command}");
+            }
+            assert!(!code.contains("0, -1"), "{name} reads a whole range");
+        }
+    }
+
+    #[test]
+    fn scripts_prune_the_batch_the_embedded_store_prunes() {
+        let line = format!("local PRUNE_BATCH = {}\n", crate::store::PRUNE_BATCH);
+        assert!(PRELUDE.contains(&line), "prelude.lua must say {line:?}");
     }
 }

@@ -18,7 +18,9 @@ mod regressions;
 
 use crate::helpers::{TestApp, eur, test_settings};
 use creditgate::clock::Clock;
+use creditgate::domain::retention::Retention;
 use creditgate::grpc::pb;
+use creditgate::service::ServiceSettings;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use reference::{CheckAnswer, DAY, Model, Outcome, Profile, Refusal, Tier};
@@ -342,7 +344,11 @@ pub struct Runner {
 
 impl Runner {
     pub async fn start() -> Runner {
-        let settings = test_settings();
+        // A short retention window, so that sequences see settled items forgotten.
+        let settings = ServiceSettings {
+            ledger_retention: Retention { days: 45 },
+            ..test_settings()
+        };
         let app = TestApp::spawn_with(settings.clone()).await;
         let model = Model {
             buyers: Default::default(),
@@ -350,6 +356,7 @@ impl Runner {
             reservations_follow_clock: crate::helpers::Backend::from_env()
                 == crate::helpers::Backend::Memory,
             reservation_ttl: settings.reservation_ttl.as_secs() as i64,
+            retention_days: i64::from(settings.ledger_retention.days),
         };
         Runner {
             app,

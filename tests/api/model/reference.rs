@@ -84,20 +84,33 @@ pub struct Profile {
     pub insolvent: bool,
 }
 
+/// An order's record. `settled`: the day it stopped reserving anything, from
+/// which the retention window runs (docs/redis.md, "Retention").
 #[derive(Clone, Debug)]
 enum Order {
     Approved {
         amount: i64,
         remaining: i64,
         expires_at: Option<i64>,
+        settled: Option<i64>,
     },
     Invoiced {
         invoice: String,
         amount: i64,
+        settled: i64,
     },
     Cancelled {
-        until: i64,
+        settled: i64,
     },
+}
+
+impl Order {
+    fn settled(&self) -> Option<i64> {
+        match self {
+            Order::Approved { settled, .. } => *settled,
+            Order::Invoiced { settled, .. } | Order::Cancelled { settled } => Some(*settled),
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -108,6 +121,8 @@ struct Invoice {
     issue: i64,
     due: i64,
     disputed: bool,
+    /// The day it was paid in full.
+    settled: Option<i64>,
 }
 
 #[derive(Clone, Debug)]
@@ -116,6 +131,7 @@ struct Payment {
     amount: i64,
     paid: i64,
     open_after: i64,
+    recorded: i64,
 }
 
 #[derive(Clone, Debug)]
@@ -169,6 +185,8 @@ pub struct Model {
     /// on Redis's own, which the test does not move (docs/redis.md).
     pub reservations_follow_clock: bool,
     pub reservation_ttl: i64,
+    /// Settled items are honoured this many days after they settled, then forgotten.
+    pub retention_days: i64,
 }
 
 impl Buyer {
@@ -290,34 +308,37 @@ impl Model {
         self.now += days * DAY;
     }
 
-    /// Releases lapsed reservations and retires lapsed tombstones (docs/policy.md,
-    /// "Orders, invoices and payments").
+    /// Releases lapsed reservations (docs/policy.md, "Orders, invoices and
+    /// payments") and forgets settled items past the retention window.
     fn expire(&mut self, buyer: &str) {
-        if !self.reservations_follow_clock {
-            return;
-        }
-        let now = self.now;
+        let (now, today) = (self.now, self.today());
+        let oldest_kept = today - self.retention_days;
+        let follow = self.reservations_follow_clock;
         let Some(b) = self.buyers.get_mut(buyer) else {
             return;
         };
-        b.orders.retain(|_, order| match order {
-            Order::Approved {
+        b.orders.retain(|_, order| {
+            if let Order::Approved {
                 amount,
                 remaining,
                 expires_at,
-            } => {
-                if expires_at.is_some_and(|at| at <= now) {
-                    if *remaining == *amount {
-                        return false;
-                    }
-                    *remaining = 0;
-                    *expires_at = None;
+                settled,
+            } = order
+                && follow
+                && expires_at.is_some_and(|at| at <= now)
+            {
+                if *remaining == *amount {
+                    return false;
                 }
-                true
+                *remaining = 0;
+                *expires_at = None;
+                *settled = Some(today);
             }
-            Order::Cancelled { until } => *until > now,
-            Order::Invoiced { .. } => true,
+            order.settled().is_none_or(|day| day >= oldest_kept)
         });
+        b.invoices
+            .retain(|_, i| i.settled.is_none_or(|day| day >= oldest_kept));
+        b.payments.retain(|_, p| p.recorded >= oldest_kept);
     }
 
     pub fn totals(&mut self, buyer: &str) -> Option<Totals> {
@@ -407,6 +428,7 @@ impl Model {
                     amount,
                     remaining: amount,
                     expires_at: Some(now + ttl),
+                    settled: None,
                 },
             );
         }
@@ -430,6 +452,7 @@ impl Model {
         due: i64,
     ) -> Result<(bool, i64, i64), Refusal> {
         self.expire(buyer);
+        let today = self.today();
         let b = self.buyers.get_mut(buyer).ok_or(Refusal::NotFound)?;
         if let Some(existing) = b.invoices.get(id) {
             let same = existing.order.as_deref() == order
@@ -447,12 +470,16 @@ impl Model {
                 Some(Order::Approved {
                     remaining,
                     expires_at,
+                    settled,
                     ..
                 }) => {
                     consumed = (*remaining).min(amount);
-                    *remaining -= consumed;
-                    if *remaining == 0 {
-                        *expires_at = None;
+                    if consumed > 0 {
+                        *remaining -= consumed;
+                        if *remaining == 0 {
+                            *expires_at = None;
+                            *settled = Some(today);
+                        }
                     }
                 }
                 Some(Order::Invoiced { amount: billed, .. }) => *billed += amount,
@@ -462,6 +489,7 @@ impl Model {
                         Order::Invoiced {
                             invoice: id.to_owned(),
                             amount,
+                            settled: today,
                         },
                     );
                 }
@@ -476,6 +504,7 @@ impl Model {
                 issue,
                 due,
                 disputed: false,
+                settled: None,
             },
         );
         Ok((true, consumed, b.totals().total()))
@@ -491,6 +520,7 @@ impl Model {
         paid: i64,
     ) -> Result<(i64, bool, i64), Refusal> {
         self.expire(buyer);
+        let today = self.today();
         let b = self.buyers.get_mut(buyer).ok_or(Refusal::NotFound)?;
         if let Some(previous) = b.payments.get(payment) {
             let same =
@@ -508,6 +538,9 @@ impl Model {
             return Err(Refusal::FailedPrecondition);
         }
         inv.open -= amount;
+        if inv.open == 0 {
+            inv.settled = Some(today);
+        }
         let open_after = inv.open;
         b.payments.insert(
             payment.to_owned(),
@@ -516,6 +549,7 @@ impl Model {
                 amount,
                 paid,
                 open_after,
+                recorded: today,
             },
         );
         Ok((open_after, true, b.totals().total()))
@@ -538,7 +572,7 @@ impl Model {
     /// CancelOrder: (released, was_approved, invoiced).
     pub fn cancel(&mut self, buyer: &str, order: &str) -> Result<(i64, bool, bool), Refusal> {
         self.expire(buyer);
-        let until = self.now + self.reservation_ttl;
+        let today = self.today();
         let b = self.buyers.get_mut(buyer).ok_or(Refusal::NotFound)?;
         let answer = match b.orders.get_mut(order) {
             Some(Order::Cancelled { .. }) => return Ok((0, false, false)),
@@ -547,17 +581,21 @@ impl Model {
                 amount,
                 remaining,
                 expires_at,
+                settled,
             }) if *remaining < *amount => {
                 let released = *remaining;
-                *remaining = 0;
-                *expires_at = None;
+                if released > 0 {
+                    *remaining = 0;
+                    *expires_at = None;
+                    *settled = Some(today);
+                }
                 return Ok((released, true, true));
             }
             Some(Order::Approved { remaining, .. }) => (*remaining, true, false),
             None => (0, false, false),
         };
         b.orders
-            .insert(order.to_owned(), Order::Cancelled { until });
+            .insert(order.to_owned(), Order::Cancelled { settled: today });
         Ok(answer)
     }
 }

@@ -1,10 +1,17 @@
-local K_MARKER, K_BUYER, K_OEXP, K_INV, K_DUE, K_PAY =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
--- One clock for the ledger: every replica's script reads Redis's own, so skewed
+local K_MARKER, K_BUYER, K_OEXP, K_INV, K_DUE, K_PAY, K_PAID, K_RET, K_SALES =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+-- One clock for reservations: every replica's script reads Redis's own, so skewed
 -- replica clocks cannot expire each other's reservations (docs/redis.md).
 local CLOCK = redis.call('TIME')
 local NOW = tonumber(CLOCK[1])
 local NOW_MS = NOW * 1000 + math.floor(tonumber(CLOCK[2]) / 1000)
+-- One calendar for the ledger: the service's business date (LedgerDay in
+-- src/domain/retention.rs; days since 1970-01-01, nil in the scripts that need
+-- none). TODAY is stamped on what settles now; an item that settled before KEPT
+-- is past the retention window and reads as absent; sales issued before
+-- SALES_FROM no longer count toward any DSO. Retention follows the service's
+-- date, not TIME, so that tests and every replica agree on the day.
+local TODAY, KEPT, SALES_FROM = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 -- Shared by every script (prepended in Rust). The buyer hash holds the profile,
 -- the running totals and the order records (fields "o:<order_id>"), so that one
 -- HMGET reads everything a decision needs and one HSET writes a reservation. Money is integer minor units; Lua
@@ -13,6 +20,8 @@ local NOW_MS = NOW * 1000 + math.floor(tonumber(CLOCK[2]) / 1000)
 -- (which would print 1e+15).
 local MAX_TOTAL = 9007199254740991
 local EXPIRE_BATCH = 64
+-- store::PRUNE_BATCH in Rust (a unit test holds the two equal).
+local PRUNE_BATCH = 32
 
 local function fmt(n)
   return string.format('%.0f', n)
@@ -46,25 +55,45 @@ local function order_field(id)
   return 'o:' .. id
 end
 
--- order record: state|amount|remaining|decision_id|approved_at|expires_at
--- (state A approved, C cancelled; expires_at matches its entry in the expiry list),
--- or I|invoiced|at|expires_at|invoice_id for an order invoiced without an
--- approval (the invoice id is free text, so it comes last).
+-- order record: state|amount|remaining|decision_id|approved_at|expires_at|settled_day
+-- (state A approved, C cancelled; expires_at matches its entry in the expiry
+-- list; settled_day is empty while the order reserves), or
+-- I|invoiced|at|settled_day|invoice_id for an order invoiced without an
+-- approval (the invoice id is free text, so it comes last). A record settles when
+-- it stops reserving (fully invoiced, lapsed after a partial invoice, cancelled,
+-- invoiced without approval) and is kept for the retention window from that day.
 local function parse_order(s)
   if string.sub(s, 1, 1) == 'I' then
-    local amt, at, exp, inv = string.match(s, '^I|(%d+)|(%-?%d+)|(%-?%d+)|(.*)$')
-    return 'I', tonumber(amt), 0, inv, tonumber(at), tonumber(exp)
+    local amt, at, day, inv = string.match(s, '^I|(%d+)|(%-?%d+)|(%-?%d+)|(.*)$')
+    return 'I', tonumber(amt), 0, inv, tonumber(at), 0, tonumber(day)
   end
-  local st, amt, rem, did, at, exp = string.match(s, '^([AC])|(%d+)|(%d+)|([^|]*)|(%-?%d+)|(%-?%d+)$')
-  return st, tonumber(amt), tonumber(rem), did, tonumber(at), tonumber(exp)
+  local st, amt, rem, did, at, exp, day =
+    string.match(s, '^([AC])|(%d+)|(%d+)|([^|]*)|(%-?%d+)|(%-?%d+)|(%-?%d*)$')
+  return st, tonumber(amt), tonumber(rem), did, tonumber(at), tonumber(exp), tonumber(day)
 end
 
-local function pack_invoiced(amt, at, exp, invoice_id)
-  return 'I|' .. fmt(amt) .. '|' .. fmt(at) .. '|' .. fmt(exp) .. '|' .. invoice_id
+local function pack_invoiced(amt, at, day, invoice_id)
+  return 'I|' .. fmt(amt) .. '|' .. fmt(at) .. '|' .. fmt(day) .. '|' .. invoice_id
 end
 
-local function pack_order(st, amt, rem, did, at, exp)
-  return st .. '|' .. fmt(amt) .. '|' .. fmt(rem) .. '|' .. did .. '|' .. fmt(at) .. '|' .. fmt(exp)
+local function pack_order(st, amt, rem, did, at, exp, day)
+  return st .. '|' .. fmt(amt) .. '|' .. fmt(rem) .. '|' .. did .. '|' .. fmt(at) .. '|' ..
+    fmt(exp) .. '|' .. (day and fmt(day) or '')
+end
+
+-- The retention rule (LedgerDay::keeps): whether an item that settled on `day`
+-- (nil: not settled) is still honoured. One past the window reads as absent at
+-- once, whether prune() has reached it yet or not.
+local function kept(day)
+  return day == nil or day >= KEPT
+end
+
+-- Queues a settled item for prune(): "settled_day|kind|id", kind o (order
+-- record), i (paid invoice) or p (payment id). Pushed in settling order, which is
+-- day order while replicas agree on the date (a replica a day behind only delays
+-- the entries after its own by that day).
+local function retain(kind, id)
+  redis.call('RPUSH', K_RET, fmt(TODAY) .. '|' .. kind .. '|' .. id)
 end
 
 -- The expiry list holds "expires_at|order_id" in insertion order, which is
@@ -74,15 +103,45 @@ local function schedule(id, exp)
   redis.call('RPUSH', K_OEXP, fmt(exp) .. '|' .. id)
 end
 
--- invoice record: amount|open|issue_day|due_day|disputed|order_id (order_id last: free text)
+-- invoice record: amount|open|issue_day|due_day|disputed|paid_day|order_id
+-- (order_id last: free text). Open invoices live in K_INV with paid_day empty;
+-- paid in full, an invoice moves to K_PAID with the day it was paid, so that
+-- listing the open ones never reads the paid ones.
 local function parse_invoice(s)
-  local amt, open, issue, due, disp, order = string.match(s, '^(%d+)|(%d+)|(%-?%d+)|(%-?%d+)|([01])|(.*)$')
-  return tonumber(amt), tonumber(open), tonumber(issue), tonumber(due), disp == '1', order
+  local amt, open, issue, due, disp, paid, order =
+    string.match(s, '^(%d+)|(%d+)|(%-?%d+)|(%-?%d+)|([01])|(%-?%d*)|(.*)$')
+  return tonumber(amt), tonumber(open), tonumber(issue), tonumber(due), disp == '1', order,
+    tonumber(paid)
 end
 
-local function pack_invoice(amt, open, issue, due, disputed, order)
+local function pack_invoice(amt, open, issue, due, disputed, order, paid)
   return fmt(amt) .. '|' .. fmt(open) .. '|' .. fmt(issue) .. '|' .. fmt(due) .. '|' ..
-    (disputed and '1' or '0') .. '|' .. order
+    (disputed and '1' or '0') .. '|' .. (paid and fmt(paid) or '') .. '|' .. order
+end
+
+-- The invoice as the ledger still knows it: its record, and whether it is paid
+-- (in K_PAID). No record when there is none or it was paid before the retention
+-- window; the third value then tells whether such a paid copy is still stored.
+local function find_invoice(id)
+  local rec = redis.call('HGET', K_INV, id)
+  if rec then
+    return rec, false, false
+  end
+  rec = redis.call('HGET', K_PAID, id)
+  if not rec then
+    return nil, false, false
+  end
+  if kept(select(7, parse_invoice(rec))) then
+    return rec, true, false
+  end
+  return nil, false, true
+end
+
+-- payment record: amount|paid_day|open_after|recorded_day|invoice_id (the invoice
+-- id is free text, so it comes last); recorded_day starts its retention window.
+local function parse_payment(s)
+  local amt, day, open, rec_day, inv = string.match(s, '^(%d+)|(%-?%d+)|(%d+)|(%-?%d+)|(.*)$')
+  return tonumber(amt), tonumber(day), tonumber(open), tonumber(rec_day), inv
 end
 
 local function totals()
@@ -90,9 +149,9 @@ local function totals()
   return num(t[1]), num(t[2]), num(t[3])
 end
 
--- Releases lapsed reservations and drops old cancellation tombstones, at most
--- EXPIRE_BATCH per call so that no call's cost grows with the backlog. An entry
--- whose record now carries another expiry (invoiced, cancelled) is just dropped.
+-- Releases lapsed reservations, at most EXPIRE_BATCH per call so that no call's
+-- cost grows with the backlog. An entry whose record now carries another expiry
+-- (invoiced, cancelled, released) is just dropped.
 local function expire()
   for _ = 1, EXPIRE_BATCH do
     local head = redis.call('LINDEX', K_OEXP, 0)
@@ -108,21 +167,91 @@ local function expire()
     local rec = redis.call('HGET', K_BUYER, field)
     if rec then
       local st, amt, rem, did, at, exp = parse_order(rec)
-      if exp == tonumber(due) then
-        if st == 'A' then
-          if rem > 0 then
-            redis.call('HINCRBY', K_BUYER, 'oo', fmt(-rem))
-          end
-          if rem == amt then
-            redis.call('HDEL', K_BUYER, field)
-          else
-            redis.call('HSET', K_BUYER, field, pack_order('A', amt, 0, did, at, 0))
-          end
-        else
+      if st == 'A' and exp == tonumber(due) then
+        if rem > 0 then
+          redis.call('HINCRBY', K_BUYER, 'oo', fmt(-rem))
+        end
+        if rem == amt then
+          -- Never shipped: the order may be checked afresh.
           redis.call('HDEL', K_BUYER, field)
+        else
+          -- Shipped in part: sticky, so a replay cannot reserve it twice.
+          redis.call('HSET', K_BUYER, field, pack_order('A', amt, 0, did, at, 0, TODAY))
+          retain('o', id)
         end
       end
     end
+  end
+end
+
+-- Removes settled items past the retention window, oldest first, at most
+-- PRUNE_BATCH per call: the K_RET list is in settling order, so its head tells
+-- at once whether anything is due. An entry whose item settled again since (an
+-- id used afresh once forgotten) no longer matches its record and is just
+-- dropped. Then drops up to PRUNE_BATCH days of sales no DSO window needs any
+-- more, walking from 'so' (the earliest issue day that may still be in K_SALES),
+-- and up to PRUNE_BATCH expiry entries at the head of K_OEXP whose reservation
+-- ended before it lapsed (invoiced in full, cancelled, released): otherwise each
+-- would stay for the whole reservation TTL, one per order. Never called on the
+-- decision path (check.lua).
+local function prune()
+  for _ = 1, PRUNE_BATCH do
+    local head = redis.call('LINDEX', K_RET, 0)
+    if not head then
+      break
+    end
+    local day, kind, id = string.match(head, '^(%-?%d+)|(%a)|(.*)$')
+    day = tonumber(day)
+    if day >= KEPT then
+      break
+    end
+    redis.call('LPOP', K_RET)
+    if kind == 'o' then
+      local field = order_field(id)
+      local rec = redis.call('HGET', K_BUYER, field)
+      if rec and select(7, parse_order(rec)) == day then
+        redis.call('HDEL', K_BUYER, field)
+      end
+    elseif kind == 'i' then
+      local rec = redis.call('HGET', K_PAID, id)
+      if rec and select(7, parse_invoice(rec)) == day then
+        redis.call('HDEL', K_PAID, id)
+      end
+    else
+      local rec = redis.call('HGET', K_PAY, id)
+      if rec and select(4, parse_payment(rec)) == day then
+        redis.call('HDEL', K_PAY, id)
+      end
+    end
+  end
+  local oldest = tonumber(redis.call('HGET', K_BUYER, 'so'))
+  if oldest and oldest < SALES_FROM then
+    local days, d = {}, oldest
+    while d < SALES_FROM and #days < PRUNE_BATCH do
+      days[#days + 1] = fmt(d)
+      d = d + 1
+    end
+    redis.call('HDEL', K_SALES, unpack(days))
+    if redis.call('EXISTS', K_SALES) == 0 then
+      redis.call('HDEL', K_BUYER, 'so')
+    else
+      redis.call('HSET', K_BUYER, 'so', fmt(d))
+    end
+  end
+  for _ = 1, PRUNE_BATCH do
+    local head = redis.call('LINDEX', K_OEXP, 0)
+    if not head then
+      break
+    end
+    local due, id = string.match(head, '^(%-?%d+)|(.*)$')
+    local rec = redis.call('HGET', K_BUYER, order_field(id))
+    if rec then
+      local st, _, _, _, _, exp = parse_order(rec)
+      if st == 'A' and exp == tonumber(due) then
+        break
+      end
+    end
+    redis.call('LPOP', K_OEXP)
   end
 end
 
