@@ -344,15 +344,19 @@ impl Store for RedisStore {
         let Ok(slots) = self.conn.master_slots().await else {
             return StoreHealth::Unreachable;
         };
-        let mut pipe = redis::pipe();
+        // One command per marker, not a pipeline: the markers lie in different
+        // slots, and the cluster client refuses a pipeline that crosses slots.
+        let mut health = StoreHealth::Ready;
         for slot in slots {
-            pipe.cmd("EXISTS").arg(&self.keys.markers()[slot]);
+            let mut exists = redis::cmd("EXISTS");
+            exists.arg(&self.keys.markers()[slot]);
+            match self.conn.query(&exists).await {
+                Ok(Value::Int(1)) => {}
+                Ok(_) => health = StoreHealth::Uninitialised,
+                Err(_) => return StoreHealth::Unreachable,
+            }
         }
-        match self.conn.pipeline(&pipe).await {
-            Ok(replies) if replies.iter().all(|r| matches!(r, Value::Int(1))) => StoreHealth::Ready,
-            Ok(_) => StoreHealth::Uninitialised,
-            Err(_) => StoreHealth::Unreachable,
-        }
+        health
     }
 
     async fn load_buyer(&self, buyer_id: &BuyerId) -> Result<Option<StoredBuyer>, StoreError> {

@@ -413,3 +413,34 @@ pub fn decision(response: &pb::CheckCreditLimitResponse) -> Decision {
 pub fn amount(money: &Option<pb::Money>) -> &str {
     money.as_ref().map_or("<none>", |m| m.amount.as_str())
 }
+
+/// Polls (bounded) until `done` holds; the bound is a safety net for a loaded
+/// machine, not a speed claim.
+pub async fn eventually<F, Fut>(what: &str, mut done: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !done().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The decision service's health status (what readiness probes ask).
+pub async fn decision_health(addr: SocketAddr) -> i32 {
+    use tonic_health::pb::HealthCheckRequest;
+    use tonic_health::pb::health_client::HealthClient;
+    HealthClient::new(connect(addr).await)
+        .check(HealthCheckRequest {
+            service: server::DECISION_SERVICE.into(),
+        })
+        .await
+        .expect("health check")
+        .into_inner()
+        .status
+}

@@ -284,6 +284,25 @@ impl RedisServer {
         pid
     }
 
+    /// Pauses the server until the returned guard is resumed or dropped, and
+    /// returns only once the kernel has stopped the process: calls made after
+    /// this cannot be served before the resume.
+    pub fn freeze(&self) -> Frozen {
+        let pid = self.pause();
+        let stat = format!("/proc/{pid}/stat");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        // The state is the field after the parenthesised command name.
+        while !std::fs::read_to_string(&stat).is_ok_and(|s| {
+            s.rsplit(')')
+                .next()
+                .is_some_and(|r| r.trim_start().starts_with('T'))
+        }) {
+            assert!(Instant::now() < deadline, "redis-server {pid} did not stop");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        Frozen { pid: Some(pid) }
+    }
+
     pub fn resume(pid: &str) {
         assert!(
             Command::new("kill")
@@ -309,6 +328,29 @@ impl RedisServer {
         let extra = std::mem::take(&mut self.extra_args);
         let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
         self.launch(&extra);
+    }
+}
+
+/// A paused redis-server, resumed when dropped: a failing assertion never leaves
+/// it frozen for the rest of the test binary.
+pub struct Frozen {
+    pid: Option<String>,
+}
+
+impl Frozen {
+    pub fn resume(mut self) {
+        if let Some(pid) = self.pid.take() {
+            RedisServer::resume(&pid);
+        }
+    }
+}
+
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        if let Some(pid) = self.pid.take() {
+            // No assert: this may run while a panic unwinds.
+            let _ = Command::new("kill").args(["-CONT", &pid]).status();
+        }
     }
 }
 
@@ -349,6 +391,51 @@ impl RedisCluster {
             }
         }
         RedisCluster { nodes }
+    }
+
+    /// The slot Redis itself places `key` in.
+    pub fn key_slot(&self, key: &str) -> usize {
+        let reply = redis_cli(self.nodes[0].port, &["CLUSTER", "KEYSLOT", key]);
+        reply
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("CLUSTER KEYSLOT answered {reply:?}"))
+    }
+
+    /// The node that is the master of `slot`, as CLUSTER NODES tells it.
+    pub fn master_of(&self, slot: usize) -> &RedisServer {
+        let nodes = redis_cli(self.nodes[0].port, &["CLUSTER", "NODES"]);
+        for line in nodes.lines() {
+            // <id> <ip:port@cport> <flags> <master> <ping> <pong> <epoch> <link> <slot>...
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            if fields.len() < 9 || !fields[2].split(',').any(|f| f == "master") {
+                continue;
+            }
+            let serves = fields[8..].iter().any(|range| {
+                let mut ends = range.splitn(2, '-').map(|n| n.parse::<usize>());
+                match (ends.next(), ends.next()) {
+                    (Some(Ok(one)), None) => one == slot,
+                    (Some(Ok(first)), Some(Ok(last))) => (first..=last).contains(&slot),
+                    // "[slot->-node]": a slot in migration, never made by these tests.
+                    _ => false,
+                }
+            });
+            if !serves {
+                continue;
+            }
+            let port: u16 = fields[1]
+                .split(['@', ','])
+                .next()
+                .and_then(|addr| addr.rsplit(':').next())
+                .and_then(|p| p.parse().ok())
+                .unwrap_or_else(|| panic!("no port in {line:?}"));
+            return self
+                .nodes
+                .iter()
+                .find(|n| n.port == port)
+                .unwrap_or_else(|| panic!("slot {slot} is on {port}, not one of ours"));
+        }
+        panic!("no master serves slot {slot}: {nodes}")
     }
 
     pub fn seeds(&self) -> Vec<String> {
