@@ -3,14 +3,18 @@
 
 mod helpers;
 
+mod admission;
 mod bad_input;
+mod buyer_sync;
 mod concurrency;
 mod dates;
 mod decisions;
 mod idempotency;
 mod ledger;
 mod limits;
+mod lineage;
 mod money;
+mod payments;
 mod redis_eviction;
 mod redis_outage;
 mod redis_replicas;
