@@ -254,7 +254,8 @@ impl<S: Store> CreditService<S> {
 
     /// Scores the buyer from its profile and ledger and stores the new rating,
     /// only over the profile version it scored (compare-and-set, retried): a
-    /// rating from an older profile never overwrites one from a newer.
+    /// rating from an older profile never overwrites one from a newer, and
+    /// concurrent scorings of the same profile do not make each other retry.
     pub async fn score(&self, buyer_id: &BuyerId) -> Result<Rating, ServiceError> {
         for _ in 0..super::ledger::MAX_WRITE_RETRIES {
             let stored = self
@@ -264,7 +265,7 @@ impl<S: Store> CreditService<S> {
             let rating = self.rate(&stored.record.profile).await?;
             let store = self
                 .store
-                .store_rating(buyer_id, rating.clone(), stored.version);
+                .store_rating(buyer_id, rating.clone(), stored.profile_version);
             match self.bounded(None, store).await {
                 Ok(_) => return Ok(rating),
                 Err(StoreError::StaleBuyer(_)) => continue,

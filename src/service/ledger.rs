@@ -108,7 +108,10 @@ impl<S: Store> CreditService<S> {
     /// compare-and-set against the version it was built from, retried when a
     /// concurrent write wins. A profile equal to the stored one changes nothing:
     /// no re-rating, no version bump, the rating's valid_until kept, so a nightly
-    /// sync cannot keep an expired rating alive.
+    /// sync cannot keep an expired rating alive. The read is fresh (no cached
+    /// copy): "nothing changed" is answered without a compare-and-set, so it
+    /// must compare with what the store holds, not with what a replica
+    /// remembers from before another replica's write.
     pub async fn upsert_buyer_with(
         &self,
         buyer_id: &BuyerId,
@@ -144,7 +147,7 @@ impl<S: Store> CreditService<S> {
                 rating,
                 adjustment: Default::default(),
             };
-            let expected = existing.map(|e| e.version);
+            let expected = existing.map(|e| e.profile_version);
             match self
                 .bounded(None, self.store.upsert_buyer(record.clone(), expected))
                 .await

@@ -74,6 +74,8 @@ enum Retained {
 struct BuyerState {
     record: Arc<BuyerRecord>,
     version: u64,
+    /// The version at which the profile was last written.
+    profile_version: u64,
     totals: ExposureTotals,
     orders: HashMap<OrderId, OrderEntry>,
     expiry: BTreeSet<(i64, OrderId)>,
@@ -97,6 +99,7 @@ impl BuyerState {
         BuyerState {
             record: Arc::new(record),
             version: 1,
+            profile_version: 1,
             totals: ExposureTotals::default(),
             orders: HashMap::new(),
             expiry: BTreeSet::new(),
@@ -349,16 +352,17 @@ impl Store for MemoryStore {
         Ok(Some(StoredBuyer {
             record: state.record.clone(),
             version: state.version,
+            profile_version: state.profile_version,
         }))
     }
 
     async fn upsert_buyer(
         &self,
         record: BuyerRecord,
-        expected_version: Option<u64>,
+        expected_profile_version: Option<u64>,
     ) -> Result<UpsertOutcome, StoreError> {
         let buyer_id = record.profile.id.clone();
-        let Some(expected) = expected_version else {
+        let Some(expected) = expected_profile_version else {
             // Creating takes the directory's write lock; an existing buyer (the
             // usual case) only its own.
             return match self.buyers.write().entry(buyer_id.clone()) {
@@ -375,7 +379,7 @@ impl Store for MemoryStore {
         };
         let state = self.buyer(&buyer_id)?;
         let mut state = state.lock();
-        if state.version != expected {
+        if state.profile_version != expected {
             return Err(StoreError::StaleBuyer(buyer_id));
         }
         // The limit adjustment is ledger history: a profile write keeps it.
@@ -384,6 +388,7 @@ impl Store for MemoryStore {
             ..record
         });
         state.version += 1;
+        state.profile_version = state.version;
         Ok(UpsertOutcome {
             created: false,
             version: state.version,
@@ -394,11 +399,11 @@ impl Store for MemoryStore {
         &self,
         buyer_id: &BuyerId,
         rating: Rating,
-        expected_version: u64,
+        expected_profile_version: u64,
     ) -> Result<u64, StoreError> {
         let state = self.buyer(buyer_id)?;
         let mut state = state.lock();
-        if state.version != expected_version {
+        if state.profile_version != expected_profile_version {
             return Err(StoreError::StaleBuyer(buyer_id.clone()));
         }
         Arc::make_mut(&mut state.record).rating = rating;

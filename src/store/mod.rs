@@ -29,7 +29,13 @@ pub const PRUNE_BATCH: usize = 32;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredBuyer {
     pub record: Arc<BuyerRecord>,
+    /// Moves with every change a decision depends on: profile, rating, limit
+    /// adjustment.
     pub version: u64,
+    /// Moves only when the profile is written: what profile and rating writes
+    /// compare-and-set against, so that a rating write (or a payment moving the
+    /// limit) never makes a concurrent profile write or scoring start over.
+    pub profile_version: u64,
 }
 
 /// A sticky approval: the idempotency record of an approved order.
@@ -207,9 +213,6 @@ pub trait Store: Send + Sync + 'static {
         buyer_id: &BuyerId,
     ) -> impl Future<Output = Result<Option<StoredBuyer>, StoreError>> + Send;
 
-    /// Creates the buyer (`expected_version` None: it must not exist yet) or
-    /// replaces its profile and rating if it is still at `expected_version`;
-    /// [`StoreError::StaleBuyer`] otherwise. The limit adjustment is kept.
     /// The buyer as stored now, never from a cache: what a read-modify-write
     /// (UpsertBuyer deciding that nothing changed) must compare against.
     fn load_buyer_fresh(
@@ -219,19 +222,24 @@ pub trait Store: Send + Sync + 'static {
         self.load_buyer(buyer_id)
     }
 
+    /// Creates the buyer (`expected_profile_version` None: it must not exist
+    /// yet) or replaces its profile and rating if its profile is still at
+    /// `expected_profile_version`; [`StoreError::StaleBuyer`] otherwise. The
+    /// limit adjustment is kept.
     fn upsert_buyer(
         &self,
         record: BuyerRecord,
-        expected_version: Option<u64>,
+        expected_profile_version: Option<u64>,
     ) -> impl Future<Output = Result<UpsertOutcome, StoreError>> + Send;
 
-    /// Replaces the rating of a buyer still at `expected_version` (the version
-    /// whose profile was scored); [`StoreError::StaleBuyer`] otherwise.
+    /// Replaces the rating of a buyer whose profile is still at
+    /// `expected_profile_version` (the profile that was scored);
+    /// [`StoreError::StaleBuyer`] otherwise.
     fn store_rating(
         &self,
         buyer_id: &BuyerId,
         rating: crate::domain::buyer::Rating,
-        expected_version: u64,
+        expected_profile_version: u64,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// A settled order record past the retention window reads as no record: the

@@ -29,19 +29,6 @@ async fn invoice_consumes_the_reservation_so_nothing_counts_twice() {
 }
 
 #[tokio::test]
-async fn cancel_after_partial_invoice_releases_only_the_rest() {
-    let app = TestApp::spawn().await;
-    app.upsert(buyer("B-1", "10000.00")).await;
-    app.check("B-1", "O-1", "5000.00").await;
-    app.invoice("B-1", "INV-1", "O-1", "3000.00", 0, 30)
-        .await
-        .unwrap();
-    let cancelled = app.cancel("B-1", "O-1").await.unwrap();
-    assert_eq!(amount(&cancelled.released), "2000.00");
-    assert_eq!(amount(&app.exposure("B-1").await.total_exposure), "3000.00");
-}
-
-#[tokio::test]
 async fn invoice_replay_is_a_no_op_and_other_content_already_exists() {
     let app = TestApp::spawn().await;
     app.upsert(buyer("B-1", "10000.00")).await;
@@ -92,29 +79,6 @@ async fn partial_payments_reduce_exposure_and_overpayment_is_refused() {
     assert!(app.exposure("B-1").await.invoices.is_empty());
     let status = app.pay("B-1", "INV-1", "0.01", "P-4").await.unwrap_err();
     assert_eq!(status.code(), Code::FailedPrecondition);
-}
-
-#[tokio::test]
-async fn payment_id_makes_a_retry_a_no_op() {
-    let app = TestApp::spawn().await;
-    app.upsert(buyer("B-1", "10000.00")).await;
-    app.invoice("B-1", "INV-1", "", "1000.00", 0, 30)
-        .await
-        .unwrap();
-    assert!(
-        app.pay("B-1", "INV-1", "400.00", "PAY-1")
-            .await
-            .unwrap()
-            .created
-    );
-    let retry = app.pay("B-1", "INV-1", "400.00", "PAY-1").await.unwrap();
-    assert!(!retry.created);
-    assert_eq!(amount(&retry.invoice_open_balance), "600.00");
-    let status = app
-        .pay("B-1", "INV-1", "300.00", "PAY-1")
-        .await
-        .unwrap_err();
-    assert_eq!(status.code(), Code::AlreadyExists);
 }
 
 #[tokio::test]

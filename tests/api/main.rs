@@ -3,7 +3,9 @@
 
 mod helpers;
 
+mod admission;
 mod bad_input;
+mod buyer_sync;
 mod concurrency;
 mod dates;
 mod decisions;
@@ -11,8 +13,10 @@ mod idempotency;
 mod invariants;
 mod ledger;
 mod limits;
+mod lineage;
 mod model;
 mod money;
+mod payments;
 mod redis_clock;
 mod redis_cluster_health;
 mod redis_eviction;

@@ -10,6 +10,7 @@ use creditgate::domain::exposure::Invoice;
 use creditgate::domain::ids::{BuyerId, InvoiceId, OrderId};
 use creditgate::domain::money::{Currency, Money};
 use creditgate::domain::policy::ReserveConditions;
+use creditgate::domain::retention::Retention;
 use creditgate::grpc::pb;
 use creditgate::service::ServiceSettings;
 use creditgate::store::redis::keys::KeySchema;
@@ -262,6 +263,7 @@ async fn redis_script_run_after_its_deadline_writes_nothing() {
     let version = store.load_buyer(&buyer_id).await.unwrap().unwrap().version;
     let eur = Currency::from_code("EUR").unwrap();
     let today = app.today();
+    let day = Retention::DEFAULT.on(today);
     let reserve = || ReserveRequest {
         buyer_id: buyer_id.clone(),
         order_id: OrderId::parse("O-1").unwrap(),
@@ -288,21 +290,22 @@ async fn redis_script_run_after_its_deadline_writes_nothing() {
     };
 
     let gone = Instant::now();
-    let late = deadline::within(gone, store.check_and_reserve(reserve(), today)).await;
+    let late = deadline::within(gone, store.check_and_reserve(reserve(), day)).await;
     assert!(matches!(late, Err(StoreError::Unavailable(_))), "{late:?}");
-    let late = deadline::within(gone, store.record_invoice(&buyer_id, invoice(), 0)).await;
+    let late = deadline::within(gone, store.record_invoice(&buyer_id, invoice(), 0, day)).await;
     assert!(matches!(late, Err(StoreError::Unavailable(_))), "{late:?}");
     let nothing = app.exposure("B-1").await;
     assert_eq!(amount(&nothing.open_orders), "0.00");
     assert_eq!(amount(&nothing.open_invoices), "0.00");
 
     let in_time = Instant::now() + Duration::from_secs(30);
-    let reserved = deadline::within(in_time, store.check_and_reserve(reserve(), today)).await;
+    let reserved = deadline::within(in_time, store.check_and_reserve(reserve(), day)).await;
     assert!(
         matches!(reserved, Ok(ReserveOutcome::Reserved(_))),
         "{reserved:?}"
     );
-    let booked = deadline::within(in_time, store.record_invoice(&buyer_id, invoice(), 0)).await;
+    let booked =
+        deadline::within(in_time, store.record_invoice(&buyer_id, invoice(), 0, day)).await;
     assert!(booked.is_ok_and(|b| b.created));
     let written = app.exposure("B-1").await;
     assert_eq!(amount(&written.open_orders), "100.00");

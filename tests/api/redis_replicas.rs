@@ -155,6 +155,24 @@ async fn a_profile_change_on_one_replica_binds_the_other_at_once() {
     assert_eq!(codes(&after_cut), ["LIMIT_EXCEEDED"]);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upsert_restoring_a_profile_another_replica_changed_is_written() {
+    let redis = RedisServer::start();
+    let options = redis_options(RedisTarget::Url(redis.url()), "restore");
+    let a = TestApp::spawn_on(initialised_redis(&options).await, test_settings()).await;
+    let b = TestApp::spawn_on(initialised_redis(&options).await, test_settings()).await;
+    a.upsert(buyer("B-1", "10000.00")).await;
+    // Replica A has the profile cached now.
+    a.check("B-1", "O-1", "100.00").await;
+    b.upsert(buyer("B-1", "1500.00")).await;
+    // The analyst's change is undone through A, whose cached copy still shows
+    // the old profile: the write is not a no-op, whatever A remembers.
+    a.upsert(buyer("B-1", "10000.00")).await;
+    assert_eq!(amount(&b.exposure("B-1").await.credit_limit), "10000.00");
+    let check = a.check("B-1", "O-2", "5000.00").await;
+    assert_eq!(decision(&check), Decision::Approved);
+}
+
 #[test]
 fn store_init_writes_markers_once_and_needs_redis() {
     let redis = RedisServer::start();

@@ -363,11 +363,20 @@ impl Store for RedisStore {
         if let Some(cached) = self.cache.get(buyer_id) {
             return Ok(Some(cached));
         }
+        self.load_buyer_fresh(buyer_id).await
+    }
+
+    /// Reads Redis, past the cache: another replica may have changed the buyer
+    /// since this one cached it.
+    async fn load_buyer_fresh(
+        &self,
+        buyer_id: &BuyerId,
+    ) -> Result<Option<StoredBuyer>, StoreError> {
         let keys = self.keys.buyer(buyer_id);
         let mut pipe = redis::pipe();
         pipe.cmd("HMGET")
             .arg(keys.buyer())
-            .arg(&["v", "profile", "rating", "adj", "streak"])
+            .arg(&["v", "profile", "rating", "adj", "streak", "pv"])
             .cmd("EXISTS")
             .arg(keys.marker());
         let replies = self.conn.pipeline(&pipe).await.map_err(unavailable)?;
@@ -392,6 +401,12 @@ impl Store for RedisStore {
                 on_time_streak: int(at(fields, 4)?)? as u32,
             },
         };
+        // A buyer written before profile versions existed has none: "0", as
+        // buyer.lua reads it.
+        let profile_version = match at(fields, 5)? {
+            Value::Nil => 0,
+            pv => int(pv)? as u64,
+        };
         let stored = StoredBuyer {
             record: Arc::new(BuyerRecord {
                 profile,
@@ -399,27 +414,20 @@ impl Store for RedisStore {
                 adjustment,
             }),
             version,
+            profile_version,
         };
         self.cache.put(buyer_id, stored.clone());
         Ok(Some(stored))
     }
 
-    async fn load_buyer_fresh(
-        &self,
-        buyer_id: &BuyerId,
-    ) -> Result<Option<StoredBuyer>, StoreError> {
-        self.cache.forget(buyer_id);
-        self.load_buyer(buyer_id).await
-    }
-
     async fn upsert_buyer(
         &self,
         record: BuyerRecord,
-        expected_version: Option<u64>,
+        expected_profile_version: Option<u64>,
     ) -> Result<UpsertOutcome, StoreError> {
         let profile = record::profile_to_json(&record.profile);
         let rating = record::rating_to_json(&record.rating);
-        let expected = OrEmpty(expected_version.map(|v| v as i64));
+        let expected = OrEmpty(expected_profile_version.map(|v| v as i64));
         let version = self
             .write_buyer(&record.profile.id, ("profile", &profile, &rating, expected))
             .await?;
@@ -433,10 +441,10 @@ impl Store for RedisStore {
         &self,
         buyer_id: &BuyerId,
         rating: Rating,
-        expected_version: u64,
+        expected_profile_version: u64,
     ) -> Result<u64, StoreError> {
         let rating = record::rating_to_json(&rating);
-        self.write_buyer(buyer_id, ("rating", &rating, "", expected_version))
+        self.write_buyer(buyer_id, ("rating", &rating, "", expected_profile_version))
             .await
     }
 

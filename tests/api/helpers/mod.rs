@@ -207,6 +207,29 @@ impl TestApp {
             .map(|r| r.into_inner())
     }
 
+    /// UpsertBuyer with an update_mask naming `paths` (AIP-134 partial write).
+    pub async fn upsert_masked(
+        &self,
+        buyer: pb::Buyer,
+        paths: &[&str],
+    ) -> Result<pb::Buyer, tonic::Status> {
+        self.ledger
+            .clone()
+            .upsert_buyer(pb::UpsertBuyerRequest {
+                buyer: Some(buyer),
+                update_mask: Some(prost_types::FieldMask {
+                    paths: paths.iter().map(|p| (*p).to_owned()).collect(),
+                }),
+            })
+            .await
+            .map(|r| r.into_inner())
+    }
+
+    /// Moves the server's clock `days` days ahead.
+    pub fn advance_days(&self, days: i64) {
+        self.clock.advance_secs(days * 86_400);
+    }
+
     pub async fn check(
         &self,
         buyer: &str,
@@ -259,6 +282,7 @@ impl TestApp {
             .map(|r| r.into_inner())
     }
 
+    /// Records a payment made today.
     pub async fn pay(
         &self,
         buyer: &str,
@@ -266,13 +290,25 @@ impl TestApp {
         amount: &str,
         payment_id: &str,
     ) -> Result<pb::RecordPaymentResponse, tonic::Status> {
+        self.pay_on(buyer, invoice, amount, payment_id, 0).await
+    }
+
+    /// Records a payment made `paid` days from today.
+    pub async fn pay_on(
+        &self,
+        buyer: &str,
+        invoice: &str,
+        amount: &str,
+        payment_id: &str,
+        paid: i32,
+    ) -> Result<pb::RecordPaymentResponse, tonic::Status> {
         self.ledger
             .clone()
             .record_payment(pb::RecordPaymentRequest {
                 buyer_id: buyer.into(),
                 invoice_id: invoice.into(),
                 amount: eur(amount),
-                paid_date: self.day(0),
+                paid_date: self.day(paid),
                 payment_id: payment_id.into(),
             })
             .await
@@ -443,4 +479,14 @@ pub async fn decision_health(addr: SocketAddr) -> i32 {
         .expect("health check")
         .into_inner()
         .status
+}
+
+/// The message of the reason `code` in a decision; panics when it is absent.
+pub fn reason<'a>(response: &'a pb::CheckCreditLimitResponse, code: &str) -> &'a str {
+    response
+        .reasons
+        .iter()
+        .find(|r| r.code == code)
+        .map(|r| r.message.as_str())
+        .unwrap_or_else(|| panic!("no {code} among {:?}", codes(response)))
 }
