@@ -124,7 +124,20 @@ impl<S: Store> CreditService<S> {
                 self.store
                     .check_and_reserve(request, self.ledger_day(today)),
             )
-            .await?;
+            .await;
+        let reserved = match reserved {
+            Ok(reserved) => reserved,
+            Err(error) => {
+                // The script may have reserved just in time and only its reply be
+                // late: the caller is told STORE_UNAVAILABLE, so nothing of this
+                // decision may stay reserved.
+                if matches!(error, StoreError::Unavailable(_)) {
+                    self.undo(order, &decision_id, "its answer came too late")
+                        .await;
+                }
+                return Err(error.into());
+            }
+        };
         let result = match reserved {
             ReserveOutcome::Reserved(snapshot) => {
                 let evaluation = admission.evaluate(&snapshot);
@@ -230,21 +243,33 @@ impl<S: Store> CreditService<S> {
             decision_id,
             &format!("the store reserved a {:?} order", evaluation.decision),
         );
+        self.undo(order, decision_id, "the policy does not approve it")
+            .await;
+        Ok(invariant_referral(
+            order,
+            decision_id.to_owned(),
+            &self.policy.version,
+        ))
+    }
+
+    /// Releases whatever `decision_id` reserved (nothing, usually), with its own
+    /// time budget: the caller's may be spent, and the undo matters more.
+    async fn undo(&self, order: &OrderCheck, decision_id: &str, why: &str) {
         let release = self.store.release_reservation(
             &order.buyer_id,
             &order.order_id,
             decision_id,
             self.clock.now_secs(),
         );
-        // Its own time budget: the caller's may be spent, and the undo matters more.
-        if let Err(error) = self.bounded(None, release).await {
-            tracing::error!(buyer_id = %order.buyer_id, order_id = %order.order_id, decision_id, %error, "could not release the reservation: it lapses with the reservation TTL or on CancelOrder");
+        match self.bounded(None, release).await {
+            Ok(0) => {}
+            Ok(released) => {
+                tracing::warn!(buyer_id = %order.buyer_id, order_id = %order.order_id, decision_id, released, "released a reservation: {why}");
+            }
+            Err(error) => {
+                tracing::error!(buyer_id = %order.buyer_id, order_id = %order.order_id, decision_id, %error, "could not release a reservation ({why}): it lapses with the reservation TTL, or CancelOrder releases it");
+            }
         }
-        Ok(invariant_referral(
-            order,
-            decision_id.to_owned(),
-            &self.policy.version,
-        ))
     }
 
     fn invariant_broken(&self, order: &OrderCheck, decision_id: &str, what: &str) {

@@ -2,7 +2,8 @@
 //! admission rule is broken (here: an embedded store that ignores the
 //! conditions it is handed, as a drifted Lua script would) must not turn into an
 //! approval the policy refuses. The service releases the reservation, refers,
-//! and counts the violation.
+//! and counts the violation. And a check answered STORE_UNAVAILABLE leaves
+//! nothing reserved even when the store applied it and only its reply was lost.
 
 use crate::helpers::{TestApp, amount, buyer, codes, decision, eur, test_settings};
 use creditgate::domain::buyer::BuyerRecord;
@@ -18,11 +19,20 @@ use creditgate::store::{
     ReserveOutcome, ReserveRequest, Store, StoreError, StoreHealth, StoredBuyer, UpsertOutcome,
 };
 
-/// The embedded store with its admission check disabled: it reserves whatever
-/// it is asked to. Every other call is the real store's.
-struct AdmitsEverything(MemoryStore);
+/// The embedded store with one fault injected; every other call is the real
+/// store's.
+struct Faulty(MemoryStore, Fault);
 
-impl Store for AdmitsEverything {
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    /// Its admission check is disabled: it reserves whatever it is asked to.
+    AdmitsEverything,
+    /// A check's reply is lost after it was applied (a Redis whose reply was
+    /// held up past the caller's deadline).
+    LosesCheckReplies,
+}
+
+impl Store for Faulty {
     const IN_PROCESS: bool = true;
 
     async fn health(&self) -> StoreHealth {
@@ -55,11 +65,17 @@ impl Store for AdmitsEverything {
         mut request: ReserveRequest,
         day: LedgerDay,
     ) -> Result<ReserveOutcome, StoreError> {
-        request.conditions.blocked = false;
-        request.conditions.max_total_after = i64::MAX;
-        request.conditions.max_insurable_after = None;
-        request.conditions.earliest_due_allowed = Date::from_days(i32::MIN / 2);
-        self.0.check_and_reserve(request, day).await
+        if self.1 == Fault::AdmitsEverything {
+            request.conditions.blocked = false;
+            request.conditions.max_total_after = i64::MAX;
+            request.conditions.max_insurable_after = None;
+            request.conditions.earliest_due_allowed = Date::from_days(i32::MIN / 2);
+        }
+        let outcome = self.0.check_and_reserve(request, day).await;
+        if self.1 == Fault::LosesCheckReplies {
+            return Err(StoreError::Unavailable("reply lost".into()));
+        }
+        outcome
     }
 
     async fn release_reservation(
@@ -127,7 +143,8 @@ impl Store for AdmitsEverything {
 
 #[tokio::test]
 async fn a_reservation_the_policy_refuses_is_released_and_referred() {
-    let app = TestApp::spawn_on(AdmitsEverything(MemoryStore::new()), test_settings()).await;
+    let store = Faulty(MemoryStore::new(), Fault::AdmitsEverything);
+    let app = TestApp::spawn_on(store, test_settings()).await;
     app.upsert(buyer("B-1", "1000.00")).await;
 
     let over = app.check("B-1", "O-1", "5000.00").await;
@@ -146,4 +163,18 @@ async fn a_reservation_the_policy_refuses_is_released_and_referred() {
     assert_eq!(decision(&within), Decision::Approved);
     assert_eq!(app.invariants.violations(), 2);
     assert_eq!(amount(&app.exposure("B-1").await.open_orders), "400.00");
+}
+
+#[tokio::test]
+async fn a_check_whose_reply_was_lost_leaves_nothing_reserved() {
+    let store = Faulty(MemoryStore::new(), Fault::LosesCheckReplies);
+    let app = TestApp::spawn_on(store, test_settings()).await;
+    app.upsert(buyer("B-1", "1000.00")).await;
+
+    let lost = app.check("B-1", "O-1", "400.00").await;
+    assert_eq!(decision(&lost), Decision::Referred);
+    assert_eq!(codes(&lost), ["STORE_UNAVAILABLE"]);
+    // The store had reserved it; the service undid that decision's reservation.
+    assert_eq!(amount(&app.exposure("B-1").await.open_orders), "0.00");
+    assert_eq!(app.invariants.violations(), 0);
 }
