@@ -130,10 +130,17 @@ impl<S: Store> CreditService<S> {
             Err(error) => {
                 // The script may have reserved just in time and only its reply be
                 // late: the caller is told STORE_UNAVAILABLE, so nothing of this
-                // decision may stay reserved.
+                // decision may stay reserved. In the background, so the answer
+                // keeps within the caller's deadline; sent now, the release is
+                // queued right behind the check on the store's connection, ahead
+                // of any retry the caller makes once answered.
                 if matches!(error, StoreError::Unavailable(_)) {
-                    self.undo(order, &decision_id, "its answer came too late")
-                        .await;
+                    let (service, order) = (self.clone(), order.clone());
+                    tokio::spawn(async move {
+                        service
+                            .undo(&order, &decision_id, "its answer came too late")
+                            .await;
+                    });
                 }
                 return Err(error.into());
             }

@@ -34,7 +34,11 @@ enum OrderState {
         invoice_id: InvoiceId,
         amount: i64,
     },
-    Cancelled,
+    /// Retired. `was_approved`: it held an approval when it was cancelled, so a
+    /// retried cancel answers as the first one did.
+    Cancelled {
+        was_approved: bool,
+    },
 }
 
 struct OrderEntry {
@@ -139,7 +143,7 @@ impl BuyerState {
                     }
                 }
                 // Settled records carry no expiry.
-                OrderState::Cancelled | OrderState::Invoiced { .. } => {}
+                OrderState::Cancelled { .. } | OrderState::Invoiced { .. } => {}
             }
         }
     }
@@ -283,7 +287,7 @@ impl BuyerState {
             Some(OrderState::Invoiced { amount, .. }) => {
                 *amount = amount.saturating_add(invoice.amount);
             }
-            Some(OrderState::Cancelled) | None => {
+            Some(OrderState::Cancelled { .. }) | None => {
                 let state = OrderState::Invoiced {
                     invoice_id: invoice.id.clone(),
                     amount: invoice.amount,
@@ -427,7 +431,7 @@ impl Store for MemoryStore {
         let amount = request.amount.minor();
         if let Some(entry) = state.live_order(&request.order_id, &day) {
             return Ok(match &entry.state {
-                OrderState::Cancelled => ReserveOutcome::Cancelled,
+                OrderState::Cancelled { .. } => ReserveOutcome::Cancelled,
                 OrderState::Invoiced { invoice_id, amount } => ReserveOutcome::Invoiced {
                     invoice_id: invoice_id.clone(),
                     amount: *amount,
@@ -518,7 +522,12 @@ impl Store for MemoryStore {
                 .live_order_mut(order_id, &day)
                 .map(|entry| &mut entry.state)
             {
-                Some(OrderState::Cancelled) => return Ok(nothing),
+                Some(OrderState::Cancelled { was_approved }) => {
+                    return Ok(CancelOutcome {
+                        was_approved: *was_approved,
+                        ..nothing
+                    });
+                }
                 Some(OrderState::Invoiced { .. }) => {
                     return Ok(CancelOutcome {
                         invoiced: true,
@@ -546,7 +555,8 @@ impl Store for MemoryStore {
                     state.totals.open_orders -= released;
                     // The cancelled id stays retired for the retention window, so a
                     // late retry of the check cannot approve it again.
-                    state.insert_settled(order_id, OrderState::Cancelled, day.today);
+                    let retired = OrderState::Cancelled { was_approved: true };
+                    state.insert_settled(order_id, retired, day.today);
                     return Ok(CancelOutcome {
                         released,
                         was_approved: true,
@@ -555,7 +565,10 @@ impl Store for MemoryStore {
                 }
                 None => {}
             }
-            state.insert_settled(order_id, OrderState::Cancelled, day.today);
+            let retired = OrderState::Cancelled {
+                was_approved: false,
+            };
+            state.insert_settled(order_id, retired, day.today);
             Ok(nothing)
         })
     }

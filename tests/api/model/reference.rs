@@ -101,6 +101,7 @@ enum Order {
     },
     Cancelled {
         settled: i64,
+        was_approved: bool,
     },
 }
 
@@ -108,7 +109,7 @@ impl Order {
     fn settled(&self) -> Option<i64> {
         match self {
             Order::Approved { settled, .. } => *settled,
-            Order::Invoiced { settled, .. } | Order::Cancelled { settled } => Some(*settled),
+            Order::Invoiced { settled, .. } | Order::Cancelled { settled, .. } => Some(*settled),
         }
     }
 }
@@ -575,7 +576,8 @@ impl Model {
         let today = self.today();
         let b = self.buyers.get_mut(buyer).ok_or(Refusal::NotFound)?;
         let answer = match b.orders.get_mut(order) {
-            Some(Order::Cancelled { .. }) => return Ok((0, false, false)),
+            // A retried cancel answers as the first one did, less what it released.
+            Some(Order::Cancelled { was_approved, .. }) => return Ok((0, *was_approved, false)),
             Some(Order::Invoiced { .. }) => return Ok((0, false, true)),
             Some(Order::Approved {
                 amount,
@@ -594,8 +596,14 @@ impl Model {
             Some(Order::Approved { remaining, .. }) => (*remaining, true, false),
             None => (0, false, false),
         };
-        b.orders
-            .insert(order.to_owned(), Order::Cancelled { settled: today });
+        let was_approved = answer.1;
+        b.orders.insert(
+            order.to_owned(),
+            Order::Cancelled {
+                settled: today,
+                was_approved,
+            },
+        );
         Ok(answer)
     }
 }

@@ -13,7 +13,9 @@ if rec then
   local st, amt, rem, did, at, _, day = parse_order(rec)
   if kept(day) then
     if st == 'C' then
-      return {'DONE', 0, 0, 0}
+      -- Already cancelled: answer as the first cancel did (its record keeps the
+      -- approved amount, 0 for an id never approved).
+      return {'DONE', 0, amt > 0 and 1 or 0, 0}
     end
     if st == 'I' then
       -- Invoiced without approval: a receivable now, nothing to cancel.
