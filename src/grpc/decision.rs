@@ -49,8 +49,10 @@ impl<S: Store> CreditDecisionService for DecisionApi<S> {
         &self,
         request: Request<pb::ScoreBuyerRequest>,
     ) -> Result<Response<pb::ScoreBuyerResponse>, Status> {
+        let until = deadline::answer_by(request.metadata(), Instant::now());
         let buyer_id = convert::buyer_id("buyer_id", &request.get_ref().buyer_id)?;
-        let rating = self.service.score(&buyer_id).await?;
+        let rating =
+            crate::service::within_caller_deadline(until, self.service.score(&buyer_id)).await?;
         Ok(Response::new(pb::ScoreBuyerResponse {
             buyer_id: buyer_id.to_string(),
             score: i32::from(rating.score),

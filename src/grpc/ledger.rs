@@ -1,12 +1,17 @@
-//! creditgate.v1.LedgerService: thin handlers over the service.
+//! creditgate.v1.LedgerService: thin handlers over the service. Each runs under
+//! the caller's deadline, so a write it gave up on is not applied afterwards.
 
 use super::buyer_mask;
 use super::convert::{self, minor_to_pb};
+use super::deadline;
 use super::pb;
 use super::pb::ledger_service_server::LedgerService;
 use crate::domain::exposure::DunningStage;
-use crate::service::{CreditService, InvoiceDraft, PaymentDraft, ServiceError};
+use crate::service::{
+    CreditService, InvoiceDraft, PaymentDraft, ServiceError, within_caller_deadline,
+};
 use crate::store::Store;
+use std::time::Instant;
 use tonic::{Request, Response, Status};
 
 pub struct LedgerApi<S: Store> {
@@ -36,28 +41,27 @@ impl<S: Store> LedgerService for LedgerApi<S> {
         &self,
         request: Request<pb::UpsertBuyerRequest>,
     ) -> Result<Response<pb::Buyer>, Status> {
+        let until = deadline::answer_by(request.metadata(), Instant::now());
         let request = request.into_inner();
         let Some(paths) = buyer_mask::paths(request.update_mask.as_ref())? else {
             let profile = convert::buyer_profile(request.buyer)?;
-            let stored = self.service.upsert_buyer(profile).await?;
+            let stored = within_caller_deadline(until, self.service.upsert_buyer(profile)).await?;
             return Ok(Response::new(convert::buyer_to_pb(&stored)));
         };
         let update = request
             .buyer
             .ok_or_else(|| ServiceError::invalid("buyer", "is required"))?;
         let buyer_id = convert::buyer_id("buyer.buyer_id", &update.buyer_id)?;
-        let stored = self
-            .service
-            .upsert_buyer_with(&buyer_id, |existing| {
-                let existing = existing.ok_or_else(|| {
-                    ServiceError::NotFound(format!(
-                        "buyer {buyer_id} not found; create it with a full UpsertBuyer (no update_mask) first"
-                    ))
-                })?;
-                let merged = buyer_mask::merge(convert::buyer_to_pb(existing), &update, &paths);
-                convert::buyer_profile(Some(merged))
-            })
-            .await?;
+        let write = self.service.upsert_buyer_with(&buyer_id, |existing| {
+            let existing = existing.ok_or_else(|| {
+                ServiceError::NotFound(format!(
+                    "buyer {buyer_id} not found; create it with a full UpsertBuyer (no update_mask) first"
+                ))
+            })?;
+            let merged = buyer_mask::merge(convert::buyer_to_pb(existing), &update, &paths);
+            convert::buyer_profile(Some(merged))
+        });
+        let stored = within_caller_deadline(until, write).await?;
         Ok(Response::new(convert::buyer_to_pb(&stored)))
     }
 
@@ -65,10 +69,12 @@ impl<S: Store> LedgerService for LedgerApi<S> {
         &self,
         request: Request<pb::CancelOrderRequest>,
     ) -> Result<Response<pb::CancelOrderResponse>, Status> {
+        let until = deadline::answer_by(request.metadata(), Instant::now());
         let request = request.into_inner();
         let buyer_id = convert::buyer_id("buyer_id", &request.buyer_id)?;
         let order_id = convert::order_id("order_id", &request.order_id)?;
-        let (released, outcome) = self.service.cancel_order(&buyer_id, &order_id).await?;
+        let (released, outcome) =
+            within_caller_deadline(until, self.service.cancel_order(&buyer_id, &order_id)).await?;
         Ok(Response::new(pb::CancelOrderResponse {
             released: Some(convert::money_to_pb(released)),
             was_approved: outcome.was_approved,
@@ -80,6 +86,7 @@ impl<S: Store> LedgerService for LedgerApi<S> {
         &self,
         request: Request<pb::RecordInvoiceRequest>,
     ) -> Result<Response<pb::RecordInvoiceResponse>, Status> {
+        let until = deadline::answer_by(request.metadata(), Instant::now());
         let request = request.into_inner();
         let issue_date = convert::date("issue_date", &request.issue_date)?;
         let due_date = match request.due_date.as_str() {
@@ -100,7 +107,7 @@ impl<S: Store> LedgerService for LedgerApi<S> {
             due_date,
         };
         let currency = draft.amount.currency();
-        let outcome = self.service.record_invoice(draft).await?;
+        let outcome = within_caller_deadline(until, self.service.record_invoice(draft)).await?;
         Ok(Response::new(pb::RecordInvoiceResponse {
             reservation_consumed: minor_to_pb(currency, outcome.consumed),
             created: outcome.created,
@@ -112,6 +119,7 @@ impl<S: Store> LedgerService for LedgerApi<S> {
         &self,
         request: Request<pb::RecordPaymentRequest>,
     ) -> Result<Response<pb::RecordPaymentResponse>, Status> {
+        let until = deadline::answer_by(request.metadata(), Instant::now());
         let request = request.into_inner();
         let draft = PaymentDraft {
             buyer_id: convert::buyer_id("buyer_id", &request.buyer_id)?,
@@ -121,7 +129,7 @@ impl<S: Store> LedgerService for LedgerApi<S> {
             payment_id: convert::payment_id("payment_id", &request.payment_id)?,
         };
         let currency = draft.amount.currency();
-        let outcome = self.service.record_payment(draft).await?;
+        let outcome = within_caller_deadline(until, self.service.record_payment(draft)).await?;
         Ok(Response::new(pb::RecordPaymentResponse {
             invoice_open_balance: minor_to_pb(currency, outcome.open_balance),
             created: outcome.created,
@@ -133,13 +141,14 @@ impl<S: Store> LedgerService for LedgerApi<S> {
         &self,
         request: Request<pb::SetInvoiceDisputeRequest>,
     ) -> Result<Response<pb::SetInvoiceDisputeResponse>, Status> {
+        let until = deadline::answer_by(request.metadata(), Instant::now());
         let request = request.into_inner();
         let buyer_id = convert::buyer_id("buyer_id", &request.buyer_id)?;
         let invoice_id = convert::invoice_id("invoice_id", &request.invoice_id)?;
-        let (currency, outcome) = self
+        let dispute = self
             .service
-            .set_dispute(&buyer_id, &invoice_id, request.disputed)
-            .await?;
+            .set_dispute(&buyer_id, &invoice_id, request.disputed);
+        let (currency, outcome) = within_caller_deadline(until, dispute).await?;
         Ok(Response::new(pb::SetInvoiceDisputeResponse {
             invoice_open_balance: minor_to_pb(currency, outcome.open_balance),
             disputed: outcome.disputed,
@@ -150,8 +159,9 @@ impl<S: Store> LedgerService for LedgerApi<S> {
         &self,
         request: Request<pb::GetBuyerExposureRequest>,
     ) -> Result<Response<pb::BuyerExposure>, Status> {
+        let until = deadline::answer_by(request.metadata(), Instant::now());
         let buyer_id = convert::buyer_id("buyer_id", &request.get_ref().buyer_id)?;
-        let report = self.service.exposure(&buyer_id).await?;
+        let report = within_caller_deadline(until, self.service.exposure(&buyer_id)).await?;
         let c = report.currency;
         let totals = report.totals;
         let invoices = report

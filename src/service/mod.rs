@@ -22,6 +22,20 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+tokio::task_local! {
+    static CALLER_DEADLINE: Instant;
+}
+
+/// Runs a use case under the caller's deadline (`answer_by`, from its gRPC
+/// timeout): every store call it makes keeps within it as well as within the
+/// store timeout, so that a call the caller has given up on writes nothing.
+pub async fn within_caller_deadline<F: Future>(until: Option<Instant>, call: F) -> F::Output {
+    match until {
+        Some(until) => CALLER_DEADLINE.scope(until, call).await,
+        None => call.await,
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct ServiceSettings {
     /// How long an approved order stays reserved without an invoice or cancel.
@@ -126,6 +140,11 @@ impl<S: Store> CreditService<S> {
             return call.await;
         }
         let limit = self.settings.store_timeout;
+        let caller = CALLER_DEADLINE.try_with(|at| *at).ok();
+        let until = match (until, caller) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         let budget = until.map_or(limit, |u| {
             u.saturating_duration_since(Instant::now()).min(limit)
         });

@@ -311,3 +311,50 @@ async fn redis_script_run_after_its_deadline_writes_nothing() {
     assert_eq!(amount(&written.open_orders), "100.00");
     assert_eq!(amount(&written.open_invoices), "50.00");
 }
+
+/// A ledger write keeps within the caller's gRPC deadline, not only the store
+/// timeout: with a 5 s store timeout and a 300 ms client deadline, a payment
+/// sent to a paused Redis is answered as failed and, once Redis resumes, is not
+/// booked (its script starts after the caller's give-up time).
+#[tokio::test]
+async fn redis_payment_past_the_callers_deadline_is_not_booked_later() {
+    let redis = RedisServer::start();
+    let store = initialised_redis(&options(RedisTarget::Url(redis.url()))).await;
+    let patient = ServiceSettings {
+        store_timeout: Duration::from_secs(5),
+        ..test_settings()
+    };
+    let app = TestApp::spawn_on(store, patient).await;
+    app.upsert(buyer("B-1", "1000.00")).await;
+    app.invoice("B-1", "INV-1", "", "100.00", 0, 30)
+        .await
+        .unwrap();
+    // Loads the payment script, so that the paused call reaches its deadline check.
+    app.pay("B-1", "INV-1", "1.00", "P-0").await.unwrap();
+
+    let frozen = redis.freeze();
+    let mut request = tonic::Request::new(pb::RecordPaymentRequest {
+        buyer_id: "B-1".into(),
+        invoice_id: "INV-1".into(),
+        amount: eur("10.00"),
+        paid_date: app.day(0),
+        payment_id: "P-1".into(),
+    });
+    request.set_timeout(Duration::from_millis(300));
+    let answer = app.ledger.clone().record_payment(request).await;
+    assert!(answer.is_err(), "{answer:?}");
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    drop(frozen);
+    assert_eq!(redis_cli(redis.port, &["PING"]).trim(), "PONG");
+
+    let balance = invoice_line(&app.exposure("B-1").await, "INV-1")
+        .open_balance
+        .clone();
+    assert_eq!(
+        amount(&balance),
+        "99.00",
+        "the abandoned payment was booked"
+    );
+    let retried = app.pay("B-1", "INV-1", "10.00", "P-1").await.unwrap();
+    assert!(retried.created);
+}
