@@ -121,9 +121,9 @@ pub struct Config {
 }
 
 impl Config {
-    /// The retention window, refused when shorter than the reservation TTL: a
+    /// The retention window, refused when shorter than the reservation TTL (a
     /// cancelled order id would then be forgotten while a late retry of its check
-    /// may still arrive and be approved again.
+    /// may still arrive and be approved again) or longer than the date window.
     pub fn ledger_retention(&self) -> Result<Retention, String> {
         let ttl_days = self.reservation_ttl.as_secs().div_ceil(86_400);
         if u64::from(self.ledger_retention_days) < ttl_days {
@@ -131,6 +131,15 @@ impl Config {
                 "--ledger-retention-days {} is shorter than --reservation-ttl ({ttl_days} days): \
                  a cancelled order could be approved again by a late retry; use at least {ttl_days}",
                 self.ledger_retention_days
+            ));
+        }
+        // A replay is judged by the date window before the store sees it: a
+        // payment the ledger still remembers must not be refused as implausible.
+        let window_days = u64::from(self.ledger_date_window_years) * 365;
+        if u64::from(self.ledger_retention_days) > window_days {
+            return Err(format!(
+                "--ledger-retention-days {} is longer than --ledger-date-window-years {}                  ({window_days} days): a replayed payment or invoice the ledger still remembers                  would be refused as implausible; widen the window or shorten the retention",
+                self.ledger_retention_days, self.ledger_date_window_years
             ));
         }
         Ok(Retention {
@@ -263,5 +272,8 @@ mod tests {
         let under_ttl = parse(&["--ledger-retention-days", "30", "--reservation-ttl", "721h"]);
         let error = under_ttl.unwrap().ledger_retention().unwrap_err();
         assert!(error.contains("use at least 31"), "{error}");
+        let past_window = parse(&["--ledger-date-window-years", "1"]).unwrap();
+        let error = past_window.ledger_retention().unwrap_err();
+        assert!(error.contains("--ledger-date-window-years 1"), "{error}");
     }
 }

@@ -159,8 +159,9 @@ impl Connection {
             .collect()
     }
 
-    /// The first slot of every master's slot ranges (`[0]` for a single Redis):
-    /// a key in each is a key on each master.
+    /// One slot of every master (`[0]` for a single Redis): a key in each is a
+    /// key on each master. A master that owns several slot ranges (after a
+    /// resharding) is listed once.
     pub async fn master_slots(&self) -> RedisResult<Vec<usize>> {
         let Connection::Cluster(c) = self else {
             return Ok(vec![0]);
@@ -170,15 +171,22 @@ impl Connection {
         slots_cmd.arg("SLOTS");
         let reply = c.clone().route_command(slots_cmd, routing).await?;
         let ranges = <Vec<Vec<Value>> as redis::FromRedisValue>::from_redis_value_ref(&reply)?;
-        ranges
-            .iter()
-            .map(|range| {
-                let start = <i64 as redis::FromRedisValue>::from_redis_value_ref(
-                    range.first().unwrap_or(&Value::Nil),
-                )?;
-                Ok(start as usize)
-            })
-            .collect()
+        let mut seen = std::collections::HashSet::new();
+        let mut slots = Vec::new();
+        for range in &ranges {
+            let start = <i64 as redis::FromRedisValue>::from_redis_value_ref(
+                range.first().unwrap_or(&Value::Nil),
+            )?;
+            // [start, end, [host, port, node id], replicas…]: the master's address.
+            let master = range
+                .get(2)
+                .map(|node| format!("{node:?}"))
+                .unwrap_or_default();
+            if seen.insert(master) {
+                slots.push(start as usize);
+            }
+        }
+        Ok(slots)
     }
 
     /// Runs `cmd` on the one Redis, or on every master of a cluster: per node, its

@@ -344,16 +344,21 @@ impl Store for RedisStore {
         let Ok(slots) = self.conn.master_slots().await else {
             return StoreHealth::Unreachable;
         };
-        // One command per marker, not a pipeline: the markers lie in different
-        // slots, and the cluster client refuses a pipeline that crosses slots.
-        let mut health = StoreHealth::Ready;
+        // One command per marker, not a pipeline (the markers lie in different
+        // slots, and the cluster client refuses a pipeline that crosses slots),
+        // all at once so that many masters fit in one probe's time.
+        let mut probes = tokio::task::JoinSet::new();
         for slot in slots {
-            let mut exists = redis::cmd("EXISTS");
+            let (conn, mut exists) = (self.conn.clone(), redis::cmd("EXISTS"));
             exists.arg(&self.keys.markers()[slot]);
-            match self.conn.query(&exists).await {
-                Ok(Value::Int(1)) => {}
-                Ok(_) => health = StoreHealth::Uninitialised,
-                Err(_) => return StoreHealth::Unreachable,
+            probes.spawn(async move { conn.query(&exists).await });
+        }
+        let mut health = StoreHealth::Ready;
+        while let Some(probe) = probes.join_next().await {
+            match probe {
+                Ok(Ok(Value::Int(1))) => {}
+                Ok(Ok(_)) => health = StoreHealth::Uninitialised,
+                Ok(Err(_)) | Err(_) => return StoreHealth::Unreachable,
             }
         }
         health
