@@ -13,6 +13,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 /// Time reserved for a script's reply to travel back (docs/redis.md).
 pub const SAFETY_MARGIN: Duration = Duration::from_millis(20);
 
+/// Masters' clocks further apart than this are logged: every script deadline
+/// follows the slowest, so the others' calls give up that much early.
+pub const MAX_MASTER_SPREAD: Duration = Duration::from_millis(50);
+
 /// An estimate older than this is refreshed before a write relies on it.
 pub const MAX_ESTIMATE_AGE: Duration = Duration::from_secs(30);
 
@@ -55,6 +59,15 @@ impl Estimate {
             .iter()
             .copied()
             .min_by_key(|e| e.offset_ms - e.uncertainty_ms)
+    }
+
+    /// How far apart the clocks are (largest minus smallest offset), in ms.
+    pub fn spread_ms(estimates: &[Estimate]) -> i64 {
+        let offsets = estimates.iter().map(|e| e.offset_ms);
+        match (offsets.clone().max(), offsets.min()) {
+            (Some(max), Some(min)) => max - min,
+            _ => 0,
+        }
     }
 }
 
@@ -103,5 +116,7 @@ mod tests {
         let fast = Estimate::from_round_trip(0, 2, 5_001);
         let slow = Estimate::from_round_trip(0, 2, 1);
         assert_eq!(Estimate::most_conservative(&[fast, slow]), Some(slow));
+        assert_eq!(Estimate::spread_ms(&[fast, slow]), 5_000);
+        assert_eq!(Estimate::spread_ms(&[]), 0);
     }
 }

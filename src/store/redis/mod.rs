@@ -246,6 +246,15 @@ impl RedisStore {
             .collect();
         let estimate = Estimate::most_conservative(&estimates)
             .ok_or_else(|| StoreError::Unavailable("redis answered TIME with nothing".into()))?;
+        // Every script's deadline is set by the slowest master's clock: masters
+        // far apart make calls to the others give up early (fail closed).
+        let spread = Estimate::spread_ms(&estimates);
+        if spread > clock::MAX_MASTER_SPREAD.as_millis() as i64 {
+            tracing::warn!(
+                spread_ms = spread,
+                "redis masters' clocks disagree: calls give up that much early; keep them in step (NTP)"
+            );
+        }
         self.clock.observe(estimate);
         Ok(estimate)
     }
