@@ -323,7 +323,7 @@ impl Admission<'_> {
     /// The decision on this order against a ledger snapshot, with its reasons.
     /// APPROVED exactly when `self.conditions.admit(snapshot, amount)`: every
     /// ledger finding below is emitted by the condition check it explains.
-    pub fn evaluate(&self, snapshot: &LedgerSnapshot) -> Evaluation {
+    pub fn evaluate(mut self, snapshot: &LedgerSnapshot) -> Evaluation {
         let (record, today, amount) = (self.record, self.today, self.amount);
         let conditions = &self.conditions;
         let tier_policy = self.policy.tier(record.profile.tier);
@@ -332,7 +332,7 @@ impl Admission<'_> {
         let money = |minor: i64| Money::from_minor(currency, minor);
         let totals = snapshot.totals;
         let total_after = totals.total().saturating_add(amount.minor());
-        let mut findings = self.profile_findings.clone();
+        let mut findings = std::mem::take(&mut self.profile_findings);
 
         let ladder = tier_policy.ladder;
         if !conditions.none_past_collection(snapshot) {

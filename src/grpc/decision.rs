@@ -4,7 +4,7 @@ use super::convert;
 use super::deadline;
 use super::pb;
 use super::pb::credit_decision_service_server::CreditDecisionService;
-use crate::service::{CreditService, OrderCheck};
+use crate::service::{CreditService, OrderCheck, within_caller_deadline};
 use crate::store::Store;
 use std::time::Instant;
 use tonic::{Request, Response, Status};
@@ -32,7 +32,7 @@ impl<S: Store> CreditDecisionService for DecisionApi<S> {
             order_id: convert::order_id("order_id", &request.order_id)?,
             amount: convert::positive_money("amount", request.amount.as_ref())?,
         };
-        let outcome = self.service.check(order, until).await?;
+        let outcome = within_caller_deadline(until, self.service.check(order)).await?;
         Ok(Response::new(pb::CheckCreditLimitResponse {
             decision: convert::decision_to_pb(outcome.decision) as i32,
             reasons: convert::reasons_to_pb(outcome.reasons),
@@ -51,8 +51,7 @@ impl<S: Store> CreditDecisionService for DecisionApi<S> {
     ) -> Result<Response<pb::ScoreBuyerResponse>, Status> {
         let until = deadline::answer_by(request.metadata(), Instant::now());
         let buyer_id = convert::buyer_id("buyer_id", &request.get_ref().buyer_id)?;
-        let rating =
-            crate::service::within_caller_deadline(until, self.service.score(&buyer_id)).await?;
+        let rating = within_caller_deadline(until, self.service.score(&buyer_id)).await?;
         Ok(Response::new(pb::ScoreBuyerResponse {
             buyer_id: buyer_id.to_string(),
             score: i32::from(rating.score),

@@ -9,7 +9,6 @@ use crate::domain::policy::{self, Decision};
 use crate::domain::reason::{Reason, ReasonCode};
 use crate::domain::scoring;
 use crate::store::{ReserveOutcome, ReserveRequest, Store, StoreError};
-use std::time::Instant;
 
 /// A parsed CheckCreditLimit request.
 #[derive(Clone, Debug)]
@@ -41,15 +40,12 @@ fn new_decision_id() -> String {
 }
 
 impl<S: Store> CreditService<S> {
-    /// Decides on an order. `until` is the caller's deadline: when the store cannot
-    /// answer by then, the order is REFERRED, never approved blind.
-    pub async fn check(
-        &self,
-        order: OrderCheck,
-        until: Option<Instant>,
-    ) -> Result<CheckOutcome, ServiceError> {
+    /// Decides on an order. When the store cannot answer within the caller's
+    /// deadline ([`super::within_caller_deadline`]), the order is REFERRED, never
+    /// approved blind.
+    pub async fn check(&self, order: OrderCheck) -> Result<CheckOutcome, ServiceError> {
         for _ in 0..MAX_STALE_RETRIES {
-            match self.try_check(&order, until).await {
+            match self.try_check(&order).await {
                 Ok(Some(outcome)) => return Ok(outcome),
                 Ok(None) => continue,
                 Err(Failure::Service(error)) => return Err(error),
@@ -65,15 +61,9 @@ impl<S: Store> CreditService<S> {
     }
 
     /// One attempt; `None` when the buyer changed under it and it must be retried.
-    async fn try_check(
-        &self,
-        order: &OrderCheck,
-        until: Option<Instant>,
-    ) -> Result<Option<CheckOutcome>, Failure> {
+    async fn try_check(&self, order: &OrderCheck) -> Result<Option<CheckOutcome>, Failure> {
         let today = self.clock.today();
-        let loaded = self
-            .bounded(until, self.store.load_buyer(&order.buyer_id))
-            .await?;
+        let loaded = self.bounded(self.store.load_buyer(&order.buyer_id)).await?;
         let Some(stored) = loaded else {
             return Ok(Some(unknown_buyer(order, &self.policy.version)));
         };
@@ -120,7 +110,6 @@ impl<S: Store> CreditService<S> {
         };
         let reserved = self
             .bounded(
-                until,
                 self.store
                     .check_and_reserve(request, self.ledger_day(today)),
             )
@@ -262,13 +251,10 @@ impl<S: Store> CreditService<S> {
     /// Releases whatever `decision_id` reserved (nothing, usually), with its own
     /// time budget: the caller's may be spent, and the undo matters more.
     async fn undo(&self, order: &OrderCheck, decision_id: &str, why: &str) {
-        let release = self.store.release_reservation(
-            &order.buyer_id,
-            &order.order_id,
-            decision_id,
-            self.clock.now_secs(),
-        );
-        match self.bounded(None, release).await {
+        let release = self
+            .store
+            .release_reservation(&order.buyer_id, &order.order_id, decision_id);
+        match self.bounded_alone(release).await {
             Ok(0) => {}
             Ok(released) => {
                 tracing::warn!(buyer_id = %order.buyer_id, order_id = %order.order_id, decision_id, released, "released a reservation: {why}");
@@ -291,14 +277,14 @@ impl<S: Store> CreditService<S> {
     pub async fn score(&self, buyer_id: &BuyerId) -> Result<Rating, ServiceError> {
         for _ in 0..super::ledger::MAX_WRITE_RETRIES {
             let stored = self
-                .bounded(None, self.store.load_buyer(buyer_id))
+                .bounded(self.store.load_buyer(buyer_id))
                 .await?
                 .ok_or_else(|| ServiceError::NotFound(format!("buyer {buyer_id} not found")))?;
             let rating = self.rate(&stored.record.profile).await?;
             let store = self
                 .store
                 .store_rating(buyer_id, rating.clone(), stored.profile_version);
-            match self.bounded(None, store).await {
+            match self.bounded(store).await {
                 Ok(_) => return Ok(rating),
                 Err(StoreError::StaleBuyer(_)) => continue,
                 Err(other) => return Err(other.into()),
@@ -319,7 +305,7 @@ impl<S: Store> CreditService<S> {
             .store
             .ledger(&profile.id, self.clock.now_secs(), self.ledger_day(today));
         // Bounded like every store call: scoring must not hang on a paused store.
-        let behaviour = match self.bounded(None, ledger).await {
+        let behaviour = match self.bounded(ledger).await {
             Ok(ledger) => PaymentBehaviour::from_ledger(
                 &ledger.open_invoices,
                 ledger.stats,

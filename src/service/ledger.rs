@@ -120,9 +120,7 @@ impl<S: Store> CreditService<S> {
         for _ in 0..MAX_WRITE_RETRIES {
             // Fresh, not cached: "nothing changed" must be judged against what is
             // stored now, or a write racing another replica's could be dropped.
-            let existing = self
-                .bounded(None, self.store.load_buyer_fresh(buyer_id))
-                .await?;
+            let existing = self.bounded(self.store.load_buyer_fresh(buyer_id)).await?;
             let profile = build(existing.as_ref().map(|e| &e.record.profile))?;
             if let Some(existing) = &existing {
                 if existing.record.profile == profile {
@@ -149,7 +147,7 @@ impl<S: Store> CreditService<S> {
             };
             let expected = existing.map(|e| e.profile_version);
             match self
-                .bounded(None, self.store.upsert_buyer(record.clone(), expected))
+                .bounded(self.store.upsert_buyer(record.clone(), expected))
                 .await
             {
                 Ok(_) => {
@@ -168,7 +166,6 @@ impl<S: Store> CreditService<S> {
     async fn has_ledger(&self, buyer_id: &BuyerId) -> Result<bool, ServiceError> {
         let ledger = self
             .bounded(
-                None,
                 self.store
                     .ledger(buyer_id, self.clock.now_secs(), self.ledger_today()),
             )
@@ -179,7 +176,7 @@ impl<S: Store> CreditService<S> {
     }
 
     async fn buyer_profile(&self, buyer_id: &BuyerId) -> Result<BuyerProfile, ServiceError> {
-        self.bounded(None, self.store.load_buyer(buyer_id))
+        self.bounded(self.store.load_buyer(buyer_id))
             .await?
             .map(|stored| stored.record.profile.clone())
             .ok_or_else(|| ServiceError::NotFound(format!("buyer {buyer_id} not found")))
@@ -217,15 +214,12 @@ impl<S: Store> CreditService<S> {
     ) -> Result<(Money, CancelOutcome), ServiceError> {
         let currency = self.buyer_currency(buyer_id).await?;
         let outcome = self
-            .bounded(
-                None,
-                self.store.cancel_order(
-                    buyer_id,
-                    order_id,
-                    self.clock.now_secs(),
-                    self.ledger_today(),
-                ),
-            )
+            .bounded(self.store.cancel_order(
+                buyer_id,
+                order_id,
+                self.clock.now_secs(),
+                self.ledger_today(),
+            ))
             .await?;
         Ok((Money::from_minor(currency, outcome.released), outcome))
     }
@@ -277,15 +271,12 @@ impl<S: Store> CreditService<S> {
             disputed: false,
         };
         Ok(self
-            .bounded(
-                None,
-                self.store.record_invoice(
-                    &draft.buyer_id,
-                    invoice,
-                    self.clock.now_secs(),
-                    self.ledger_day(today),
-                ),
-            )
+            .bounded(self.store.record_invoice(
+                &draft.buyer_id,
+                invoice,
+                self.clock.now_secs(),
+                self.ledger_day(today),
+            ))
             .await?)
     }
 
@@ -313,15 +304,12 @@ impl<S: Store> CreditService<S> {
             adjustment_rule: self.policy.adjustment,
         };
         let result = self
-            .bounded(
-                None,
-                self.store.record_payment(
-                    &draft.buyer_id,
-                    request,
-                    self.clock.now_secs(),
-                    self.ledger_day(today),
-                ),
-            )
+            .bounded(self.store.record_payment(
+                &draft.buyer_id,
+                request,
+                self.clock.now_secs(),
+                self.ledger_day(today),
+            ))
             .await;
         result.map_err(|error| match error {
             StoreError::Overpayment {
@@ -345,29 +333,25 @@ impl<S: Store> CreditService<S> {
     ) -> Result<(Currency, DisputeOutcome), ServiceError> {
         let currency = self.buyer_currency(buyer_id).await?;
         let outcome = self
-            .bounded(
-                None,
-                self.store.set_dispute(
-                    buyer_id,
-                    invoice_id,
-                    disputed,
-                    self.clock.now_secs(),
-                    self.ledger_today(),
-                ),
-            )
+            .bounded(self.store.set_dispute(
+                buyer_id,
+                invoice_id,
+                disputed,
+                self.clock.now_secs(),
+                self.ledger_today(),
+            ))
             .await?;
         Ok((currency, outcome))
     }
 
     pub async fn exposure(&self, buyer_id: &BuyerId) -> Result<ExposureReport, ServiceError> {
         let stored = self
-            .bounded(None, self.store.load_buyer(buyer_id))
+            .bounded(self.store.load_buyer(buyer_id))
             .await?
             .ok_or_else(|| ServiceError::NotFound(format!("buyer {buyer_id} not found")))?;
         let today = self.clock.today();
         let ledger = self
             .bounded(
-                None,
                 self.store
                     .ledger(buyer_id, self.clock.now_secs(), self.ledger_day(today)),
             )

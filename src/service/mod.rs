@@ -129,9 +129,30 @@ impl<S: Store> CreditService<S> {
         }
     }
 
-    /// Bounds a store call by the store timeout and by `until`, whichever is
-    /// sooner: a store that does not answer in time counts as unavailable.
+    /// Bounds a store call by the store timeout and by the caller's deadline
+    /// (see [`within_caller_deadline`]), whichever is sooner: a store that does
+    /// not answer in time counts as unavailable.
     async fn bounded<T>(
+        &self,
+        call: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        if S::IN_PROCESS {
+            return call.await;
+        }
+        let caller = CALLER_DEADLINE.try_with(|at| *at).ok();
+        self.bound(caller, call).await
+    }
+
+    /// Bounds a store call by the store timeout alone: for work the service does
+    /// on its own account (undoing a reservation) after the caller's time is spent.
+    async fn bounded_alone<T>(
+        &self,
+        call: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        self.bound(None, call).await
+    }
+
+    async fn bound<T>(
         &self,
         until: Option<Instant>,
         call: impl Future<Output = Result<T, StoreError>>,
@@ -140,11 +161,6 @@ impl<S: Store> CreditService<S> {
             return call.await;
         }
         let limit = self.settings.store_timeout;
-        let caller = CALLER_DEADLINE.try_with(|at| *at).ok();
-        let until = match (until, caller) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
         let budget = until.map_or(limit, |u| {
             u.saturating_duration_since(Instant::now()).min(limit)
         });

@@ -485,7 +485,6 @@ impl Store for MemoryStore {
         buyer_id: &BuyerId,
         order_id: &OrderId,
         decision_id: &str,
-        _now_secs: i64,
     ) -> Result<i64, StoreError> {
         // Like release.lua: no expiry and no pruning, only this decision's undo.
         let state = self.buyer(buyer_id)?;
@@ -914,16 +913,20 @@ mod tests {
             .unwrap();
     }
 
-    #[tokio::test]
-    async fn a_steady_flow_keeps_only_the_retention_window() {
+    async fn one_buyer_with_30_days_retention() -> (MemoryStore, BuyerId, Date, Retention) {
         let store = MemoryStore::new();
         let buyer = BuyerId::parse("B-1").unwrap();
         let start = Date::parse("2026-01-01").unwrap();
-        let retention = Retention { days: 30 };
         store
             .upsert_buyer(record(&buyer, start), None)
             .await
             .unwrap();
+        (store, buyer, start, Retention { days: 30 })
+    }
+
+    #[tokio::test]
+    async fn a_steady_flow_keeps_only_the_retention_window() {
+        let (store, buyer, start, retention) = one_buyer_with_30_days_retention().await;
         // Ten cycles a day for 200 days: 2,000 orders, invoices and payments.
         for n in 0..2_000 {
             let day = retention.on(start.add_days(n as i32 / 10));
@@ -957,14 +960,7 @@ mod tests {
 
     #[tokio::test]
     async fn pruning_takes_a_bounded_batch_per_call() {
-        let store = MemoryStore::new();
-        let buyer = BuyerId::parse("B-1").unwrap();
-        let start = Date::parse("2026-01-01").unwrap();
-        let retention = Retention { days: 30 };
-        store
-            .upsert_buyer(record(&buyer, start), None)
-            .await
-            .unwrap();
+        let (store, buyer, start, retention) = one_buyer_with_30_days_retention().await;
         for n in 0..40 {
             cycle(&store, &buyer, n, retention.on(start)).await;
         }

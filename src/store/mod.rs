@@ -259,7 +259,6 @@ pub trait Store: Send + Sync + 'static {
         buyer_id: &BuyerId,
         order_id: &OrderId,
         decision_id: &str,
-        now_secs: i64,
     ) -> impl Future<Output = Result<i64, StoreError>> + Send;
 
     /// Releases what the order still reserves and retires its id: the tombstone

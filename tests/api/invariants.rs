@@ -83,11 +83,8 @@ impl Store for Faulty {
         id: &BuyerId,
         order: &OrderId,
         decision_id: &str,
-        now: i64,
     ) -> Result<i64, StoreError> {
-        self.0
-            .release_reservation(id, order, decision_id, now)
-            .await
+        self.0.release_reservation(id, order, decision_id).await
     }
 
     async fn cancel_order(

@@ -522,7 +522,6 @@ impl Store for RedisStore {
         buyer_id: &BuyerId,
         order_id: &OrderId,
         decision_id: &str,
-        _now_secs: i64,
     ) -> Result<i64, StoreError> {
         let reply = self
             .write(
