@@ -30,6 +30,8 @@ cargo clippy --all-targets --locked -- -D warnings
 # Unit and property tests, then the integration suite on the embedded store,
 # including the Redis-specific tests that start their own redis-servers.
 cargo test --all-targets --locked
+# The load generator's own statistics (a bench-only binary).
+cargo test --locked --features bench --bin creditgate-loadgen
 # The same contract suite again on a real redis-server and on a real 3-master
 # Redis Cluster (the harness starts both on free loopback ports).
 for store in redis cluster; do

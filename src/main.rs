@@ -5,6 +5,8 @@ use creditgate::config::{Command, Config};
 use creditgate::{app, telemetry};
 use std::process::ExitCode;
 
+// Built without transparent huge pages (Cargo.toml, feature no_thp): a huge-page
+// fault zeroes 2 MiB in one step, inside whichever request touched it.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

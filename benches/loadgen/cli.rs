@@ -105,6 +105,11 @@ pub struct Args {
     /// Also print one JSON line on stdout (the summary then goes to stderr).
     #[arg(long)]
     pub json: bool,
+
+    /// Report the measured window also in slices this many seconds long (by send
+    /// time), to show whether a long run slows down as it goes.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=86_400))]
+    pub slice_seconds: u32,
 }
 
 /// One run, flags resolved and checked.
@@ -126,6 +131,7 @@ pub struct Settings {
     pub distinct_orders: bool,
     pub timeout: Duration,
     pub json: bool,
+    pub slice_seconds: u32,
 }
 
 impl Settings {
@@ -175,6 +181,7 @@ impl Args {
             distinct_orders: self.distinct_orders && !self.fixed_order,
             timeout: Duration::from_millis(self.timeout_ms),
             json: self.json,
+            slice_seconds: self.slice_seconds,
         })
     }
 }

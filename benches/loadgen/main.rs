@@ -12,6 +12,7 @@
 
 mod cli;
 mod client;
+mod open_loop;
 mod report;
 mod runner;
 mod stats;
@@ -29,8 +30,7 @@ use tokio::time::Instant;
 /// Lets every worker be spawned and parked before the first call is due.
 const START_DELAY: Duration = Duration::from_millis(20);
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let settings = match Args::parse().resolve() {
         Ok(settings) => settings,
         Err(message) => {
@@ -38,7 +38,24 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match run(&settings).await {
+    // Open loop keeps its schedule, its connections and its answers on one thread
+    // (see open_loop): nothing waits for a wakeup from another thread. Closed
+    // loop spreads its workers over the cores it was given.
+    let runtime = if settings.rate.is_some() {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    }
+    .enable_all()
+    .build();
+    let runtime = match runtime {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("creditgate-loadgen: tokio runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(&settings)) {
         Ok(code) => code,
         Err(message) => {
             eprintln!("creditgate-loadgen: {message}");
@@ -96,7 +113,7 @@ async fn run(settings: &Settings) -> Result<ExitCode, String> {
     );
     let result = match settings.rate {
         Some(rate) => {
-            runner::open_loop(&channels, rate, settings.max_outstanding, workload, window).await
+            open_loop::open_loop(&channels, rate, settings.max_outstanding, workload, window).await
         }
         None => runner::closed_loop(&channels, settings.streams, workload, window).await,
     };
@@ -108,8 +125,7 @@ async fn run(settings: &Settings) -> Result<ExitCode, String> {
         );
     }
 
-    let mut stats = result.stats;
-    let report = Report::new(settings, &mut stats, result.max_send_lag);
+    let report = Report::new(settings, &result.stats);
     if settings.json {
         eprint!("{}", report.human());
         println!("{}", report.json());

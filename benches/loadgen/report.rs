@@ -1,9 +1,9 @@
 //! The human-readable summary and the one-line JSON result.
 
 use crate::cli::{Rpc, Settings};
-use crate::stats::{Percentiles, Stats};
+use crate::stats::{Percentiles, Slice, Stats};
+use serde_json::json;
 use std::fmt::Write;
-use std::time::Duration;
 
 /// Everything a report shows, computed once.
 pub struct Report<'a> {
@@ -12,24 +12,33 @@ pub struct Report<'a> {
     pub percentiles: Option<Percentiles>,
     /// Successful calls per measured second.
     pub rps: f64,
-    /// Open loop: the latest a measured call went out after its due time.
-    pub max_send_lag: Option<Duration>,
+    /// Open loop: how late the generator began its calls.
+    pub lag: Option<Percentiles>,
+    /// The measured window in slices of `--slice-seconds`, by send time.
+    pub slices: Vec<Slice>,
 }
 
 impl<'a> Report<'a> {
-    pub fn new(
-        settings: &'a Settings,
-        stats: &'a mut Stats,
-        max_send_lag: Option<Duration>,
-    ) -> Self {
+    pub fn new(settings: &'a Settings, stats: &'a Stats) -> Self {
         let percentiles = stats.percentiles();
+        let lag = stats.lag_percentiles();
         let rps = stats.ok as f64 / settings.duration.as_secs_f64();
         Report {
             settings,
             stats,
             percentiles,
             rps,
-            max_send_lag,
+            lag,
+            slices: stats.slices(settings.slice_seconds),
+        }
+    }
+
+    /// Open loop: a run whose generator was late by more than a tenth of the p99 it
+    /// measured did not offer the load it claims; its figures are not a result.
+    pub fn void(&self) -> bool {
+        match (self.lag, self.percentiles) {
+            (Some(lag), Some(latency)) => u64::from(lag.p99) * 10 > u64::from(latency.p99),
+            _ => false,
         }
     }
 
@@ -110,75 +119,91 @@ impl<'a> Report<'a> {
             }
             None => out.push_str("  latency   no successful call\n"),
         }
-        if let Some(lag) = self.max_send_lag {
+        if let Some(lag) = self.lag {
             let _ = writeln!(
                 out,
-                "  send lag  max {} us behind schedule (load generator's own lateness, included above)",
-                lag.as_micros()
+                "  gen. lag  p50 {} us  p99 {} us  max {} us behind schedule (the load generator's own lateness, included above)",
+                lag.p50, lag.p99, lag.max
             );
+            if self.void() {
+                let _ = writeln!(
+                    out,
+                    "  VOID      the generator's lag p99 is more than a tenth of the measured p99: this run did not hold its rate; lower --rate"
+                );
+            }
+        }
+        if self.slices.len() > 1 {
+            for slice in &self.slices {
+                let _ = writeln!(
+                    out,
+                    "  from {:>4} s  ok {:>8}  ({:.1} req/s)  p50 {} us  p99 {} us  max {} us",
+                    slice.from_s,
+                    slice.ok,
+                    slice.ok as f64 / f64::from(s.slice_seconds),
+                    slice.latency.p50,
+                    slice.latency.p99,
+                    slice.latency.max
+                );
+            }
         }
         out
     }
 
-    /// One JSON object on one line. Only fixed ASCII names are written as strings,
-    /// so nothing needs escaping.
+    /// One JSON object on one line.
     pub fn json(&self) -> String {
         let s = self.settings;
-        let or_null = |value: Option<u64>| value.map_or("null".to_owned(), |v| v.to_string());
-        let pick = |f: fn(&Percentiles) -> u32| {
-            or_null(self.percentiles.as_ref().map(|p| u64::from(f(p))))
-        };
-        let mut decisions = String::from("{");
+        let pick = |p: Option<Percentiles>, f: fn(&Percentiles) -> u32| p.as_ref().map(f);
+        let mut decisions = serde_json::Map::new();
         if s.rpc == Rpc::Check {
             let d = self.stats.decisions;
-            let _ = write!(
-                decisions,
-                "\"APPROVED\":{},\"HELD\":{},\"REFERRED\":{}",
-                d.approved, d.held, d.referred
-            );
+            decisions.insert("APPROVED".into(), d.approved.into());
+            decisions.insert("HELD".into(), d.held.into());
+            decisions.insert("REFERRED".into(), d.referred.into());
             if d.other > 0 {
-                let _ = write!(decisions, ",\"UNSPECIFIED\":{}", d.other);
+                decisions.insert("UNSPECIFIED".into(), d.other.into());
             }
         }
-        decisions.push('}');
-        let error_codes = self
-            .stats
-            .errors
+        let slices: Vec<_> = self
+            .slices
             .iter()
-            .map(|(code, count)| format!("\"{code}\":{count}"))
-            .collect::<Vec<_>>()
-            .join(",");
-        format!(
-            concat!(
-                "{{\"rpc\":\"{}\",\"mode\":\"{}\",\"connections\":{},\"streams\":{},\"rate\":{},",
-                "\"duration_s\":{},\"warmup_s\":{},\"buyers\":{},\"distinct_orders\":{},",
-                "\"ok\":{},\"errors\":{},\"rps\":{:.1},",
-                "\"p50_us\":{},\"p90_us\":{},\"p99_us\":{},\"p999_us\":{},\"max_us\":{},",
-                "\"decisions\":{},\"error_codes\":{{{}}},\"max_send_lag_us\":{}}}"
-            ),
-            s.rpc.name(),
-            s.mode(),
-            s.connections,
-            s.streams,
-            or_null(s.rate),
-            s.duration.as_secs(),
-            s.warmup.as_secs(),
-            s.buyers,
-            s.distinct_orders,
-            self.stats.ok,
-            self.stats.error_count(),
-            self.rps,
-            pick(|p| p.p50),
-            pick(|p| p.p90),
-            pick(|p| p.p99),
-            pick(|p| p.p999),
-            pick(|p| p.max),
-            decisions,
-            error_codes,
-            or_null(
-                self.max_send_lag
-                    .map(|lag| u64::try_from(lag.as_micros()).unwrap_or(u64::MAX))
-            ),
-        )
+            .map(|slice| {
+                json!({
+                    "from_s": slice.from_s,
+                    "ok": slice.ok,
+                    "rps": slice.ok as f64 / f64::from(s.slice_seconds),
+                    "p50_us": slice.latency.p50,
+                    "p99_us": slice.latency.p99,
+                    "max_us": slice.latency.max,
+                })
+            })
+            .collect();
+        json!({
+            "rpc": s.rpc.name(),
+            "mode": s.mode(),
+            "connections": s.connections,
+            "streams": s.streams,
+            "rate": s.rate,
+            "duration_s": s.duration.as_secs(),
+            "warmup_s": s.warmup.as_secs(),
+            "buyers": s.buyers,
+            "distinct_orders": s.distinct_orders,
+            "ok": self.stats.ok,
+            "errors": self.stats.error_count(),
+            "rps": (self.rps * 10.0).round() / 10.0,
+            "p50_us": pick(self.percentiles, |p| p.p50),
+            "p90_us": pick(self.percentiles, |p| p.p90),
+            "p99_us": pick(self.percentiles, |p| p.p99),
+            "p999_us": pick(self.percentiles, |p| p.p999),
+            "max_us": pick(self.percentiles, |p| p.max),
+            "decisions": decisions,
+            "error_codes": self.stats.errors,
+            "lag_p50_us": pick(self.lag, |p| p.p50),
+            "lag_p99_us": pick(self.lag, |p| p.p99),
+            "lag_max_us": pick(self.lag, |p| p.max),
+            "void": self.void(),
+            "slice_s": s.slice_seconds,
+            "slices": slices,
+        })
+        .to_string()
     }
 }

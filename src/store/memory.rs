@@ -3,6 +3,7 @@
 //! One mutex per buyer, never held across an await: check-and-reserve for a buyer
 //! is a single critical section, and buyers never contend with each other.
 
+use super::tables::{Fifo, Table};
 use super::{
     Approval, CancelOutcome, DisputeOutcome, InvoiceOutcome, LedgerView, PRUNE_BATCH,
     PaymentOutcome, PaymentRequest, ReserveOutcome, ReserveRequest, Store, StoreError, StoreHealth,
@@ -17,13 +18,13 @@ use crate::domain::exposure::{
 use crate::domain::ids::{BuyerId, InvoiceId, OrderId, PaymentId};
 use crate::domain::retention::LedgerDay;
 use parking_lot::{Mutex, RwLock};
-use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 #[derive(Default)]
 pub struct MemoryStore {
-    buyers: RwLock<HashMap<BuyerId, Arc<Mutex<BuyerState>>>>,
+    buyers: RwLock<Table<BuyerId, Arc<Mutex<BuyerState>>>>,
 }
 
 /// An order's lineage (docs/policy.md, "Orders, invoices and payments").
@@ -81,18 +82,18 @@ struct BuyerState {
     /// The version at which the profile was last written.
     profile_version: u64,
     totals: ExposureTotals,
-    orders: HashMap<OrderId, OrderEntry>,
+    orders: Table<OrderId, OrderEntry>,
     expiry: BTreeSet<(i64, OrderId)>,
     /// Invoices with an open balance: what GetBuyerExposure lists.
-    invoices: HashMap<InvoiceId, Invoice>,
+    invoices: Table<InvoiceId, Invoice>,
     /// Invoices paid in full, apart so that listing the open ones never reads them.
-    paid: HashMap<InvoiceId, PaidInvoice>,
-    payments: HashMap<PaymentId, PaymentEntry>,
+    paid: Table<InvoiceId, PaidInvoice>,
+    payments: Table<PaymentId, PaymentEntry>,
     /// Undisputed open invoices by due date: the dunning ladder's view.
     due_index: BTreeSet<(Date, InvoiceId)>,
     /// Settled items in the order they settled (the Redis `ret` list): pruning
     /// takes them from the front once the retention window has passed.
-    retained: VecDeque<(Date, Retained)>,
+    retained: Fifo<(Date, Retained)>,
     /// Credit sales per issue day, for DSO; days before the window are dropped.
     sales: BTreeMap<Date, i64>,
     stats: PaymentStats,
@@ -105,13 +106,13 @@ impl BuyerState {
             version: 1,
             profile_version: 1,
             totals: ExposureTotals::default(),
-            orders: HashMap::new(),
+            orders: Table::new(),
             expiry: BTreeSet::new(),
-            invoices: HashMap::new(),
-            paid: HashMap::new(),
-            payments: HashMap::new(),
+            invoices: Table::new(),
+            paid: Table::new(),
+            payments: Table::new(),
             due_index: BTreeSet::new(),
-            retained: VecDeque::new(),
+            retained: Fifo::default(),
             sales: BTreeMap::new(),
             stats: PaymentStats::default(),
         }

@@ -7,6 +7,7 @@
 pub mod deadline;
 pub mod memory;
 pub mod redis;
+pub mod tables;
 
 use crate::domain::buyer::BuyerRecord;
 use crate::domain::date::Date;
