@@ -4,13 +4,22 @@
 # to different cores where the machine has them, and prints the figures.
 #
 #   scripts/bench.sh            everything, then the ratio table
+#   scripts/bench.sh quick      the regression guard (under two minutes once built):
+#                               saturation and one call at a time, both stores vs the no-op
 #   scripts/bench.sh ratios     no-op vs embedded vs redis: saturation, one call at a
-#                               time, open loop at half the maximum, replay path, ScoreBuyer
+#                               time, replay path, ScoreBuyer
+#   scripts/bench.sh tail       open loop at 25% and 50% of each store's maximum, each
+#                               run next to the no-op at the same rate; 60 s at 50%
+#   scripts/bench.sh capacity   CPU per decision (creditgate, redis-server), and 1, 2, 4, 8
+#                               creditgate processes against one redis-server / a cluster
 #   scripts/bench.sh flat       only the open-items cost (1 vs 10,000 open invoices)
 #   scripts/bench.sh memory     RSS after 1M buyers (embedded), Redis bytes per buyer,
 #                               one buyer under 100,000 order cycles (retention)
 #
-# BENCH_DURATION (10) and BENCH_WARMUP (2) set the seconds of each run;
+# BENCH_DURATION (10) and BENCH_WARMUP (2) set the seconds of each run (quick uses 3
+# and 1, the 60 s tail run its own); TAIL_REPS (3) the runs per tail figure, TAIL_STORES
+# ("embedded redis") which stores the tail section measures;
+# CG_BIN the creditgate binary to measure (default: this build), for a before/after;
 # REDIS_CPU (0) the core of redis-server: 0 shares creditgate's core, so the
 # service side as a whole gets one core, as the no-op does.
 #
@@ -33,6 +42,8 @@ if ! command -v h2load >/dev/null; then
 fi
 cargo build --release --locked --features bench --bins >&2
 BIN=target/release
+# The creditgate binary under test; another build (an older commit's) for an A/B.
+CG_BIN=${CG_BIN:-$BIN/creditgate}
 
 CORES=$(nproc)
 if ((CORES >= 2)) && command -v taskset >/dev/null; then
@@ -67,11 +78,16 @@ REDIS_CPU=${REDIS_CPU:-0}
 
 # start_redis → sets REDIS_PORT, REDIS_PID
 start_redis() {
+    start_redis_on "$REDIS_CPU"
+}
+
+# start_redis_on CORE → sets REDIS_PORT, REDIS_PID
+start_redis_on() {
     REDIS_PORT=$(free_port)
     local dir
     dir=$(mktemp -d)
     local pin=()
-    ((${#SERVER_CPU[@]})) && pin=(taskset -c "$REDIS_CPU")
+    ((${#SERVER_CPU[@]})) && pin=(taskset -c "$1")
     "${pin[@]}" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
         --dir "$dir" --daemonize no --loglevel warning >/dev/null &
     REDIS_PID=$!
@@ -82,7 +98,7 @@ start_redis() {
 # start_creditgate [args…] → sets CG_PORT, CG_PID
 start_creditgate() {
     CG_PORT=$(free_port)
-    "${SERVER_CPU[@]}" "$BIN/creditgate" --listen "127.0.0.1:$CG_PORT" --log warn "$@" >"$OUT/creditgate-$CG_PORT.log" 2>&1 &
+    "${SERVER_CPU[@]}" "$CG_BIN" --listen "127.0.0.1:$CG_PORT" --log warn "$@" >"$OUT/creditgate-$CG_PORT.log" 2>&1 &
     CG_PID=$!
     PIDS+=("$CG_PID")
     wait_port "$CG_PORT"
@@ -116,7 +132,7 @@ flat_cost() {
             local args=()
             if [[ $store == redis ]]; then
                 start_redis
-                "$BIN/creditgate" store-init --redis-url "redis://127.0.0.1:$REDIS_PORT" >/dev/null
+                "$CG_BIN" store-init --redis-url "redis://127.0.0.1:$REDIS_PORT" >/dev/null
                 args=(--redis-url "redis://127.0.0.1:$REDIS_PORT")
             fi
             start_creditgate "${args[@]}"
@@ -160,7 +176,7 @@ start_target() {
             ;;
         redis)
             start_redis
-            "$BIN/creditgate" store-init --redis-url "redis://127.0.0.1:$REDIS_PORT" >/dev/null
+            "$CG_BIN" store-init --redis-url "redis://127.0.0.1:$REDIS_PORT" >/dev/null
             start_creditgate --redis-url "redis://127.0.0.1:$REDIS_PORT"
             seed
             ;;
@@ -223,41 +239,148 @@ ratios() {
         start_target "$target"
         loadgen "sat-$target" --connections 16 --streams 16
         loadgen "single-$target" --one-at-a-time
-        local half
-        # Half of this server's maximum, but no more than the load generator itself
-        # can schedule on one core without lagging (OPEN_RATE_CAP, 10000/s here).
-        half=$(python3 -c "import json; print(min(int(json.load(open('$OUT/sat-$target.json'))['rps'] / 2), ${OPEN_RATE_CAP:-10000}))")
-        loadgen "open-$target" --rate "$half" --connections 16
         replay "$target"
         if [[ $target != redis ]]; then
             loadgen "score-$target" --rpc score --connections 16 --streams 16
         fi
         stop_target "$target"
     done
-    python3 - "$OUT" <<'PY'
-import json, sys
-out = sys.argv[1]
-j = lambda name: json.load(open(f"{out}/{name}.json"))
-rps = lambda name: float(open(f"{out}/{name}.rps").read() or 0)
-noop_sat, noop_single = j("sat-noop"), j("single-noop")
-print()
-print("| figure | no-op | embedded | redis | embedded / no-op | redis / no-op | target |")
-print("|---|---|---|---|---|---|---|")
-def row(label, key, fmt, targets, name, better="higher"):
-    vals = {t: j(f"{name}-{t}")[key] for t in ("noop", "embedded", "redis")}
-    e, r = vals["embedded"] / vals["noop"], vals["redis"] / vals["noop"]
-    print(f"| {label} | {fmt(vals['noop'])} | {fmt(vals['embedded'])} | {fmt(vals['redis'])} | {e:.2f} | {r:.2f} | {targets} |")
-row("req/s at saturation (16 conn x 16 streams, distinct orders)", "rps", lambda v: f"{v:.0f}", "≥ 0.70 / ≥ 0.40", "sat")
-row("p50 µs, one call at a time", "p50_us", lambda v: f"{v}", "≤ 1.3 / ≤ 1.8", "single")
-row("p99 µs, open loop at min(half of each one's max, OPEN_RATE_CAP)", "p99_us", lambda v: f"{v}", "≤ 1000 µs each", "open")
-vals = {t: rps(f"replay-{t}") for t in ("noop", "embedded", "redis")}
-print(f"| req/s, replay path (h2load, fixed body) | {vals['noop']:.0f} | {vals['embedded']:.0f} | {vals['redis']:.0f} | {vals['embedded']/vals['noop']:.2f} | {vals['redis']/vals['noop']:.2f} | (reported) |")
-s_noop, s_emb = j("score-noop")["rps"], j("score-embedded")["rps"]
-print(f"| ScoreBuyer req/s (16 x 16) | {s_noop:.0f} | {s_emb:.0f} | – | {s_emb/s_noop:.2f} | – | (reported) |")
-for t in ("noop", "embedded", "redis"):
-    o = j(f"open-{t}")
-    print(f"| open loop {t}: rate {o['rate']}/s, ok {o['ok']}, errors {o['errors']}, p50 {o['p50_us']} µs, p99.9 {o['p999_us']} µs, generator lag max {o['max_send_lag_us']} µs | | | | | | |")
-PY
+    python3 scripts/bench_tables.py ratios "$OUT"
+}
+
+# The regression guard: saturation and one call at a time, short runs.
+quick() {
+    local DURATION=3 WARMUP=1
+    for target in noop embedded redis; do
+        start_target "$target"
+        loadgen "sat-$target" --connections 16 --streams 16
+        loadgen "single-$target" --one-at-a-time
+        stop_target "$target"
+    done
+    python3 scripts/bench_tables.py quick "$OUT"
+}
+
+# Open loop at 25% and 50% of each store's own closed-loop maximum, distinct
+# orders, 64 buyers. Every figure is TAIL_REPS runs, each on a fresh server and
+# each next to a run of the no-op at the same rate, so that the machine's drift
+# hits both alike. Then 60 s at 50%, in 10 s slices, to show no decay.
+tail_runs() {
+    local reps=${TAIL_REPS:-3}
+    for store in ${TAIL_STORES:-embedded redis}; do
+        start_target "$store"
+        loadgen "tailmax-$store" --connections 8 --streams 16 --buyers 64
+        stop_target "$store"
+        local max
+        max=$(field "tailmax-$store" rps)
+        for pct in 25 50; do
+            local rate
+            rate=$(python3 -c "print(int($max * $pct / 100))")
+            for rep in $(seq "$reps"); do
+                for target in noop "$store"; do
+                    start_target "$target"
+                    loadgen "tail-$store-$pct-$target-$rep" --rate "$rate" --connections 8 --buyers 64
+                    stop_target "$target"
+                done
+            done
+        done
+        start_target "$store"
+        DURATION=60 loadgen "long-$store" --rate "$(python3 -c "print(int($max / 2))")" --connections 8 \
+            --buyers 64 --slice-seconds 10
+        stop_target "$store"
+    done
+    python3 scripts/bench_tables.py tail "$OUT" "$reps" "${TAIL_STORES:-embedded redis}"
+}
+
+# CPU time of a process so far, in clock ticks (user + system).
+cpu_ticks() {
+    awk '{print $14 + $15}' "/proc/$1/stat"
+}
+
+# start_cluster → CLUSTER_URLS (comma-separated), CLUSTER_PIDS; three masters on REDIS_CPU
+start_cluster() {
+    local ports=() dir
+    CLUSTER_PIDS=()
+    for _ in 1 2 3; do
+        local port
+        port=$(free_port)
+        dir=$(mktemp -d)
+        taskset -c "$REDIS_CPU" redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no \
+            --cluster-enabled yes --cluster-config-file "$dir/nodes.conf" --dir "$dir" \
+            --daemonize no --loglevel warning >/dev/null &
+        CLUSTER_PIDS+=($!)
+        PIDS+=($!)
+        ports+=("$port")
+        wait_port "$port"
+    done
+    redis-cli --cluster create "${ports[@]/#/127.0.0.1:}" --cluster-replicas 0 --cluster-yes >/dev/null
+    for _ in $(seq 100); do
+        [[ $(redis-cli -p "${ports[0]}" cluster info | tr -d '\r' | grep cluster_state) == cluster_state:ok ]] && break
+        sleep 0.1
+    done
+    CLUSTER_URLS=$(printf 'redis://127.0.0.1:%s,' "${ports[@]}")
+    CLUSTER_URLS=${CLUSTER_URLS%,}
+}
+
+# Capacity: what one decision costs each process, and N creditgate replicas
+# against one redis-server and against a 3-master cluster. Redis gets core 0 to
+# itself; the replicas and their load generators share the other core, so the
+# table shows Redis's CPU per decision and how far one Redis core carries.
+capacity() {
+    local n_list=${CAPACITY_N:-1 2 4 8}
+    # Per core: each store alone on core 0 at saturation.
+    for store in embedded redis; do
+        start_target "$store"
+        local before redis_before
+        before=$(cpu_ticks "$CG_PID")
+        [[ $store == redis ]] && redis_before=$(cpu_ticks "$REDIS_PID")
+        loadgen "cap-core-$store" --connections 16 --streams 16
+        echo "$(( $(cpu_ticks "$CG_PID") - before ))" >"$OUT/cap-core-$store.cg_ticks"
+        [[ $store == redis ]] && echo "$(( $(cpu_ticks "$REDIS_PID") - redis_before ))" >"$OUT/cap-core-$store.redis_ticks"
+        stop_target "$store"
+    done
+    for kind in redis cluster; do
+        for n in $n_list; do
+            local urls args=() pids=() ports=() redis_pids=()
+            if [[ $kind == redis ]]; then
+                start_redis_on "$REDIS_CPU"
+                "$CG_BIN" store-init --redis-url "redis://127.0.0.1:$REDIS_PORT" >/dev/null
+                args=(--redis-url "redis://127.0.0.1:$REDIS_PORT")
+                redis_pids=("$REDIS_PID")
+            else
+                start_cluster
+                "$CG_BIN" store-init --redis-cluster "$CLUSTER_URLS" >/dev/null
+                args=(--redis-cluster "$CLUSTER_URLS")
+                redis_pids=("${CLUSTER_PIDS[@]}")
+            fi
+            for i in $(seq "$n"); do
+                local port
+                port=$(free_port)
+                "${LOAD_CPU[@]}" "$CG_BIN" --listen "127.0.0.1:$port" --log warn "${args[@]}" \
+                    >"$OUT/cap-$kind-$n-$i.log" 2>&1 &
+                pids+=($!)
+                PIDS+=($!)
+                ports+=("$port")
+                wait_port "$port"
+            done
+            CG_PORT=${ports[0]} seed
+            local redis_before=0
+            for pid in "${redis_pids[@]}"; do redis_before=$((redis_before + $(cpu_ticks "$pid"))); done
+            local lg_pids=()
+            for i in $(seq "$n"); do
+                "${LOAD_CPU[@]}" "$BIN/creditgate-loadgen" --target "http://127.0.0.1:${ports[$((i - 1))]}" \
+                    --duration "$DURATION" --warmup "$WARMUP" --json --connections 4 --streams 16 \
+                    >"$OUT/cap-$kind-$n-$i.json" 2>/dev/null &
+                lg_pids+=($!)
+            done
+            wait "${lg_pids[@]}"
+            local redis_after=0
+            for pid in "${redis_pids[@]}"; do redis_after=$((redis_after + $(cpu_ticks "$pid"))); done
+            echo "$((redis_after - redis_before))" >"$OUT/cap-$kind-$n.redis_ticks"
+            stop "${pids[@]}"
+            stop "${redis_pids[@]}"
+        done
+    done
+    python3 scripts/bench_tables.py capacity "$OUT" "$(getconf CLK_TCK)" "$DURATION" "$WARMUP" $n_list
 }
 
 memory() {
@@ -278,12 +401,17 @@ memory() {
 
 case $SECTION in
     ratios) ratios ;;
+    quick) quick ;;
+    tail) tail_runs ;;
+    capacity) capacity ;;
     flat) flat_cost ;;
     memory) memory ;;
     all)
         flat_cost
         memory
         ratios
+        tail_runs
+        capacity
         ;;
-    *) echo "unknown section $SECTION (ratios, flat, memory, all)" >&2; exit 2 ;;
+    *) echo "unknown section $SECTION (quick, ratios, tail, capacity, flat, memory, all)" >&2; exit 2 ;;
 esac

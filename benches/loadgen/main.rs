@@ -16,6 +16,7 @@ mod open_loop;
 mod report;
 mod runner;
 mod stats;
+mod steal;
 
 use clap::Parser;
 use cli::{Args, Settings};
@@ -111,6 +112,13 @@ async fn run(settings: &Settings) -> Result<ExitCode, String> {
         settings.warmup.as_secs(),
         settings.duration.as_secs()
     );
+    // Steal during the measured window only, read by a task of its own.
+    let steal = tokio::spawn(async move {
+        tokio::time::sleep_until(window.measure_from).await;
+        let before = steal::total_ticks();
+        tokio::time::sleep_until(window.end).await;
+        steal::millis_between(before, steal::total_ticks())
+    });
     let result = match settings.rate {
         Some(rate) => {
             open_loop::open_loop(&channels, rate, settings.max_outstanding, workload, window).await
@@ -125,7 +133,8 @@ async fn run(settings: &Settings) -> Result<ExitCode, String> {
         );
     }
 
-    let report = Report::new(settings, &result.stats);
+    let stolen_ms = steal.await.ok().flatten();
+    let report = Report::new(settings, &result.stats, stolen_ms);
     if settings.json {
         eprint!("{}", report.human());
         println!("{}", report.json());

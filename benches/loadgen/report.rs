@@ -16,10 +16,12 @@ pub struct Report<'a> {
     pub lag: Option<Percentiles>,
     /// The measured window in slices of `--slice-seconds`, by send time.
     pub slices: Vec<Slice>,
+    /// CPU time the hypervisor took from this machine during the measured window.
+    pub stolen_ms: Option<u64>,
 }
 
 impl<'a> Report<'a> {
-    pub fn new(settings: &'a Settings, stats: &'a Stats) -> Self {
+    pub fn new(settings: &'a Settings, stats: &'a Stats, stolen_ms: Option<u64>) -> Self {
         let percentiles = stats.percentiles();
         let lag = stats.lag_percentiles();
         let rps = stats.ok as f64 / settings.duration.as_secs_f64();
@@ -30,7 +32,16 @@ impl<'a> Report<'a> {
             rps,
             lag,
             slices: stats.slices(settings.slice_seconds),
+            stolen_ms,
         }
+    }
+
+    /// Calls per second in a slice; the last one may be shorter than the others.
+    fn slice_rps(&self, slice: &Slice) -> f64 {
+        let s = self.settings;
+        let width = u64::from(s.slice_seconds)
+            .min(s.duration.as_secs().saturating_sub(u64::from(slice.from_s)));
+        slice.ok as f64 / width.max(1) as f64
     }
 
     /// Open loop: a run whose generator was late by more than a tenth of the p99 it
@@ -132,6 +143,12 @@ impl<'a> Report<'a> {
                 );
             }
         }
+        if let Some(stolen) = self.stolen_ms {
+            let _ = writeln!(
+                out,
+                "  steal     {stolen} ms of CPU taken by the hypervisor during the window (all cores)"
+            );
+        }
         if self.slices.len() > 1 {
             for slice in &self.slices {
                 let _ = writeln!(
@@ -139,7 +156,7 @@ impl<'a> Report<'a> {
                     "  from {:>4} s  ok {:>8}  ({:.1} req/s)  p50 {} us  p99 {} us  max {} us",
                     slice.from_s,
                     slice.ok,
-                    slice.ok as f64 / f64::from(s.slice_seconds),
+                    self.slice_rps(slice),
                     slice.latency.p50,
                     slice.latency.p99,
                     slice.latency.max
@@ -170,7 +187,7 @@ impl<'a> Report<'a> {
                 json!({
                     "from_s": slice.from_s,
                     "ok": slice.ok,
-                    "rps": slice.ok as f64 / f64::from(s.slice_seconds),
+                    "rps": (self.slice_rps(slice) * 10.0).round() / 10.0,
                     "p50_us": slice.latency.p50,
                     "p99_us": slice.latency.p99,
                     "max_us": slice.latency.max,
@@ -201,6 +218,7 @@ impl<'a> Report<'a> {
             "lag_p99_us": pick(self.lag, |p| p.p99),
             "lag_max_us": pick(self.lag, |p| p.max),
             "void": self.void(),
+            "stolen_ms": self.stolen_ms,
             "slice_s": s.slice_seconds,
             "slices": slices,
         })

@@ -146,3 +146,39 @@ async fn unused_reservations_expire() {
     );
     assert_eq!(amount(&app.exposure("B-1").await.open_orders), "6000.00");
 }
+
+#[tokio::test]
+async fn a_check_alone_releases_what_lapsed() {
+    // No ledger call in between: the check itself must find the lapsed
+    // reservation (on Redis, through the buyer's next-expiry field) and release
+    // it, or the second order would not fit under the limit.
+    let app = TestApp::spawn_with(ServiceSettings {
+        reservation_ttl: Duration::from_secs(2),
+        ..test_settings()
+    })
+    .await;
+    app.upsert(buyer("B-1", "10000.00")).await;
+    assert_eq!(
+        decision(&app.check("B-1", "O-1", "6000.00").await),
+        Decision::Approved
+    );
+    assert_ne!(
+        decision(&app.check("B-1", "O-2", "6000.00").await),
+        Decision::Approved
+    );
+    app.clock.advance_secs(3);
+    tokio::time::sleep(Duration::from_millis(3_100)).await;
+    let after = app.check("B-1", "O-3", "6000.00").await;
+    assert_eq!(decision(&after), Decision::Approved);
+    assert_eq!(
+        amount(&after.exposure),
+        "6000.00",
+        "O-1's 6000.00 was released"
+    );
+    // The released order is new again; the one still reserved counts.
+    assert_eq!(
+        decision(&app.check("B-1", "O-1", "4000.00").await),
+        Decision::Approved
+    );
+    assert_eq!(amount(&app.exposure("B-1").await.open_orders), "10000.00");
+}

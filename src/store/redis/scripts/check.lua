@@ -2,8 +2,9 @@
 --       today, kept_from, sales_from (the ledger's calendar, see the prelude),
 --       order_id, amount, buyer_version, blocked, max_total, max_insurable ('' = none),
 --       earliest_due_day, decision_id, ttl_secs, sample
--- The hot path: six Redis calls for a new order (marker, expiry head, buyer with
--- totals and order record, due dates, and the two writes of a reservation). It
+-- The hot path: six Redis calls for a new order (clock, marker, buyer with
+-- totals, order record and next expiry, due dates, and the two writes of a
+-- reservation); the expiry list is read only when its head may have lapsed. It
 -- prunes nothing: a settled record past the retention window is read as absent
 -- and left for the next ledger call to remove.
 -- The admission test below is ReserveConditions::admit (src/domain/policy.rs);
@@ -14,12 +15,18 @@ end
 if redis.call('EXISTS', K_MARKER) == 0 then
   return {'NO_MARKER'}
 end
-expire()
 local order_id, amount = ARGV[6], tonumber(ARGV[7])
 local field = order_field(order_id)
-local b = redis.call('HMGET', K_BUYER, 'v', 'oo', 'oi', 'dp', field)
+local b = redis.call('HMGET', K_BUYER, 'v', 'oo', 'oi', 'dp', field, 'ne')
 if not b[1] then
   return {'UNKNOWN_BUYER'}
+end
+-- 'ne': when the oldest open reservation lapses ('-' none; see expire()).
+local ne = b[6]
+if ne ~= '-' and (not ne or tonumber(ne) <= NOW) then
+  ne = expire()
+  -- Releasing changed the totals, and perhaps this order's record.
+  b = redis.call('HMGET', K_BUYER, 'v', 'oo', 'oi', 'dp', field)
 end
 local today, sample = TODAY, tonumber(ARGV[15])
 local oo, oi, dp = num(b[2]), num(b[3]), num(b[4])
@@ -55,7 +62,12 @@ if not admit then
 end
 local expires = NOW + tonumber(ARGV[14])
 -- Overwrites a settled record past the window, if one is still stored.
-redis.call('HSET', K_BUYER, 'oo', fmt(oo + amount), field,
-  pack_order('A', amount, amount, ARGV[13], NOW, expires, nil))
+local record = pack_order('A', amount, amount, ARGV[13], NOW, expires, nil)
+if ne == '-' then
+  -- The list was empty: this reservation becomes its head.
+  redis.call('HSET', K_BUYER, 'oo', fmt(oo + amount), field, record, 'ne', fmt(expires))
+else
+  redis.call('HSET', K_BUYER, 'oo', fmt(oo + amount), field, record)
+end
 schedule(order_id, expires)
 return {'RESERVED', snap}

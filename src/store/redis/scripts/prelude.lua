@@ -152,15 +152,23 @@ end
 -- Releases lapsed reservations, at most EXPIRE_BATCH per call so that no call's
 -- cost grows with the backlog. An entry whose record now carries another expiry
 -- (invoiced, cancelled, released) is just dropped.
+-- Then records in the buyer hash's 'ne' field when the head of K_OEXP lapses
+-- ('-' for an empty list), and returns it: the check reads 'ne' in the HMGET it
+-- makes anyway and looks at the list only when something may have lapsed. 'ne'
+-- is never later than the real head: entries only ever leave from the head
+-- (here and in prune()), so the head can only move later. Absent 'ne' (a new
+-- buyer) reads as unknown and makes the next check look.
 local function expire()
-  for _ = 1, EXPIRE_BATCH do
+  local next_due = '-'
+  for n = 1, EXPIRE_BATCH + 1 do
     local head = redis.call('LINDEX', K_OEXP, 0)
     if not head then
-      return
+      break
     end
     local due, id = string.match(head, '^(%-?%d+)|(.*)$')
-    if tonumber(due) > NOW then
-      return
+    if tonumber(due) > NOW or n > EXPIRE_BATCH then
+      next_due = due
+      break
     end
     redis.call('LPOP', K_OEXP)
     local field = order_field(id)
@@ -182,6 +190,8 @@ local function expire()
       end
     end
   end
+  redis.call('HSET', K_BUYER, 'ne', next_due)
+  return next_due
 end
 
 -- Removes settled items past the retention window, oldest first, at most
