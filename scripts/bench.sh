@@ -65,6 +65,20 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
+# A free port whose cluster bus port (+10000) is valid too, both free.
+cluster_free_port() {
+    python3 -c '
+import random, socket
+while True:
+    port = random.randint(20000, 55000)
+    try:
+        for p in (port, port + 10000):
+            s = socket.socket(); s.bind(("127.0.0.1", p)); s.close()
+        print(port); break
+    except OSError:
+        pass'
+}
+
 wait_port() {
     for _ in $(seq 100); do
         (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
@@ -302,7 +316,7 @@ start_cluster() {
     CLUSTER_PIDS=()
     for _ in 1 2 3; do
         local port
-        port=$(free_port)
+        port=$(cluster_free_port)
         dir=$(mktemp -d)
         taskset -c "$REDIS_CPU" redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no \
             --cluster-enabled yes --cluster-config-file "$dir/nodes.conf" --dir "$dir" \
@@ -313,10 +327,17 @@ start_cluster() {
         wait_port "$port"
     done
     redis-cli --cluster create "${ports[@]/#/127.0.0.1:}" --cluster-replicas 0 --cluster-yes >/dev/null
+    # Every node must see the whole slot map before a client is told the cluster is up.
+    local port ready
     for _ in $(seq 100); do
-        [[ $(redis-cli -p "${ports[0]}" cluster info | tr -d '\r' | grep cluster_state) == cluster_state:ok ]] && break
+        ready=1
+        for port in "${ports[@]}"; do
+            redis-cli -p "$port" cluster info | tr -d '\r' | grep -q '^cluster_state:ok$' || ready=0
+        done
+        ((ready)) && break
         sleep 0.1
     done
+    sleep 1
     CLUSTER_URLS=$(printf 'redis://127.0.0.1:%s,' "${ports[@]}")
     CLUSTER_URLS=${CLUSTER_URLS%,}
 }
@@ -328,7 +349,7 @@ start_cluster() {
 capacity() {
     local n_list=${CAPACITY_N:-1 2 4 8}
     # Per core: each store alone on core 0 at saturation.
-    for store in embedded redis; do
+    for store in ${CAPACITY_CORE-embedded redis}; do
         start_target "$store"
         local before redis_before
         before=$(cpu_ticks "$CG_PID")
@@ -338,7 +359,7 @@ capacity() {
         [[ $store == redis ]] && echo "$(( $(cpu_ticks "$REDIS_PID") - redis_before ))" >"$OUT/cap-core-$store.redis_ticks"
         stop_target "$store"
     done
-    for kind in redis cluster; do
+    for kind in ${CAPACITY_KINDS:-redis cluster}; do
         for n in $n_list; do
             local urls args=() pids=() ports=() redis_pids=()
             if [[ $kind == redis ]]; then

@@ -2,6 +2,7 @@
 directory. One subcommand per section: ratios, quick, tail, capacity."""
 
 import json
+import os
 import statistics
 import sys
 
@@ -93,6 +94,8 @@ def capacity(out, clk_tck, duration, warmup, ns):
     print("| store | decisions/s (saturation, one core) | creditgate CPU µs per decision | redis-server CPU µs per decision | decisions per creditgate core-second | decisions per Redis core-second |")
     print("|---|---|---|---|---|---|")
     for store in ("embedded", "redis"):
+        if not os.path.exists(f"{out}/cap-core-{store}.json"):
+            continue
         run = load(out, f"cap-core-{store}")
         decisions = run["rps"] * window
         cg = cpu_s(f"cap-core-{store}.cg_ticks") * 1e6 / decisions
@@ -106,6 +109,8 @@ def capacity(out, clk_tck, duration, warmup, ns):
     print("| store | creditgate processes | decisions/s (all) | Redis CPU, % of one core (sum over masters) | Redis CPU µs per decision | projected decisions/s at 100% of the Redis cores |")
     print("|---|---|---|---|---|---|")
     for kind, cores in (("redis", 1), ("cluster", 3)):
+        if not os.path.exists(f"{out}/cap-{kind}-{ns[0]}.redis_ticks"):
+            continue
         for n in ns:
             rps = sum(load(out, f"cap-{kind}-{n}-{i}")["rps"] for i in range(1, n + 1))
             busy = cpu_s(f"cap-{kind}-{n}.redis_ticks") / window
