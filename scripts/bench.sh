@@ -118,9 +118,17 @@ start_creditgate() {
     wait_port "$CG_PORT"
 }
 
+# Stops processes this script started, and forgets them: the exit trap must not
+# signal a pid the system may have given to someone else since.
 stop() {
     kill "$@" 2>/dev/null || true
     wait "$@" 2>/dev/null || true
+    local pid gone kept=()
+    for pid in "${PIDS[@]}"; do
+        for gone in "$@"; do [[ $pid == "$gone" ]] && continue 2; done
+        kept+=("$pid")
+    done
+    PIDS=("${kept[@]}")
 }
 
 # loadgen NAME [args…]: one run, JSON line kept in $OUT/NAME.json
@@ -348,6 +356,8 @@ start_cluster() {
 # table shows Redis's CPU per decision and how far one Redis core carries.
 capacity() {
     local n_list=${CAPACITY_N:-1 2 4 8}
+    # No figure of an earlier run may pass for this one's.
+    rm -f "$OUT"/cap-*
     # Per core: each store alone on core 0 at saturation.
     for store in ${CAPACITY_CORE-embedded redis}; do
         start_target "$store"
@@ -390,10 +400,13 @@ capacity() {
             for i in $(seq "$n"); do
                 "${LOAD_CPU[@]}" "$BIN/creditgate-loadgen" --target "http://127.0.0.1:${ports[$((i - 1))]}" \
                     --duration "$DURATION" --warmup "$WARMUP" --json --connections 4 --streams 16 \
-                    >"$OUT/cap-$kind-$n-$i.json" 2>/dev/null &
+                    >"$OUT/cap-$kind-$n-$i.json" 2>"$OUT/cap-$kind-$n-$i.log" &
                 lg_pids+=($!)
             done
-            wait "${lg_pids[@]}"
+            local lg_pid
+            for lg_pid in "${lg_pids[@]}"; do
+                wait "$lg_pid" || { echo "a load generator failed: $OUT/cap-$kind-$n-*.log" >&2; exit 1; }
+            done
             local redis_after=0
             for pid in "${redis_pids[@]}"; do redis_after=$((redis_after + $(cpu_ticks "$pid"))); done
             echo "$((redis_after - redis_before))" >"$OUT/cap-$kind-$n.redis_ticks"

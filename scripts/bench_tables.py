@@ -54,15 +54,17 @@ def steal(runs):
 def tail(out, reps, stores):
     print()
     print("| store | load | rate/s | no-op p99 µs (runs) | store p50 / p99 / p99.9 / max µs (median run) "
-          "| store p99 µs (runs) | p99 ratio (medians) | void runs | steal ms per run (no-op; store) | target |")
+          "| store p99 µs (runs) | p99 ratio (medians of the non-void runs) | void runs | steal ms per run (no-op; store) | target |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for store in stores:
         for pct in (25, 50):
             noop = [load(out, f"tail-{store}-{pct}-noop-{n}") for n in range(1, reps + 1)]
             mine = [load(out, f"tail-{store}-{pct}-{store}-{n}") for n in range(1, reps + 1)]
             void = sum(r["void"] for r in noop + mine)
-            noop_p99 = statistics.median(r["p99_us"] for r in noop)
-            mine_p99 = statistics.median(r["p99_us"] for r in mine)
+            # Void runs are not results: the medians leave them out (unless all are void).
+            valid = lambda runs: [r for r in runs if not r["void"]] or runs
+            noop_p99 = statistics.median(r["p99_us"] for r in valid(noop))
+            mine_p99 = statistics.median(r["p99_us"] for r in valid(mine))
             mid = sorted(mine, key=lambda r: r["p99_us"])[len(mine) // 2]
             lost = sum(r["errors"] for r in mine)
             print(

@@ -21,10 +21,11 @@ local b = redis.call('HMGET', K_BUYER, 'v', 'oo', 'oi', 'dp', field, 'ne')
 if not b[1] then
   return {'UNKNOWN_BUYER'}
 end
--- 'ne': when the oldest open reservation lapses ('-' none; see expire()).
+-- 'ne': when the oldest open reservation lapses (absent: none, or not known;
+-- see expire()).
 local ne = b[6]
-if ne ~= '-' and (not ne or tonumber(ne) <= NOW) then
-  ne = expire()
+if not ne or tonumber(ne) <= NOW then
+  ne = expire(b[6])
   -- Releasing changed the totals, and perhaps this order's record.
   b = redis.call('HMGET', K_BUYER, 'v', 'oo', 'oi', 'dp', field)
 end
@@ -63,7 +64,7 @@ end
 local expires = NOW + tonumber(ARGV[14])
 -- Overwrites a settled record past the window, if one is still stored.
 local record = pack_order('A', amount, amount, ARGV[13], NOW, expires, nil)
-if ne == '-' then
+if not ne then
   -- The list was empty: this reservation becomes its head.
   redis.call('HSET', K_BUYER, 'oo', fmt(oo + amount), field, record, 'ne', fmt(expires))
 else

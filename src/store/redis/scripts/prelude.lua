@@ -152,14 +152,18 @@ end
 -- Releases lapsed reservations, at most EXPIRE_BATCH per call so that no call's
 -- cost grows with the backlog. An entry whose record now carries another expiry
 -- (invoiced, cancelled, released) is just dropped.
--- Then records in the buyer hash's 'ne' field when the head of K_OEXP lapses
--- ('-' for an empty list), and returns it: the check reads 'ne' in the HMGET it
--- makes anyway and looks at the list only when something may have lapsed. 'ne'
--- is never later than the real head: entries only ever leave from the head
--- (here and in prune()), so the head can only move later. Absent 'ne' (a new
--- buyer) reads as unknown and makes the next check look.
-local function expire()
-  local next_due = '-'
+-- Then keeps the buyer hash's 'ne' field: when the head of K_OEXP lapses, absent
+-- when the list is empty. The check reads 'ne' in the HMGET it makes anyway and
+-- looks at the list only when 'ne' is absent or due. 'ne' is never later than
+-- the real head: entries only leave from the head (here and in prune()), so the
+-- head only moves later; and a script that pushes without knowing 'ne' (an older
+-- version, during a rolling deploy) leaves it absent or earlier, which only makes
+-- the next check look. As for the list's own order, this holds while the
+-- reservation TTL stays the same. `current` is the value the caller read (false:
+-- absent; nil: not read, so it is read here); 'ne' is written only when it changes,
+-- so a call that releases nothing writes nothing.
+local function expire(current)
+  local next_due = nil
   for n = 1, EXPIRE_BATCH + 1 do
     local head = redis.call('LINDEX', K_OEXP, 0)
     if not head then
@@ -190,7 +194,16 @@ local function expire()
       end
     end
   end
-  redis.call('HSET', K_BUYER, 'ne', next_due)
+  if current == nil then
+    current = redis.call('HGET', K_BUYER, 'ne')
+  end
+  if next_due then
+    if current ~= next_due then
+      redis.call('HSET', K_BUYER, 'ne', next_due)
+    end
+  elseif current then
+    redis.call('HDEL', K_BUYER, 'ne')
+  end
   return next_due
 end
 
