@@ -3,14 +3,20 @@
 
 use crate::helpers::*;
 
-#[tokio::test]
-async fn a_check_of_an_order_already_invoiced_is_referred_and_reserves_nothing() {
+/// B-1 (limit 10,000.00) with ORD-1 invoiced for 3,000.00 (INV-1) and never checked.
+async fn invoiced_without_a_check() -> TestApp {
     let app = TestApp::spawn().await;
     app.upsert(buyer("B-1", "10000.00")).await;
-    // The ERP billed the order before (or without) asking.
     app.invoice("B-1", "INV-1", "ORD-1", "3000.00", 0, 30)
         .await
         .unwrap();
+    app
+}
+
+#[tokio::test]
+async fn a_check_of_an_order_already_invoiced_is_referred_and_reserves_nothing() {
+    // The ERP billed the order before (or without) asking.
+    let app = invoiced_without_a_check().await;
     for _ in 0..2 {
         let late = app.check("B-1", "ORD-1", "3000.00").await;
         assert_eq!(decision(&late), Decision::Referred);
@@ -25,11 +31,7 @@ async fn a_check_of_an_order_already_invoiced_is_referred_and_reserves_nothing()
 
 #[tokio::test]
 async fn an_order_billed_on_two_invoices_names_the_first_and_the_sum() {
-    let app = TestApp::spawn().await;
-    app.upsert(buyer("B-1", "10000.00")).await;
-    app.invoice("B-1", "INV-1", "ORD-1", "3000.00", 0, 30)
-        .await
-        .unwrap();
+    let app = invoiced_without_a_check().await;
     app.invoice("B-1", "INV-2", "ORD-1", "500.00", 0, 30)
         .await
         .unwrap();
@@ -65,11 +67,7 @@ async fn a_fully_invoiced_approval_replays_as_approved_and_reserves_nothing() {
 
 #[tokio::test]
 async fn cancelling_an_order_invoiced_without_a_check_changes_nothing() {
-    let app = TestApp::spawn().await;
-    app.upsert(buyer("B-1", "10000.00")).await;
-    app.invoice("B-1", "INV-1", "ORD-1", "3000.00", 0, 30)
-        .await
-        .unwrap();
+    let app = invoiced_without_a_check().await;
     for _ in 0..2 {
         let cancelled = app.cancel("B-1", "ORD-1").await.unwrap();
         assert!(cancelled.invoiced, "a receivable cannot be cancelled");

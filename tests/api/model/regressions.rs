@@ -6,6 +6,15 @@
 use super::reference::Tier;
 use super::{Amount, Field, Op, ProfileSpec, Runner};
 
+/// Buyer 0 created with `standard_10k`.
+fn upsert_standard_10k() -> Op {
+    Op::Upsert {
+        buyer: 0,
+        spec: standard_10k(),
+        mask: None,
+    }
+}
+
 fn standard_10k() -> ProfileSpec {
     // LIMITS[2]: a 10,000.00 EUR manual limit.
     ProfileSpec {
@@ -36,11 +45,7 @@ async fn run(ops: Vec<Op>) {
 #[tokio::test]
 async fn expired_rating_referral_reserves_nothing_and_stays_referred() {
     run(vec![
-        Op::Upsert {
-            buyer: 0,
-            spec: standard_10k(),
-            mask: None,
-        },
+        upsert_standard_10k(),
         Op::Advance { days: 181 },
         Op::Check {
             buyer: 0,
@@ -62,11 +67,7 @@ async fn expired_rating_referral_reserves_nothing_and_stays_referred() {
 #[tokio::test]
 async fn an_order_invoiced_before_its_check_counts_once() {
     run(vec![
-        Op::Upsert {
-            buyer: 0,
-            spec: standard_10k(),
-            mask: None,
-        },
+        upsert_standard_10k(),
         Op::Invoice {
             buyer: 0,
             invoice: 1,
@@ -89,11 +90,7 @@ async fn an_order_invoiced_before_its_check_counts_once() {
 #[tokio::test]
 async fn a_retried_payment_counts_once() {
     run(vec![
-        Op::Upsert {
-            buyer: 0,
-            spec: standard_10k(),
-            mask: None,
-        },
+        upsert_standard_10k(),
         Op::Invoice {
             buyer: 0,
             invoice: 1,
@@ -122,17 +119,9 @@ async fn a_sync_that_changes_nothing_keeps_the_rating_and_a_masked_one_the_limit
     renamed.name = 1;
     renamed.limit = 0;
     run(vec![
-        Op::Upsert {
-            buyer: 0,
-            spec: standard_10k(),
-            mask: None,
-        },
+        upsert_standard_10k(),
         Op::Advance { days: 181 },
-        Op::Upsert {
-            buyer: 0,
-            spec: standard_10k(),
-            mask: None,
-        },
+        upsert_standard_10k(),
         Op::Check {
             buyer: 0,
             order: 1,

@@ -25,9 +25,12 @@ end
 -- see expire()).
 local ne = b[6]
 if not ne or tonumber(ne) <= NOW then
-  ne = expire(b[6])
-  -- Releasing changed the totals, and perhaps this order's record.
-  b = redis.call('HMGET', K_BUYER, 'v', 'oo', 'oi', 'dp', field)
+  local popped
+  ne, popped = expire(b[6])
+  if popped then
+    -- Releasing changed the totals, and perhaps this order's record.
+    b = redis.call('HMGET', K_BUYER, 'v', 'oo', 'oi', 'dp', field)
+  end
 end
 local today, sample = TODAY, tonumber(ARGV[15])
 local oo, oi, dp = num(b[2]), num(b[3]), num(b[4])

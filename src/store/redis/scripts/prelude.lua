@@ -161,9 +161,10 @@ end
 -- the next check look. As for the list's own order, this holds while the
 -- reservation TTL stays the same. `current` is the value the caller read (false:
 -- absent; nil: not read, so it is read here); 'ne' is written only when it changes,
--- so a call that releases nothing writes nothing.
+-- so a call that releases nothing writes nothing. Returns 'ne' and whether any
+-- entry left the list (then the buyer hash may have changed).
 local function expire(current)
-  local next_due = nil
+  local next_due, popped = nil, false
   for n = 1, EXPIRE_BATCH + 1 do
     local head = redis.call('LINDEX', K_OEXP, 0)
     if not head then
@@ -175,6 +176,7 @@ local function expire(current)
       break
     end
     redis.call('LPOP', K_OEXP)
+    popped = true
     local field = order_field(id)
     local rec = redis.call('HGET', K_BUYER, field)
     if rec then
@@ -204,7 +206,7 @@ local function expire(current)
   elseif current then
     redis.call('HDEL', K_BUYER, 'ne')
   end
-  return next_due
+  return next_due, popped
 end
 
 -- Removes settled items past the retention window, oldest first, at most
