@@ -102,7 +102,11 @@ pub struct Config {
     #[arg(long, env = "CREDITGATE_RESERVATION_TTL", default_value = "30d", value_parser = parse_duration)]
     pub reservation_ttl: Duration,
 
-    /// Longest wait for in-flight calls to finish after SIGTERM/SIGINT.
+    #[command(flatten)]
+    pub server: crate::config_server::ServerArgs,
+
+    /// Longest wait for in-flight calls to finish after SIGTERM/SIGINT and the
+    /// shutdown delay; the exit status is 1 when calls were still open then.
     #[arg(long, env = "CREDITGATE_SHUTDOWN_GRACE", default_value = "10s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,
 

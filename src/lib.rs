@@ -9,9 +9,11 @@
 pub mod app;
 pub mod clock;
 pub mod config;
+pub mod config_server;
 pub mod domain;
 pub mod grpc;
 pub mod policy_file;
+pub mod reload;
 pub mod service;
 pub mod shutdown;
 pub mod store;

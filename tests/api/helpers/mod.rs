@@ -164,6 +164,7 @@ impl TestApp {
         let (tx, rx) = oneshot::channel::<()>();
         let options = ServerOptions {
             health_interval: Duration::from_millis(100),
+            ..ServerOptions::default()
         };
         tokio::spawn(async move {
             server::serve(listener, service, options, async {
