@@ -2,18 +2,15 @@
 //! of spun on, and the drain: the listener is closed first (new connections are
 //! refused at once), then every connection is sent GOAWAY and given the grace.
 
-use super::connection::{self, Tracker};
+use super::connection::{self, GrpcService, Tracker};
 use super::settings::ConnectionSettings;
 use super::tls::ReloadableTls;
-use http::{Request, Response};
-use std::convert::Infallible;
 use std::future::Future;
 use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tonic::body::Body;
 
 /// The drain gave up: calls were still in flight when the grace ran out.
 #[derive(Debug, thiserror::Error)]
@@ -34,11 +31,7 @@ pub async fn serve<S>(
     grace: Duration,
 ) -> Result<(), DrainTimedOut>
 where
-    S: tower::Service<Request<Body>, Response = Response<Body>, Error = Infallible>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
+    S: GrpcService,
 {
     let settings = Arc::new(settings);
     let http2 = Arc::new(connection::http2_builder(&settings));

@@ -21,6 +21,31 @@ use tokio::time::{Instant, sleep_until};
 use tokio_rustls::TlsAcceptor;
 use tonic::body::Body;
 
+/// The routes as the transport calls them (a blanket alias of the bounds).
+pub trait GrpcService:
+    tower::Service<
+        Request<Body>,
+        Response = Response<Body>,
+        Error = Infallible,
+        Future: Send + 'static,
+    > + Clone
+    + Send
+    + 'static
+{
+}
+
+impl<S> GrpcService for S where
+    S: tower::Service<
+            Request<Body>,
+            Response = Response<Body>,
+            Error = Infallible,
+            Future: Send + 'static,
+        > + Clone
+        + Send
+        + 'static
+{
+}
+
 pub type Http2 = hyper::server::conn::http2::Builder<TokioExecutor>;
 
 pub fn http2_builder(settings: &ConnectionSettings) -> Http2 {
@@ -129,11 +154,7 @@ type CallFuture = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>
 
 impl<S> hyper::service::Service<Request<Incoming>> for ConnService<S>
 where
-    S: tower::Service<Request<Body>, Response = Response<Body>, Error = Infallible>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
+    S: GrpcService,
 {
     type Response = Response<Body>;
     type Error = Infallible;
@@ -162,11 +183,7 @@ pub async fn serve<S>(
     closing: watch::Receiver<bool>,
     guard: ConnectionGuard,
 ) where
-    S: tower::Service<Request<Body>, Response = Response<Body>, Error = Infallible>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
+    S: GrpcService,
 {
     let opened = Instant::now();
     let handshake_by = opened + settings.handshake_timeout;
@@ -208,11 +225,7 @@ struct Run<S> {
 
 impl<S> Run<S>
 where
-    S: tower::Service<Request<Body>, Response = Response<Body>, Error = Infallible>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
+    S: GrpcService,
 {
     async fn serve<IO>(mut self, io: IO)
     where
