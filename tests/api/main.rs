@@ -9,6 +9,8 @@ mod buyer_sync;
 mod concurrency;
 mod dates;
 mod decisions;
+mod edge_admission;
+mod edge_connections;
 mod idempotency;
 mod invariants;
 mod ledger;
