@@ -11,6 +11,8 @@ mod dates;
 mod decisions;
 mod edge_admission;
 mod edge_connections;
+mod edge_shutdown;
+mod edge_tls;
 mod idempotency;
 mod invariants;
 mod ledger;

@@ -4,6 +4,7 @@
 pub mod edge;
 pub mod process;
 pub mod redis;
+pub mod tls;
 
 use creditgate::clock::{Clock, ManualClock, SystemClock};
 use creditgate::domain::date::Date;
