@@ -19,6 +19,7 @@ async fn main() -> ExitCode {
     }
     let result = match config.command {
         Some(Command::StoreInit) => app::store_init(config).await,
+        Some(Command::Token(ref command)) => command.run().map(|text| print!("{text}")),
         None => app::serve(config).await,
     };
     match result {
