@@ -50,3 +50,56 @@ impl TokenCommand {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Command, Config};
+    use clap::Parser;
+
+    #[test]
+    fn flags_and_the_token_subcommand_parse() {
+        let config = Config::try_parse_from(["creditgate"]).unwrap();
+        assert_eq!(config.auth, AuthArgs::default());
+        let config = Config::try_parse_from([
+            "creditgate",
+            "--auth-tokens-file",
+            "/etc/creditgate/tokens.toml",
+            "--allow-unauthenticated",
+        ])
+        .unwrap();
+        assert_eq!(
+            config.auth.auth_tokens_file.as_deref(),
+            Some(std::path::Path::new("/etc/creditgate/tokens.toml"))
+        );
+        assert!(config.auth.allow_unauthenticated);
+        let config = Config::try_parse_from([
+            "creditgate",
+            "token",
+            "new",
+            "--name",
+            "erp",
+            "--roles",
+            "ledger,analyst",
+        ])
+        .unwrap();
+        let expected = TokenCommand::New {
+            name: "erp".to_owned(),
+            roles: vec!["ledger".to_owned(), "analyst".to_owned()],
+        };
+        assert_eq!(config.command, Some(Command::Token(expected)));
+        let no_roles = Config::try_parse_from(["creditgate", "token", "new", "--name", "erp"]);
+        assert!(no_roles.is_err());
+    }
+
+    #[test]
+    fn check_bind_reads_the_flags() {
+        let lan = "10.0.0.5:50051".parse().unwrap();
+        let mut args = AuthArgs::default();
+        assert!(args.check_bind(lan).is_err());
+        args.allow_unauthenticated = true;
+        assert!(args.check_bind(lan).unwrap().is_some());
+        args.auth_tokens_file = Some("/etc/creditgate/tokens.toml".into());
+        assert_eq!(args.check_bind(lan), Ok(None));
+    }
+}
