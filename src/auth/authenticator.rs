@@ -83,6 +83,20 @@ impl Authenticator {
             name: Arc::clone(&entry.name),
         }))
     }
+
+    /// [`Self::authorize`] for a tower layer: on Ok the request goes on, carrying
+    /// its [`Caller`] in its extensions (tonic hands them to the handler); on Err
+    /// answer `status.into_http()` instead.
+    pub fn admit<B>(&self, request: &mut http::Request<B>) -> Result<(), Status> {
+        match self.authorize(request.uri().path(), request.headers()) {
+            None => Ok(()),
+            Some(Ok(caller)) => {
+                request.extensions_mut().insert(caller);
+                Ok(())
+            }
+            Some(Err(status)) => Err(status),
+        }
+    }
 }
 
 fn read(path: &Path) -> Result<TokenTable, String> {
@@ -216,6 +230,32 @@ mod tests {
         assert_eq!(code(auth.authorize(unknown, &none)), Code::Unauthenticated);
         let known = auth.authorize(unknown, &bearer("Bearer cg_team"));
         assert_eq!(code(known), Code::Ok);
+    }
+
+    #[test]
+    fn admit_puts_the_caller_into_the_request() {
+        let (_file, auth) = two_callers();
+        let request = |token: Option<&str>| {
+            let mut builder = http::Request::builder().uri(format!("http://localhost{EXPOSURE}"));
+            if let Some(token) = token {
+                builder = builder.header(AUTHORIZATION, format!("Bearer {token}"));
+            }
+            builder.body(()).unwrap()
+        };
+        let mut allowed = request(Some("cg_team"));
+        assert!(auth.admit(&mut allowed).is_ok());
+        let caller = allowed.extensions().get::<Caller>().unwrap();
+        assert_eq!(caller.name.as_ref(), "team");
+        let mut anonymous = request(None);
+        let status = auth.admit(&mut anonymous).unwrap_err();
+        assert_eq!(status.code(), Code::Unauthenticated);
+        assert!(anonymous.extensions().get::<Caller>().is_none());
+        let mut health = http::Request::builder()
+            .uri("http://localhost/grpc.health.v1.Health/Check")
+            .body(())
+            .unwrap();
+        assert!(auth.admit(&mut health).is_ok());
+        assert!(health.extensions().get::<Caller>().is_none());
     }
 
     #[test]
