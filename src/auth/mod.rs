@@ -1,6 +1,7 @@
 //! Authentication and roles: who is calling (a bearer token, known by the SHA-256
 //! in the tokens file) and whether their roles allow the RPC. The transport puts
-//! [`Authenticator::authorize`] in front of the routes; see docs/security.md.
+//! [`Authenticator::admit`] in front of the routes, spawns [`reload_on_sighup`],
+//! and refuses to start where [`check_bind`] says so; see docs/security.md.
 
 pub mod args;
 mod authenticator;

@@ -41,9 +41,13 @@ impl TokenTable {
             let before = &text.as_bytes()[..offset.min(text.len())];
             before.iter().filter(|b| **b == b'\n').count() + 1
         };
-        let raw: RawFile = toml::from_str(text).map_err(|error| match error.span() {
-            Some(span) => format!("line {}: {}", line_of(span.start), error.message().trim()),
-            None => error.message().trim().to_owned(),
+        // One line per error: it goes into a log line when a SIGHUP reload fails.
+        let raw: RawFile = toml::from_str(text).map_err(|error| {
+            let message = error.message().trim().replace('\n', " ");
+            match error.span() {
+                Some(span) => format!("line {}: {message}", line_of(span.start)),
+                None => message,
+            }
         })?;
         if raw.tokens.is_empty() {
             return Err("no [[tokens]] entries: every call would be refused".to_owned());
