@@ -1,6 +1,7 @@
 //! Typed configuration from flags and CREDITGATE_* environment variables.
 //! The README's configuration table mirrors this file.
 
+use crate::auth::{AuthArgs, TokenCommand};
 use crate::domain::date_window::DateWindow;
 use crate::domain::retention::Retention;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -12,6 +13,9 @@ use std::time::Duration;
 pub struct Config {
     #[command(subcommand)]
     pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub auth: AuthArgs,
 
     /// Address the gRPC server listens on.
     #[arg(long, env = "CREDITGATE_LISTEN", default_value = "127.0.0.1:50051")]
@@ -176,6 +180,9 @@ pub enum Command {
     /// Initialise a new (or emptied) Redis store: write the store marker into every
     /// hash slot. Changes nothing on a store that is already initialised.
     StoreInit,
+    /// Bearer tokens for --auth-tokens-file.
+    #[command(subcommand)]
+    Token(TokenCommand),
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,6 +7,7 @@
 //! the binary's two paths: serve, and `store-init`.
 
 pub mod app;
+pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod config_server;

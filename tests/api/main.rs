@@ -4,6 +4,7 @@
 mod helpers;
 
 mod admission;
+mod auth_cli;
 mod bad_input;
 mod buyer_sync;
 mod concurrency;
