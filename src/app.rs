@@ -1,5 +1,6 @@
 //! Startup paths of the binary: serve on the chosen store, or initialise a store.
 
+use crate::auth::Authenticator;
 use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::domain::date_window::DateWindow;
@@ -64,6 +65,24 @@ async fn serve_with<S: Store>(config: Config, store: S) -> Result<(), String> {
         Some(path) => crate::policy_file::load(path)?,
         None => Policy::default(),
     });
+    // Before anything listens: no tokens file means loopback only.
+    if let Some(warning) = config.auth.check_bind(config.listen)? {
+        tokio::spawn(crate::auth::warn_periodically(
+            warning,
+            std::time::Duration::from_secs(60),
+        ));
+    }
+    let auth = match &config.auth.auth_tokens_file {
+        Some(path) => {
+            let auth = Arc::new(Authenticator::load(path)?);
+            let reload = crate::auth::reload_on_sighup(auth.clone())
+                .map_err(|e| format!("cannot install SIGHUP handler: {e}"))?;
+            tokio::spawn(reload);
+            tracing::info!(file = %path.display(), tokens = auth.tokens(), "bearer tokens required");
+            Some(auth)
+        }
+        None => None,
+    };
     raise_open_file_limit(config.server.max_connections);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -94,6 +113,7 @@ async fn serve_with<S: Store>(config: Config, store: S) -> Result<(), String> {
         connections: config.server.connections(),
         admission: config.server.admission(),
         tls: tls.clone(),
+        auth,
         shutdown_delay: config.server.shutdown_delay,
         shutdown_grace: config.shutdown_grace,
     };

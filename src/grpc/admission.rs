@@ -1,9 +1,11 @@
-//! What every creditgate call passes before a handler sees it: a concurrency
+//! What every creditgate call passes before a handler sees it: authentication
+//! and roles (src/auth), a concurrency
 //! limit that sheds instead of queueing, a bound on the request's size, and a
 //! deadline for callers that send none. Health and reflection pass untouched, so
 //! a server that sheds still answers its probes.
 
 use super::request_body::LimitedBody;
+use crate::auth::Authenticator;
 use http::{HeaderValue, Request, Response};
 use std::convert::Infallible;
 use std::future::Future;
@@ -43,6 +45,9 @@ const CREDITGATE_PATHS: &str = "/creditgate.";
 #[derive(Clone)]
 pub struct Admission {
     routes: Routes,
+    /// None: no tokens file (the server then binds loopback only, or was told
+    /// --allow-unauthenticated).
+    auth: Option<Arc<Authenticator>>,
     permits: Arc<Semaphore>,
     limits: Arc<AdmissionLimits>,
     /// `grpc-timeout` value of the default deadline, formatted once.
@@ -50,10 +55,15 @@ pub struct Admission {
 }
 
 impl Admission {
-    pub fn new(routes: Routes, limits: AdmissionLimits) -> Admission {
+    pub fn new(
+        routes: Routes,
+        limits: AdmissionLimits,
+        auth: Option<Arc<Authenticator>>,
+    ) -> Admission {
         let millis = limits.default_deadline.as_millis().clamp(1, 99_999_999);
         Admission {
             routes,
+            auth,
             permits: Arc::new(Semaphore::new(limits.max_concurrent_requests)),
             default_timeout: HeaderValue::from_str(&format!("{millis}m"))
                 .expect("digits and a unit are a valid header value"),
@@ -77,7 +87,13 @@ impl tower::Service<Request<Body>> for Admission {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, request: Request<Body>) -> AdmissionFuture {
+    fn call(&mut self, mut request: Request<Body>) -> AdmissionFuture {
+        // Before a permit is taken: unauthenticated callers cannot crowd out others.
+        if let Some(auth) = &self.auth
+            && let Err(status) = auth.admit(&mut request)
+        {
+            return answer(status);
+        }
         let mut routes = self.routes.clone();
         if !request.uri().path().starts_with(CREDITGATE_PATHS) {
             let call = routes.call(request);

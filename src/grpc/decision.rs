@@ -4,6 +4,7 @@ use super::convert;
 use super::deadline;
 use super::pb;
 use super::pb::credit_decision_service_server::CreditDecisionService;
+use crate::auth::Caller;
 use crate::service::{CreditService, OrderCheck, within_caller_deadline};
 use crate::store::Store;
 use std::time::Instant;
@@ -26,8 +27,10 @@ impl<S: Store> CreditDecisionService for DecisionApi<S> {
         request: Request<pb::CheckCreditLimitRequest>,
     ) -> Result<Response<pb::CheckCreditLimitResponse>, Status> {
         let until = deadline::answer_by(request.metadata(), Instant::now());
+        let caller = request.extensions().get::<Caller>().map(|c| c.name.clone());
         let request = request.into_inner();
         let order = OrderCheck {
+            caller,
             buyer_id: convert::buyer_id("buyer_id", &request.buyer_id)?,
             order_id: convert::order_id("order_id", &request.order_id)?,
             amount: convert::positive_money("amount", request.amount.as_ref())?,

@@ -7,6 +7,7 @@ use super::pb;
 use super::pb::credit_decision_service_server::CreditDecisionServiceServer;
 use super::pb::ledger_service_server::LedgerServiceServer;
 use super::transport::{self, ConnectionSettings, DrainTimedOut, tls::ReloadableTls};
+use crate::auth::Authenticator;
 use crate::service::CreditService;
 use crate::store::{Store, StoreHealth};
 use std::future::Future;
@@ -38,6 +39,8 @@ pub struct ServerOptions {
     pub connections: ConnectionSettings,
     pub admission: AdmissionLimits,
     pub tls: Option<Arc<ReloadableTls>>,
+    /// Bearer tokens and roles; None serves every caller (loopback by default).
+    pub auth: Option<Arc<Authenticator>>,
     /// After the shutdown signal: how long health says NOT_SERVING while the
     /// server still serves, so that load balancers stop sending first.
     pub shutdown_delay: Duration,
@@ -52,6 +55,7 @@ impl Default for ServerOptions {
             connections: ConnectionSettings::default(),
             admission: AdmissionLimits::default(),
             tls: None,
+            auth: None,
             shutdown_delay: Duration::ZERO,
             shutdown_grace: Duration::from_secs(10),
         }
@@ -162,7 +166,11 @@ pub async fn serve_routes(
     options: ServerOptions,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
-    let app = Admission::new(routes(health_service, services)?, options.admission);
+    let app = Admission::new(
+        routes(health_service, services)?,
+        options.admission,
+        options.auth,
+    );
     let delay = options.shutdown_delay;
     let stop = async move {
         shutdown.await;

@@ -5,6 +5,7 @@ mod helpers;
 
 mod admission;
 mod auth_cli;
+mod auth_roles;
 mod bad_input;
 mod buyer_sync;
 mod concurrency;

@@ -14,7 +14,7 @@ pub struct Replica {
     child: Child,
     /// Later log lines, as the replica writes them (JSON); kept so the reader
     /// thread never blocks on a full pipe.
-    _logs: mpsc::Receiver<String>,
+    logs: mpsc::Receiver<String>,
     pub startup_logs: Vec<String>,
 }
 
@@ -74,7 +74,7 @@ impl Replica {
         Replica {
             addr,
             child,
-            _logs: rx,
+            logs: rx,
             startup_logs,
         }
     }
@@ -103,6 +103,21 @@ impl Replica {
             }
             assert!(Instant::now() < deadline, "creditgate did not exit");
             std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The first later log line containing `needle` (bounded wait).
+    pub fn log_line(&self, needle: &str, wait: Duration) -> String {
+        let deadline = Instant::now() + wait;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = self
+                .logs
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("no log line with {needle}"));
+            if line.contains(needle) {
+                return line;
+            }
         }
     }
 
