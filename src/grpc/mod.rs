@@ -2,6 +2,7 @@
 
 pub mod admission;
 pub mod buyer_mask;
+pub mod codec;
 pub mod convert;
 pub mod deadline;
 pub mod decision;
