@@ -67,14 +67,18 @@ impl<U: Message + Default> Decoder for ApiDecoder<U> {
     type Error = Status;
 
     fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<U>, Status> {
-        U::decode(buf)
-            .map(Some)
-            .map_err(|error| invalid_message(message_name::<U>(), &error))
+        decode(buf).map(Some)
     }
 
     fn buffer_settings(&self) -> BufferSettings {
         BufferSettings::default()
     }
+}
+
+/// What the server does with a request body: prost's decoding, failures mapped
+/// by [`invalid_message`].
+pub fn decode<U: Message + Default>(body: impl prost::bytes::Buf) -> Result<U, Status> {
+    U::decode(body).map_err(|error| invalid_message(message_name::<U>(), &error))
 }
 
 /// The protobuf name of a generated message: its Rust type's last path segment.

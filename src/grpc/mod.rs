@@ -8,6 +8,7 @@ pub mod deadline;
 pub mod decision;
 pub mod ledger;
 mod request_body;
+pub mod requests;
 pub mod server;
 pub mod status;
 pub mod transport;
