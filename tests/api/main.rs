@@ -11,6 +11,7 @@ mod dates;
 mod decisions;
 mod edge_admission;
 mod edge_connections;
+mod hostile_input;
 mod idempotency;
 mod invariants;
 mod ledger;
