@@ -2,11 +2,13 @@
 
 pub mod admission;
 pub mod buyer_mask;
+pub mod codec;
 pub mod convert;
 pub mod deadline;
 pub mod decision;
 pub mod ledger;
 mod request_body;
+pub mod requests;
 pub mod server;
 pub mod status;
 pub mod transport;

@@ -15,6 +15,7 @@ mod edge_admission;
 mod edge_connections;
 mod edge_shutdown;
 mod edge_tls;
+mod hostile_input;
 mod idempotency;
 mod invariants;
 mod ledger;
