@@ -20,6 +20,7 @@
 # and 1, the 60 s tail run its own); TAIL_REPS (3) the runs per tail figure, TAIL_STORES
 # ("embedded redis") which stores the tail section measures;
 # CG_BIN the creditgate binary to measure (default: this build), for a before/after;
+# NOOP_BIN likewise for the no-op (a before/after of the transport itself);
 # REDIS_CPU (0) the core of redis-server: 0 shares creditgate's core, so the
 # service side as a whole gets one core, as the no-op does.
 #
@@ -44,6 +45,7 @@ cargo build --release --locked --features bench --bins >&2
 BIN=target/release
 # The creditgate binary under test; another build (an older commit's) for an A/B.
 CG_BIN=${CG_BIN:-$BIN/creditgate}
+NOOP_BIN=${NOOP_BIN:-$BIN/creditgate-noop}
 
 CORES=$(nproc)
 if ((CORES >= 2)) && command -v taskset >/dev/null; then
@@ -187,7 +189,7 @@ start_target() {
     case $1 in
         noop)
             CG_PORT=$(free_port)
-            "${SERVER_CPU[@]}" "$BIN/creditgate-noop" --listen "127.0.0.1:$CG_PORT" >/dev/null 2>&1 &
+            "${SERVER_CPU[@]}" "$NOOP_BIN" --listen "127.0.0.1:$CG_PORT" >/dev/null 2>&1 &
             CG_PID=$!
             PIDS+=("$CG_PID")
             wait_port "$CG_PORT"

@@ -4,6 +4,7 @@
 //! deadline for callers that send none. Health and reflection pass untouched, so
 //! a server that sheds still answers its probes.
 
+use super::deadline::Received;
 use super::request_body::LimitedBody;
 use crate::auth::Authenticator;
 use http::{HeaderValue, Request, Response};
@@ -12,7 +13,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 use tonic::Status;
 use tonic::body::Body;
@@ -106,6 +107,7 @@ impl tower::Service<Request<Body>> for Admission {
             )));
         };
         let (mut parts, body) = request.into_parts();
+        parts.extensions.insert(Received(Instant::now()));
         let timeout = match super::deadline::timeout_of(&parts.headers) {
             Some(timeout) => timeout,
             None => {

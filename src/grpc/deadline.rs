@@ -31,10 +31,21 @@ fn parse(value: &str) -> Option<Duration> {
     })
 }
 
-/// When the answer must be on its way: the caller's deadline, less a tenth of it
-/// for the reply to travel back.
-pub fn answer_by(metadata: &MetadataMap, received: Instant) -> Option<Instant> {
-    timeout(metadata).map(|t| received + t - t / 10)
+/// When the server received a call: set by admission before the request body is
+/// read, so that a slow body counts against the caller's deadline.
+#[derive(Clone, Copy, Debug)]
+pub struct Received(pub Instant);
+
+/// When the answer must be on its way: the caller's deadline from when the call
+/// was received, less a tenth of it for the reply to travel back. Admission's own
+/// bound is the whole deadline, so a handler's store work always ends (and undoes
+/// what came too late) before admission would drop it.
+pub fn answer_by<T>(request: &tonic::Request<T>) -> Option<Instant> {
+    let received = request
+        .extensions()
+        .get::<Received>()
+        .map_or_else(Instant::now, |r| r.0);
+    timeout(request.metadata()).map(|t| received + t - t / 10)
 }
 
 #[cfg(test)]

@@ -8,7 +8,6 @@ use super::requests;
 use crate::auth::Caller;
 use crate::service::{CreditService, within_caller_deadline};
 use crate::store::Store;
-use std::time::Instant;
 use tonic::{Request, Response, Status};
 
 pub struct DecisionApi<S: Store> {
@@ -27,7 +26,7 @@ impl<S: Store> CreditDecisionService for DecisionApi<S> {
         &self,
         request: Request<pb::CheckCreditLimitRequest>,
     ) -> Result<Response<pb::CheckCreditLimitResponse>, Status> {
-        let until = deadline::answer_by(request.metadata(), Instant::now());
+        let until = deadline::answer_by(&request);
         let mut order = requests::check_credit_limit(request.get_ref())?;
         order.caller = request.extensions().get::<Caller>().map(|c| c.name.clone());
         let outcome = within_caller_deadline(until, self.service.check(order)).await?;
@@ -47,7 +46,7 @@ impl<S: Store> CreditDecisionService for DecisionApi<S> {
         &self,
         request: Request<pb::ScoreBuyerRequest>,
     ) -> Result<Response<pb::ScoreBuyerResponse>, Status> {
-        let until = deadline::answer_by(request.metadata(), Instant::now());
+        let until = deadline::answer_by(&request);
         let buyer_id = requests::score_buyer(request.get_ref())?;
         let rating = within_caller_deadline(until, self.service.score(&buyer_id)).await?;
         Ok(Response::new(pb::ScoreBuyerResponse {

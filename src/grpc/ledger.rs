@@ -9,7 +9,6 @@ use super::requests::{self, Upsert};
 use crate::domain::exposure::DunningStage;
 use crate::service::{CreditService, ServiceError, within_caller_deadline};
 use crate::store::Store;
-use std::time::Instant;
 use tonic::{Request, Response, Status};
 
 pub struct LedgerApi<S: Store> {
@@ -39,7 +38,7 @@ impl<S: Store> LedgerService for LedgerApi<S> {
         &self,
         request: Request<pb::UpsertBuyerRequest>,
     ) -> Result<Response<pb::Buyer>, Status> {
-        let until = deadline::answer_by(request.metadata(), Instant::now());
+        let until = deadline::answer_by(&request);
         let (buyer_id, update, paths) = match requests::upsert_buyer(request.into_inner())? {
             Upsert::Replace(profile) => {
                 let stored =
@@ -68,7 +67,7 @@ impl<S: Store> LedgerService for LedgerApi<S> {
         &self,
         request: Request<pb::CancelOrderRequest>,
     ) -> Result<Response<pb::CancelOrderResponse>, Status> {
-        let until = deadline::answer_by(request.metadata(), Instant::now());
+        let until = deadline::answer_by(&request);
         let (buyer_id, order_id) = requests::cancel_order(request.get_ref())?;
         let (released, outcome) =
             within_caller_deadline(until, self.service.cancel_order(&buyer_id, &order_id)).await?;
@@ -83,7 +82,7 @@ impl<S: Store> LedgerService for LedgerApi<S> {
         &self,
         request: Request<pb::RecordInvoiceRequest>,
     ) -> Result<Response<pb::RecordInvoiceResponse>, Status> {
-        let until = deadline::answer_by(request.metadata(), Instant::now());
+        let until = deadline::answer_by(&request);
         let draft = requests::record_invoice(request.get_ref())?;
         let currency = draft.amount.currency();
         let outcome = within_caller_deadline(until, self.service.record_invoice(draft)).await?;
@@ -98,7 +97,7 @@ impl<S: Store> LedgerService for LedgerApi<S> {
         &self,
         request: Request<pb::RecordPaymentRequest>,
     ) -> Result<Response<pb::RecordPaymentResponse>, Status> {
-        let until = deadline::answer_by(request.metadata(), Instant::now());
+        let until = deadline::answer_by(&request);
         let draft = requests::record_payment(request.get_ref())?;
         let currency = draft.amount.currency();
         let outcome = within_caller_deadline(until, self.service.record_payment(draft)).await?;
@@ -113,7 +112,7 @@ impl<S: Store> LedgerService for LedgerApi<S> {
         &self,
         request: Request<pb::SetInvoiceDisputeRequest>,
     ) -> Result<Response<pb::SetInvoiceDisputeResponse>, Status> {
-        let until = deadline::answer_by(request.metadata(), Instant::now());
+        let until = deadline::answer_by(&request);
         let (buyer_id, invoice_id, disputed) = requests::set_invoice_dispute(request.get_ref())?;
         let dispute = self.service.set_dispute(&buyer_id, &invoice_id, disputed);
         let (currency, outcome) = within_caller_deadline(until, dispute).await?;
@@ -127,7 +126,7 @@ impl<S: Store> LedgerService for LedgerApi<S> {
         &self,
         request: Request<pb::GetBuyerExposureRequest>,
     ) -> Result<Response<pb::BuyerExposure>, Status> {
-        let until = deadline::answer_by(request.metadata(), Instant::now());
+        let until = deadline::answer_by(&request);
         let buyer_id = requests::get_buyer_exposure(request.get_ref())?;
         let report = within_caller_deadline(until, self.service.exposure(&buyer_id)).await?;
         let c = report.currency;
