@@ -1,6 +1,7 @@
 //! Test harness: spawns a real server per test with its own state and a clock the
 //! test controls, and wraps the clients in terse helpers.
 
+pub mod load;
 pub mod process;
 pub mod redis;
 

@@ -60,6 +60,14 @@ impl Replica {
         }
     }
 
+    /// SIGKILL to this replica's own process (no drain, no goodbye: a crash or an
+    /// OOM kill), then reaps it. Only the child this `Replica` started is signalled.
+    pub fn kill(&mut self) {
+        // std's Child::kill is SIGKILL on Unix.
+        self.child.kill().expect("SIGKILL creditgate");
+        let _ = self.child.wait();
+    }
+
     /// Sends SIGTERM and waits (bounded) for the exit status.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
         let status = Command::new("kill")
