@@ -250,8 +250,14 @@ async fn redis_a_replica_killed_mid_load_loses_and_doubles_no_reservation() {
         assert!(started.elapsed() < Duration::from_secs(60), "no progress");
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
+    // Redis is frozen for the moment of the kill, so that the checks A has in
+    // flight are run by Redis only after A is gone: reservations whose replies
+    // no one receives, every run (the clients retry them on B).
+    let frozen = redis.freeze();
     a.kill();
     let killed = Instant::now();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    frozen.resume();
     let mut orders = Vec::new();
     for client in clients {
         orders.extend(client.await.unwrap());
@@ -272,6 +278,20 @@ async fn redis_a_replica_killed_mid_load_loses_and_doubles_no_reservation() {
         .filter(|t| t.replica == 1 && t.sent > killed && t.approved().is_some())
         .count();
     assert!(approved_on_b_after > 0, "B approved nothing after the kill");
+    // The kill took reservations with it: A's check reserved, its reply was
+    // lost, and the retry on B found the reservation.
+    let lost_replies = orders
+        .iter()
+        .filter(|o| {
+            o.attempts[0].replica == 0
+                && o.attempts[0].no_answer()
+                && o.attempts
+                    .iter()
+                    .find_map(Attempt::approved)
+                    .is_some_and(|r| codes(r) == ["ALREADY_APPROVED"])
+        })
+        .count();
+    assert!(lost_replies > 0, "no reservation of A's lost its reply");
     let undecided: Vec<String> = orders
         .iter()
         .filter(|o| o.attempts.last().unwrap().retryable())
@@ -292,7 +312,7 @@ async fn redis_a_replica_killed_mid_load_loses_and_doubles_no_reservation() {
 
     let all: Vec<&Attempt> = orders.iter().flat_map(|o| &o.attempts).collect();
     eprintln!(
-        "orders {} attempts {} in_flight {in_flight} no_answer {} store_unavailable {} replays {} approved_on_b_after {approved_on_b_after} refused {refused}",
+        "orders {} attempts {} in_flight {in_flight} no_answer {} store_unavailable {} replays {} approved_on_b_after {approved_on_b_after} refused {refused} lost_replies {lost_replies}",
         orders.len(),
         all.len(),
         all.iter().filter(|t| t.no_answer()).count(),
