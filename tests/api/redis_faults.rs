@@ -1,11 +1,14 @@
 //! Faults under load, with clients that retry: nothing lost, nothing doubled,
 //! nothing approved blind. Real redis-server, real creditgate processes.
 //!
-//! Both tests build their model from what the clients were told, then re-check
+//! Each test builds its model from what the clients were told, then re-checks
 //! every order id once at the end: an approval is sticky (`ALREADY_APPROVED`, same
-//! decision id), so the re-check shows what the ledger holds for each order
-//! without adding to it, and the buyer's `open_orders` must be exactly the sum of
-//! the orders the re-check answers approved.
+//! decision id, nothing more reserved), so the re-check shows what the ledger
+//! holds for each approved order; an order refused before may be approved now,
+//! and then counts. Each buyer's `open_orders` must be exactly the sum of the
+//! orders the re-check answers approved, and within the limit.
+//!
+//! The clients' retry loop is `helpers/load.rs`.
 
 use crate::helpers::load::{Attempt, Retry, approval_ids, check_retrying};
 use crate::helpers::process::{self, Replica};
