@@ -20,6 +20,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         fds.encode_to_vec(),
     )?;
     tonic_prost_build::configure()
+        // A request prost cannot decode is INVALID_ARGUMENT naming the field
+        // (src/grpc/codec.rs), not tonic-prost's INTERNAL.
+        .codec_path("crate::grpc::codec::ApiCodec")
         .build_client(true)
         .build_server(true)
         .compile_fds(fds)?;

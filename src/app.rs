@@ -1,15 +1,17 @@
 //! Startup paths of the binary: serve on the chosen store, or initialise a store.
 
+use crate::auth::Authenticator;
 use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::domain::date_window::DateWindow;
 use crate::domain::policy::Policy;
 use crate::grpc::server::{self, ServerOptions};
+use crate::grpc::transport::tls::ReloadableTls;
 use crate::service::{CreditService, ServiceSettings};
-use crate::shutdown;
 use crate::store::Store;
 use crate::store::memory::MemoryStore;
 use crate::store::redis::{RedisOptions, RedisSettings, RedisStore};
+use crate::{reload, shutdown};
 use std::sync::Arc;
 
 fn redis_options(config: &Config) -> Result<Option<RedisOptions>, String> {
@@ -63,6 +65,25 @@ async fn serve_with<S: Store>(config: Config, store: S) -> Result<(), String> {
         Some(path) => crate::policy_file::load(path)?,
         None => Policy::default(),
     });
+    // Before anything listens: no tokens file means loopback only.
+    if let Some(warning) = config.auth.check_bind(config.listen)? {
+        tokio::spawn(crate::auth::warn_periodically(
+            warning,
+            std::time::Duration::from_secs(60),
+        ));
+    }
+    let auth = match &config.auth.auth_tokens_file {
+        Some(path) => {
+            let auth = Arc::new(Authenticator::load(path)?);
+            let reload = crate::auth::reload_on_sighup(auth.clone())
+                .map_err(|e| format!("cannot install SIGHUP handler: {e}"))?;
+            tokio::spawn(reload);
+            tracing::info!(file = %path.display(), tokens = auth.tokens(), "bearer tokens required");
+            Some(auth)
+        }
+        None => None,
+    };
+    raise_open_file_limit(config.server.max_connections);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
@@ -82,17 +103,51 @@ async fn serve_with<S: Store>(config: Config, store: S) -> Result<(), String> {
         Arc::new(SystemClock),
         settings,
     );
+    let tls = match config.server.tls_files() {
+        Some(files) => Some(Arc::new(ReloadableTls::load(files)?)),
+        None => None,
+    };
+    reload::install(tls.clone()).map_err(|e| format!("cannot install SIGHUP handler: {e}"))?;
     let options = ServerOptions {
         health_interval: config.health_interval,
+        connections: config.server.connections(),
+        admission: config.server.admission(),
+        tls: tls.clone(),
+        auth,
+        shutdown_delay: config.server.shutdown_delay,
+        shutdown_grace: config.shutdown_grace,
     };
     let addr = listener.local_addr().map_or(config.listen, |a| a);
-    tracing::info!(%addr, policy_version = %policy.version, "creditgate listening");
-    shutdown::run_with_grace(
-        signal,
-        |stop| server::serve(listener, service, options, stop),
-        config.shutdown_grace,
-    )
-    .await
+    tracing::info!(
+        %addr,
+        policy_version = %policy.version,
+        tls = tls.is_some(),
+        mutual_tls = tls.as_ref().is_some_and(|t| t.mutual()),
+        "creditgate listening"
+    );
+    server::serve(listener, service, options, signal)
+        .await
+        .map_err(|e| e.to_string())?;
+    tracing::info!("drained, server stopped");
+    Ok(())
+}
+
+/// Raises the open-file soft limit to the hard limit: every connection is a
+/// descriptor, and the soft default (often 1024) is far below --max-connections.
+fn raise_open_file_limit(max_connections: usize) {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => {
+            // Descriptors beyond the connections: listener, Redis, logs, files.
+            if (limit as usize) < max_connections.saturating_add(64) {
+                tracing::warn!(
+                    open_file_limit = limit,
+                    max_connections,
+                    "the open-file limit is below --max-connections: accepts beyond it fail (and are backed off) until connections close"
+                );
+            }
+        }
+        Err(error) => tracing::warn!(%error, "could not raise the open-file limit"),
+    }
 }
 
 /// `creditgate store-init`: writes the store markers; a no-op on an initialised store.

@@ -1,6 +1,7 @@
 //! Typed configuration from flags and CREDITGATE_* environment variables.
 //! The README's configuration table mirrors this file.
 
+use crate::auth::{AuthArgs, TokenCommand};
 use crate::domain::date_window::DateWindow;
 use crate::domain::retention::Retention;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -12,6 +13,9 @@ use std::time::Duration;
 pub struct Config {
     #[command(subcommand)]
     pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub auth: AuthArgs,
 
     /// Address the gRPC server listens on.
     #[arg(long, env = "CREDITGATE_LISTEN", default_value = "127.0.0.1:50051")]
@@ -102,7 +106,11 @@ pub struct Config {
     #[arg(long, env = "CREDITGATE_RESERVATION_TTL", default_value = "30d", value_parser = parse_duration)]
     pub reservation_ttl: Duration,
 
-    /// Longest wait for in-flight calls to finish after SIGTERM/SIGINT.
+    #[command(flatten)]
+    pub server: crate::config_server::ServerArgs,
+
+    /// Longest wait for in-flight calls to finish after SIGTERM/SIGINT and the
+    /// shutdown delay; the exit status is 1 when calls were still open then.
     #[arg(long, env = "CREDITGATE_SHUTDOWN_GRACE", default_value = "10s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,
 
@@ -172,6 +180,9 @@ pub enum Command {
     /// Initialise a new (or emptied) Redis store: write the store marker into every
     /// hash slot. Changes nothing on a store that is already initialised.
     StoreInit,
+    /// Bearer tokens for --auth-tokens-file.
+    #[command(subcommand)]
+    Token(TokenCommand),
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,11 +7,14 @@
 //! the binary's two paths: serve, and `store-init`.
 
 pub mod app;
+pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod config_server;
 pub mod domain;
 pub mod grpc;
 pub mod policy_file;
+pub mod reload;
 pub mod service;
 pub mod shutdown;
 pub mod store;

@@ -19,6 +19,19 @@ async fn main() -> ExitCode {
     }
     let result = match config.command {
         Some(Command::StoreInit) => app::store_init(config).await,
+        // A CLI answer, not a service stopping: no "creditgate stopped" log line.
+        Some(Command::Token(ref command)) => {
+            return match command.run() {
+                Ok(text) => {
+                    print!("{text}");
+                    ExitCode::SUCCESS
+                }
+                Err(message) => {
+                    eprintln!("creditgate: {message}");
+                    ExitCode::from(2)
+                }
+            };
+        }
         None => app::serve(config).await,
     };
     match result {

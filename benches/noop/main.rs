@@ -1,6 +1,6 @@
 //! creditgate-noop: the benchmarks' physical limit. It serves the same
 //! `creditgate.v1.CreditDecisionService` methods with a constant answer, on the
-//! same tonic stack, transport settings and allocator as creditgate, so that the
+//! same stack (server::serve_routes: admission, transport), settings and allocator as creditgate, so that the
 //! ratio creditgate / no-op is the cost of the credit logic and its store.
 //!
 //!   creditgate-noop --listen 127.0.0.1:50061
@@ -82,11 +82,15 @@ async fn main() {
         "creditgate-noop listening addr={}",
         listener.local_addr().expect("addr")
     );
-    server::builder()
-        .add_service(CreditDecisionServiceServer::new(Noop))
-        .serve_with_incoming_shutdown(server::incoming(listener), async {
+    server::serve_routes(
+        listener,
+        tonic::service::Routes::new(CreditDecisionServiceServer::new(Noop)),
+        tonic_health::server::health_reporter(),
+        server::ServerOptions::default(),
+        async {
             let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .expect("serve");
+        },
+    )
+    .await
+    .expect("serve");
 }

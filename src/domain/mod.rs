@@ -1,6 +1,7 @@
 //! Pure credit rules: no tonic, prost, redis or tokio in here.
 
 pub mod buyer;
+pub mod buyer_name;
 pub mod date;
 pub mod date_window;
 pub mod exposure;
@@ -10,3 +11,4 @@ pub mod policy;
 pub mod reason;
 pub mod retention;
 pub mod scoring;
+pub mod text;

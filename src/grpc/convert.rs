@@ -5,6 +5,7 @@ use crate::domain::buyer::{
     BuyerProfile, EarlyPaymentDiscount, ExternalRating, Financials, Grade, Insurance, LimitSource,
     RiskTier,
 };
+use crate::domain::buyer_name::check_name;
 use crate::domain::date::Date;
 use crate::domain::ids::{BuyerId, IdError, InvoiceId, OrderId, PaymentId};
 use crate::domain::money::{AmountError, Currency, Money};
@@ -16,7 +17,6 @@ use std::str::FromStr;
 
 type Result<T> = std::result::Result<T, ServiceError>;
 
-const MAX_NAME_BYTES: usize = 256;
 const DEFAULT_PAYMENT_TERMS_DAYS: u32 = 30;
 const DEFAULT_INDEMNITY_PERCENT: i64 = 90;
 
@@ -238,12 +238,7 @@ fn country(code: &str) -> Result<String> {
 pub fn buyer_profile(buyer: Option<pb::Buyer>) -> Result<BuyerProfile> {
     let buyer = buyer.ok_or_else(|| ServiceError::invalid("buyer", "is required"))?;
     let id = buyer_id("buyer.buyer_id", &buyer.buyer_id)?;
-    if buyer.name.len() > MAX_NAME_BYTES || buyer.name.chars().any(char::is_control) {
-        return Err(ServiceError::invalid(
-            "buyer.name",
-            "must be at most 256 bytes without control characters",
-        ));
-    }
+    check_name(&buyer.name).map_err(|e| ServiceError::invalid("buyer.name", e))?;
     let currency = currency("buyer.currency_code", &buyer.currency_code)?;
     let manual_limit = buyer
         .credit_limit

@@ -6,7 +6,15 @@ use tonic::metadata::MetadataMap;
 /// Parses `grpc-timeout` (an integer of at most 8 digits and a unit: H, M, S, m,
 /// u, n) into a duration; absent or malformed means no deadline.
 pub fn timeout(metadata: &MetadataMap) -> Option<Duration> {
-    let value = metadata.get("grpc-timeout")?.to_str().ok()?;
+    parse(metadata.get("grpc-timeout")?.to_str().ok()?)
+}
+
+/// As [`timeout`], on the raw request headers (before tonic sees them).
+pub fn timeout_of(headers: &http::HeaderMap) -> Option<Duration> {
+    parse(headers.get("grpc-timeout")?.to_str().ok()?)
+}
+
+fn parse(value: &str) -> Option<Duration> {
     let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
     if digits.is_empty() || digits.len() > 8 {
         return None;

@@ -4,7 +4,9 @@ use super::convert;
 use super::deadline;
 use super::pb;
 use super::pb::credit_decision_service_server::CreditDecisionService;
-use crate::service::{CreditService, OrderCheck, within_caller_deadline};
+use super::requests;
+use crate::auth::Caller;
+use crate::service::{CreditService, within_caller_deadline};
 use crate::store::Store;
 use std::time::Instant;
 use tonic::{Request, Response, Status};
@@ -26,12 +28,8 @@ impl<S: Store> CreditDecisionService for DecisionApi<S> {
         request: Request<pb::CheckCreditLimitRequest>,
     ) -> Result<Response<pb::CheckCreditLimitResponse>, Status> {
         let until = deadline::answer_by(request.metadata(), Instant::now());
-        let request = request.into_inner();
-        let order = OrderCheck {
-            buyer_id: convert::buyer_id("buyer_id", &request.buyer_id)?,
-            order_id: convert::order_id("order_id", &request.order_id)?,
-            amount: convert::positive_money("amount", request.amount.as_ref())?,
-        };
+        let mut order = requests::check_credit_limit(request.get_ref())?;
+        order.caller = request.extensions().get::<Caller>().map(|c| c.name.clone());
         let outcome = within_caller_deadline(until, self.service.check(order)).await?;
         Ok(Response::new(pb::CheckCreditLimitResponse {
             decision: convert::decision_to_pb(outcome.decision) as i32,
@@ -50,7 +48,7 @@ impl<S: Store> CreditDecisionService for DecisionApi<S> {
         request: Request<pb::ScoreBuyerRequest>,
     ) -> Result<Response<pb::ScoreBuyerResponse>, Status> {
         let until = deadline::answer_by(request.metadata(), Instant::now());
-        let buyer_id = convert::buyer_id("buyer_id", &request.get_ref().buyer_id)?;
+        let buyer_id = requests::score_buyer(request.get_ref())?;
         let rating = within_caller_deadline(until, self.service.score(&buyer_id)).await?;
         Ok(Response::new(pb::ScoreBuyerResponse {
             buyer_id: buyer_id.to_string(),

@@ -1,15 +1,13 @@
 //! creditgate.v1.LedgerService: thin handlers over the service. Each runs under
 //! the caller's deadline, so a write it gave up on is not applied afterwards.
 
-use super::buyer_mask;
 use super::convert::{self, minor_to_pb};
 use super::deadline;
 use super::pb;
 use super::pb::ledger_service_server::LedgerService;
+use super::requests::{self, Upsert};
 use crate::domain::exposure::DunningStage;
-use crate::service::{
-    CreditService, InvoiceDraft, PaymentDraft, ServiceError, within_caller_deadline,
-};
+use crate::service::{CreditService, ServiceError, within_caller_deadline};
 use crate::store::Store;
 use std::time::Instant;
 use tonic::{Request, Response, Status};
@@ -42,24 +40,25 @@ impl<S: Store> LedgerService for LedgerApi<S> {
         request: Request<pb::UpsertBuyerRequest>,
     ) -> Result<Response<pb::Buyer>, Status> {
         let until = deadline::answer_by(request.metadata(), Instant::now());
-        let request = request.into_inner();
-        let Some(paths) = buyer_mask::paths(request.update_mask.as_ref())? else {
-            let profile = convert::buyer_profile(request.buyer)?;
-            let stored = within_caller_deadline(until, self.service.upsert_buyer(profile)).await?;
-            return Ok(Response::new(convert::buyer_to_pb(&stored)));
+        let (buyer_id, update, paths) = match requests::upsert_buyer(request.into_inner())? {
+            Upsert::Replace(profile) => {
+                let stored =
+                    within_caller_deadline(until, self.service.upsert_buyer(profile)).await?;
+                return Ok(Response::new(convert::buyer_to_pb(&stored)));
+            }
+            Upsert::Patch {
+                buyer_id,
+                update,
+                paths,
+            } => (buyer_id, update, paths),
         };
-        let update = request
-            .buyer
-            .ok_or_else(|| ServiceError::invalid("buyer", "is required"))?;
-        let buyer_id = convert::buyer_id("buyer.buyer_id", &update.buyer_id)?;
         let write = self.service.upsert_buyer_with(&buyer_id, |existing| {
             let existing = existing.ok_or_else(|| {
                 ServiceError::NotFound(format!(
                     "buyer {buyer_id} not found; create it with a full UpsertBuyer (no update_mask) first"
                 ))
             })?;
-            let merged = buyer_mask::merge(convert::buyer_to_pb(existing), &update, &paths);
-            convert::buyer_profile(Some(merged))
+            requests::merged_profile(existing, &update, &paths)
         });
         let stored = within_caller_deadline(until, write).await?;
         Ok(Response::new(convert::buyer_to_pb(&stored)))
@@ -70,9 +69,7 @@ impl<S: Store> LedgerService for LedgerApi<S> {
         request: Request<pb::CancelOrderRequest>,
     ) -> Result<Response<pb::CancelOrderResponse>, Status> {
         let until = deadline::answer_by(request.metadata(), Instant::now());
-        let request = request.into_inner();
-        let buyer_id = convert::buyer_id("buyer_id", &request.buyer_id)?;
-        let order_id = convert::order_id("order_id", &request.order_id)?;
+        let (buyer_id, order_id) = requests::cancel_order(request.get_ref())?;
         let (released, outcome) =
             within_caller_deadline(until, self.service.cancel_order(&buyer_id, &order_id)).await?;
         Ok(Response::new(pb::CancelOrderResponse {
@@ -87,25 +84,7 @@ impl<S: Store> LedgerService for LedgerApi<S> {
         request: Request<pb::RecordInvoiceRequest>,
     ) -> Result<Response<pb::RecordInvoiceResponse>, Status> {
         let until = deadline::answer_by(request.metadata(), Instant::now());
-        let request = request.into_inner();
-        let issue_date = convert::date("issue_date", &request.issue_date)?;
-        let due_date = match request.due_date.as_str() {
-            "" => None,
-            text => Some(convert::date("due_date", text)?),
-        };
-        if let Some(due_date) = due_date.filter(|due| *due < issue_date) {
-            return Err(Status::invalid_argument(format!(
-                "due_date {due_date} is before issue_date {issue_date}"
-            )));
-        }
-        let draft = InvoiceDraft {
-            buyer_id: convert::buyer_id("buyer_id", &request.buyer_id)?,
-            invoice_id: convert::invoice_id("invoice_id", &request.invoice_id)?,
-            order_id: convert::optional_order_id("order_id", &request.order_id)?,
-            amount: convert::positive_money("amount", request.amount.as_ref())?,
-            issue_date,
-            due_date,
-        };
+        let draft = requests::record_invoice(request.get_ref())?;
         let currency = draft.amount.currency();
         let outcome = within_caller_deadline(until, self.service.record_invoice(draft)).await?;
         Ok(Response::new(pb::RecordInvoiceResponse {
@@ -120,14 +99,7 @@ impl<S: Store> LedgerService for LedgerApi<S> {
         request: Request<pb::RecordPaymentRequest>,
     ) -> Result<Response<pb::RecordPaymentResponse>, Status> {
         let until = deadline::answer_by(request.metadata(), Instant::now());
-        let request = request.into_inner();
-        let draft = PaymentDraft {
-            buyer_id: convert::buyer_id("buyer_id", &request.buyer_id)?,
-            invoice_id: convert::invoice_id("invoice_id", &request.invoice_id)?,
-            amount: convert::positive_money("amount", request.amount.as_ref())?,
-            paid_date: convert::date("paid_date", &request.paid_date)?,
-            payment_id: convert::payment_id("payment_id", &request.payment_id)?,
-        };
+        let draft = requests::record_payment(request.get_ref())?;
         let currency = draft.amount.currency();
         let outcome = within_caller_deadline(until, self.service.record_payment(draft)).await?;
         Ok(Response::new(pb::RecordPaymentResponse {
@@ -142,12 +114,8 @@ impl<S: Store> LedgerService for LedgerApi<S> {
         request: Request<pb::SetInvoiceDisputeRequest>,
     ) -> Result<Response<pb::SetInvoiceDisputeResponse>, Status> {
         let until = deadline::answer_by(request.metadata(), Instant::now());
-        let request = request.into_inner();
-        let buyer_id = convert::buyer_id("buyer_id", &request.buyer_id)?;
-        let invoice_id = convert::invoice_id("invoice_id", &request.invoice_id)?;
-        let dispute = self
-            .service
-            .set_dispute(&buyer_id, &invoice_id, request.disputed);
+        let (buyer_id, invoice_id, disputed) = requests::set_invoice_dispute(request.get_ref())?;
+        let dispute = self.service.set_dispute(&buyer_id, &invoice_id, disputed);
         let (currency, outcome) = within_caller_deadline(until, dispute).await?;
         Ok(Response::new(pb::SetInvoiceDisputeResponse {
             invoice_open_balance: minor_to_pb(currency, outcome.open_balance),
@@ -160,7 +128,7 @@ impl<S: Store> LedgerService for LedgerApi<S> {
         request: Request<pb::GetBuyerExposureRequest>,
     ) -> Result<Response<pb::BuyerExposure>, Status> {
         let until = deadline::answer_by(request.metadata(), Instant::now());
-        let buyer_id = convert::buyer_id("buyer_id", &request.get_ref().buyer_id)?;
+        let buyer_id = requests::get_buyer_exposure(request.get_ref())?;
         let report = within_caller_deadline(until, self.service.exposure(&buyer_id)).await?;
         let c = report.currency;
         let totals = report.totals;

@@ -1,12 +1,17 @@
 //! Transport: protobuf ⇄ domain conversion, the two services, the server.
 
+pub mod admission;
 pub mod buyer_mask;
+pub mod codec;
 pub mod convert;
 pub mod deadline;
 pub mod decision;
 pub mod ledger;
+mod request_body;
+pub mod requests;
 pub mod server;
 pub mod status;
+pub mod transport;
 
 /// Code generated from proto/creditgate/v1 by build.rs.
 pub mod pb {

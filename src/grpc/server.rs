@@ -1,18 +1,22 @@
 //! The tonic server: both creditgate services, health and reflection.
 
+use super::admission::{Admission, AdmissionLimits};
 use super::decision::DecisionApi;
 use super::ledger::LedgerApi;
 use super::pb;
 use super::pb::credit_decision_service_server::CreditDecisionServiceServer;
 use super::pb::ledger_service_server::LedgerServiceServer;
+use super::transport::{self, ConnectionSettings, DrainTimedOut, tls::ReloadableTls};
+use crate::auth::Authenticator;
 use crate::service::CreditService;
 use crate::store::{Store, StoreHealth};
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tonic::transport::Server;
-use tonic::transport::server::TcpIncoming;
+use tonic::service::Routes;
 use tonic_health::ServingStatus;
+use tonic_health::pb::health_server::{Health, HealthServer};
 use tonic_health::server::HealthReporter;
 
 /// Fully qualified names of the services this server exposes.
@@ -23,21 +27,37 @@ pub const LEDGER_SERVICE: &str = "creditgate.v1.LedgerService";
 pub enum ServeError {
     #[error("reflection descriptors: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
-    #[error("transport: {0}")]
-    Transport(#[from] tonic::transport::Error),
+    #[error(transparent)]
+    DrainTimedOut(#[from] DrainTimedOut),
 }
 
 /// Server settings beyond the service itself.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ServerOptions {
     /// How often the store is probed to keep the health service truthful.
     pub health_interval: Duration,
+    pub connections: ConnectionSettings,
+    pub admission: AdmissionLimits,
+    pub tls: Option<Arc<ReloadableTls>>,
+    /// Bearer tokens and roles; None serves every caller (loopback by default).
+    pub auth: Option<Arc<Authenticator>>,
+    /// After the shutdown signal: how long health says NOT_SERVING while the
+    /// server still serves, so that load balancers stop sending first.
+    pub shutdown_delay: Duration,
+    /// Then: how long in-flight calls have to finish.
+    pub shutdown_grace: Duration,
 }
 
 impl Default for ServerOptions {
     fn default() -> ServerOptions {
         ServerOptions {
             health_interval: Duration::from_secs(1),
+            connections: ConnectionSettings::default(),
+            admission: AdmissionLimits::default(),
+            tls: None,
+            auth: None,
+            shutdown_delay: Duration::ZERO,
+            shutdown_grace: Duration::from_secs(10),
         }
     }
 }
@@ -80,19 +100,27 @@ async fn report(health: &HealthReporter, now: StoreHealth) {
     }
 }
 
-/// The transport settings every creditgate server uses (and the no-op baseline of
-/// the benchmarks, so that it measures the same stack).
-pub fn builder() -> Server {
-    Server::builder()
+/// Every gRPC route creditgate serves: health, reflection (v1 and the v1alpha
+/// that grpcurl 1.8 speaks) and the creditgate services.
+pub fn routes(
+    health: HealthServer<impl Health>,
+    services: Routes,
+) -> Result<Routes, tonic_reflection::server::Error> {
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    Ok(services
+        .add_service(health)
+        .add_service(reflection().build_v1()?)
+        .add_service(reflection().build_v1alpha()?)
+        .prepare())
 }
 
-/// Accepted connections with TCP_NODELAY. Set on the incoming stream itself: the
-/// builder's tcp_nodelay does not reach connections accepted this way.
-pub fn incoming(listener: TcpListener) -> TcpIncoming {
-    TcpIncoming::from(listener).with_nodelay(Some(true))
-}
-
-/// Serves until `shutdown` completes, then drains in-flight calls.
+/// Serves until `shutdown` completes, then: health NOT_SERVING for every service
+/// at once, still serving for the shutdown delay, listener closed, GOAWAY, and
+/// in-flight calls drained within the grace (an error if they were not).
 pub async fn serve<S: Store>(
     listener: TcpListener,
     service: CreditService<S>,
@@ -105,31 +133,66 @@ pub async fn serve<S: Store>(
     report(&health, initial).await;
     let watcher = tokio::spawn(watch_store(
         service.clone(),
-        health,
+        health.clone(),
         options.health_interval,
         initial,
     ));
-
-    // grpcurl 1.8 speaks only v1alpha reflection; newer clients use v1.
-    let reflection = || {
-        tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    let services = Routes::new(CreditDecisionServiceServer::new(DecisionApi::new(
+        service.clone(),
+    )))
+    .add_service(LedgerServiceServer::new(LedgerApi::new(service)));
+    let shutdown = async move {
+        shutdown.await;
+        // The store watcher would otherwise set SERVING again.
+        watcher.abort();
     };
-    let reflection_v1 = reflection().build_v1()?;
-    let reflection_v1alpha = reflection().build_v1alpha()?;
+    serve_routes(
+        listener,
+        services,
+        (health, health_service),
+        options,
+        shutdown,
+    )
+    .await
+}
 
-    let served = builder()
-        .add_service(health_service)
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha)
-        .add_service(CreditDecisionServiceServer::new(DecisionApi::new(
-            service.clone(),
-        )))
-        .add_service(LedgerServiceServer::new(LedgerApi::new(service)))
-        .serve_with_incoming_shutdown(incoming(listener), shutdown)
-        .await;
-    watcher.abort();
-    served?;
+/// The network edge around any creditgate routes (also the benchmarks' no-op
+/// server, so that it measures the same stack): health, reflection, admission,
+/// the transport and the shutdown sequence.
+pub async fn serve_routes(
+    listener: TcpListener,
+    services: Routes,
+    (health, health_service): (HealthReporter, HealthServer<impl Health>),
+    options: ServerOptions,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ServeError> {
+    let app = Admission::new(
+        routes(health_service, services)?,
+        options.admission,
+        options.auth,
+    );
+    let delay = options.shutdown_delay;
+    let stop = async move {
+        shutdown.await;
+        for name in ["", DECISION_SERVICE, LEDGER_SERVICE] {
+            health
+                .set_service_status(name, ServingStatus::NotServing)
+                .await;
+        }
+        tracing::info!(
+            delay_ms = delay.as_millis() as u64,
+            "shutting down: health NOT_SERVING, still serving for the shutdown delay"
+        );
+        tokio::time::sleep(delay).await;
+    };
+    transport::serve(
+        listener,
+        app,
+        options.connections,
+        options.tls,
+        stop,
+        options.shutdown_grace,
+    )
+    .await?;
     Ok(())
 }

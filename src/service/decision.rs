@@ -9,6 +9,7 @@ use crate::domain::policy::{self, Decision};
 use crate::domain::reason::{Reason, ReasonCode};
 use crate::domain::scoring;
 use crate::store::{ReserveOutcome, ReserveRequest, Store, StoreError};
+use std::sync::Arc;
 
 /// A parsed CheckCreditLimit request.
 #[derive(Clone, Debug)]
@@ -16,6 +17,8 @@ pub struct OrderCheck {
     pub buyer_id: BuyerId,
     pub order_id: OrderId,
     pub amount: Money,
+    /// The caller's token name, for the decision log ("-" without authentication).
+    pub caller: Option<Arc<str>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -148,7 +151,7 @@ impl<S: Store> CreditService<S> {
                         .await
                         .map(Some);
                 }
-                tracing::debug!(buyer_id = %order.buyer_id, order_id = %order.order_id, decision = ?evaluation.decision, "credit check");
+                tracing::debug!(buyer_id = %order.buyer_id, order_id = %order.order_id, decision = ?evaluation.decision, caller = order.caller.as_deref().unwrap_or("-"), "credit check");
                 outcome(
                     evaluation.decision,
                     evaluation.reasons,
@@ -166,7 +169,7 @@ impl<S: Store> CreditService<S> {
                         &self.policy.version,
                     )));
                 }
-                tracing::debug!(buyer_id = %order.buyer_id, order_id = %order.order_id, decision = ?evaluation.decision, "credit check");
+                tracing::debug!(buyer_id = %order.buyer_id, order_id = %order.order_id, decision = ?evaluation.decision, caller = order.caller.as_deref().unwrap_or("-"), "credit check");
                 outcome(
                     evaluation.decision,
                     evaluation.reasons,

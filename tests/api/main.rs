@@ -4,11 +4,18 @@
 mod helpers;
 
 mod admission;
+mod auth_cli;
+mod auth_roles;
 mod bad_input;
 mod buyer_sync;
 mod concurrency;
 mod dates;
 mod decisions;
+mod edge_admission;
+mod edge_connections;
+mod edge_shutdown;
+mod edge_tls;
+mod hostile_input;
 mod idempotency;
 mod invariants;
 mod ledger;

@@ -138,7 +138,7 @@ fn due_items(value: &Value) -> Result<Vec<DueItem>, StoreError> {
             let id = text(at(pair, 0)?)?;
             let day = int(at(pair, 1)?)?;
             Ok(DueItem {
-                invoice_id: InvoiceId::parse(&id).map_err(|_| {
+                invoice_id: InvoiceId::parse_stored(&id).map_err(|_| {
                     StoreError::Unavailable(format!("stored invoice id {id:?} is invalid"))
                 })?,
                 due_date: Date::from_days(day as i32),
@@ -196,11 +196,11 @@ fn invoice_from(id: &str, packed: &str) -> Result<Invoice, StoreError> {
     let _paid_day = parts.next().ok_or_else(corrupt)?;
     let order = parts.next().ok_or_else(corrupt)?;
     Ok(Invoice {
-        id: InvoiceId::parse(id).map_err(|_| corrupt())?,
+        id: InvoiceId::parse_stored(id).map_err(|_| corrupt())?,
         order_id: if order.is_empty() {
             None
         } else {
-            Some(OrderId::parse(order).map_err(|_| corrupt())?)
+            Some(OrderId::parse_stored(order).map_err(|_| corrupt())?)
         },
         amount,
         open,
@@ -495,7 +495,7 @@ impl Store for RedisStore {
             "CONFLICT" => ReserveOutcome::Conflict(approval(&request.order_id, rest)?),
             "INVOICED" => ReserveOutcome::Invoiced {
                 amount: int(at(rest, 0)?)?,
-                invoice_id: InvoiceId::parse(&text(at(rest, 1)?)?)
+                invoice_id: InvoiceId::parse_stored(&text(at(rest, 1)?)?)
                     .map_err(|_| reply::bad("check", &reply))?,
                 snapshot: snapshot(at(rest, 2)?)?,
             },

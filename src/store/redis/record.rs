@@ -122,7 +122,7 @@ pub fn profile_from_json(json: &str) -> Result<BuyerProfile, String> {
         _ => None,
     };
     Ok(BuyerProfile {
-        id: BuyerId::parse(&r.id).map_err(|_| corrupt("id"))?,
+        id: BuyerId::parse_stored(&r.id).map_err(|_| corrupt("id"))?,
         name: r.name,
         country_code: r.country,
         currency,

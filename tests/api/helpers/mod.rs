@@ -1,9 +1,11 @@
 //! Test harness: spawns a real server per test with its own state and a clock the
 //! test controls, and wraps the clients in terse helpers.
 
+pub mod edge;
 pub mod load;
 pub mod process;
 pub mod redis;
+pub mod tls;
 
 use creditgate::clock::{Clock, ManualClock, SystemClock};
 use creditgate::domain::date::Date;
@@ -151,6 +153,23 @@ impl TestApp {
     }
 
     pub async fn spawn_on<S: Store>(store: S, settings: ServiceSettings) -> TestApp {
+        let options = ServerOptions {
+            health_interval: Duration::from_millis(100),
+            ..ServerOptions::default()
+        };
+        TestApp::spawn_serving(store, settings, options).await
+    }
+
+    /// A server on the embedded store with the given network-edge options.
+    pub async fn spawn_edge(options: ServerOptions) -> TestApp {
+        TestApp::spawn_serving(MemoryStore::new(), test_settings(), options).await
+    }
+
+    async fn spawn_serving<S: Store>(
+        store: S,
+        settings: ServiceSettings,
+        options: ServerOptions,
+    ) -> TestApp {
         init_logs();
         let clock = Arc::new(ManualClock::starting_at(SystemClock.now_secs()));
         let service = CreditService::new(
@@ -163,9 +182,6 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
-        let options = ServerOptions {
-            health_interval: Duration::from_millis(100),
-        };
         tokio::spawn(async move {
             server::serve(listener, service, options, async {
                 let _ = rx.await;

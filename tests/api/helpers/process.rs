@@ -14,7 +14,7 @@ pub struct Replica {
     child: Child,
     /// Later log lines, as the replica writes them (JSON); kept so the reader
     /// thread never blocks on a full pipe.
-    _logs: mpsc::Receiver<String>,
+    logs: mpsc::Receiver<String>,
     pub startup_logs: Vec<String>,
 }
 
@@ -22,8 +22,27 @@ impl Replica {
     /// Starts `creditgate --listen 127.0.0.1:0 --log-format json <args>` and waits
     /// for its "listening" line.
     pub fn start(args: &[&str]) -> Replica {
-        let mut child = Command::new(BINARY)
-            .args(["--listen", "127.0.0.1:0", "--log-format", "json"])
+        Replica::start_on("127.0.0.1:0", args)
+    }
+
+    /// As [`Replica::start`], on a given address (a restart on the same port).
+    pub fn start_on(listen: &str, args: &[&str]) -> Replica {
+        let mut command = Command::new(BINARY);
+        command.args(["--listen", listen]);
+        Replica::spawn(command, args)
+    }
+
+    /// As [`Replica::start`], under `prlimit --nofile=N:N` (a small open-file limit).
+    pub fn start_with_open_files(limit: u32, args: &[&str]) -> Replica {
+        let mut command = Command::new("prlimit");
+        command.arg(format!("--nofile={limit}:{limit}"));
+        command.args([BINARY, "--listen", "127.0.0.1:0"]);
+        Replica::spawn(command, args)
+    }
+
+    fn spawn(mut command: Command, args: &[&str]) -> Replica {
+        let mut child = command
+            .args(["--log-format", "json"])
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -55,7 +74,7 @@ impl Replica {
         Replica {
             addr,
             child,
-            _logs: rx,
+            logs: rx,
             startup_logs,
         }
     }
@@ -70,37 +89,76 @@ impl Replica {
 
     /// SIGSTOP: the replica stalls (no thread runs), its sockets stay open.
     pub fn stop(&self) {
-        self.signal("-STOP");
+        self.signal("STOP");
     }
 
     /// SIGCONT after [`Replica::stop`].
     pub fn resume(&self) {
-        self.signal("-CONT");
-    }
-
-    fn signal(&self, signal: &str) {
-        let status = Command::new("kill")
-            .args([signal, &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success(), "kill {signal} creditgate");
+        self.signal("CONT");
     }
 
     /// Sends SIGTERM and waits (bounded) for the exit status.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
+        self.signal("TERM");
+        self.wait_exit()
+    }
+
+    /// Sends a signal (TERM, HUP, ...) to the process.
+    pub fn signal(&self, name: &str) {
         let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+            .args([&format!("-{name}"), &self.child.id().to_string()])
             .status()
             .unwrap();
         assert!(status.success());
+    }
+
+    /// Waits (bounded) for the process to exit by itself.
+    pub fn wait_exit(&mut self) -> std::process::ExitStatus {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Some(exit) = self.child.try_wait().unwrap() {
                 return exit;
             }
-            assert!(Instant::now() < deadline, "creditgate ignored SIGTERM");
+            assert!(Instant::now() < deadline, "creditgate did not exit");
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// The first later log line containing `needle` (bounded wait).
+    pub fn log_line(&self, needle: &str, wait: Duration) -> String {
+        let deadline = Instant::now() + wait;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = self
+                .logs
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("no log line with {needle}"));
+            if line.contains(needle) {
+                return line;
+            }
+        }
+    }
+
+    /// The process's resident memory in KiB (/proc/PID/status, VmRSS).
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("read /proc/PID/status");
+        let line = status
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))
+            .expect("VmRSS line");
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    }
+
+    /// CPU time the process has used so far (user + system, /proc/PID/stat), in
+    /// clock ticks (100 per second on Linux).
+    pub fn cpu_ticks(&self) -> u64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))
+            .expect("read /proc/PID/stat");
+        // Fields after the parenthesised command name; utime and stime are 14 and 15.
+        let rest = &stat[stat.rfind(')').unwrap() + 2..];
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
     }
 }
 

@@ -1,0 +1,135 @@
+//! What every creditgate call passes before a handler sees it: authentication
+//! and roles (src/auth), a concurrency
+//! limit that sheds instead of queueing, a bound on the request's size, and a
+//! deadline for callers that send none. Health and reflection pass untouched, so
+//! a server that sheds still answers its probes.
+
+use super::request_body::LimitedBody;
+use crate::auth::Authenticator;
+use http::{HeaderValue, Request, Response};
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::sync::Semaphore;
+use tonic::Status;
+use tonic::body::Body;
+use tonic::service::Routes;
+
+/// The limits of `Admission` (flags in `config_limits`).
+#[derive(Clone, Debug)]
+pub struct AdmissionLimits {
+    /// Calls in progress beyond this are answered RESOURCE_EXHAUSTED at once.
+    pub max_concurrent_requests: usize,
+    /// Largest request message accepted, in bytes (RESOURCE_EXHAUSTED beyond).
+    pub max_request_bytes: usize,
+    /// The deadline of a call whose caller sent no `grpc-timeout`.
+    pub default_deadline: Duration,
+}
+
+impl Default for AdmissionLimits {
+    fn default() -> AdmissionLimits {
+        AdmissionLimits {
+            max_concurrent_requests: 1_024,
+            max_request_bytes: 64 * 1024,
+            default_deadline: Duration::from_secs(2),
+        }
+    }
+}
+
+/// The prefix of every path admission applies to.
+const CREDITGATE_PATHS: &str = "/creditgate.";
+
+#[derive(Clone)]
+pub struct Admission {
+    routes: Routes,
+    /// None: no tokens file (the server then binds loopback only, or was told
+    /// --allow-unauthenticated).
+    auth: Option<Arc<Authenticator>>,
+    permits: Arc<Semaphore>,
+    limits: Arc<AdmissionLimits>,
+    /// `grpc-timeout` value of the default deadline, formatted once.
+    default_timeout: HeaderValue,
+}
+
+impl Admission {
+    pub fn new(
+        routes: Routes,
+        limits: AdmissionLimits,
+        auth: Option<Arc<Authenticator>>,
+    ) -> Admission {
+        let millis = limits.default_deadline.as_millis().clamp(1, 99_999_999);
+        Admission {
+            routes,
+            auth,
+            permits: Arc::new(Semaphore::new(limits.max_concurrent_requests)),
+            default_timeout: HeaderValue::from_str(&format!("{millis}m"))
+                .expect("digits and a unit are a valid header value"),
+            limits: Arc::new(limits),
+        }
+    }
+}
+
+type AdmissionFuture = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+
+fn answer(status: Status) -> AdmissionFuture {
+    Box::pin(std::future::ready(Ok(status.into_http())))
+}
+
+impl tower::Service<Request<Body>> for Admission {
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = AdmissionFuture;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, mut request: Request<Body>) -> AdmissionFuture {
+        // Before a permit is taken: unauthenticated callers cannot crowd out others.
+        if let Some(auth) = &self.auth
+            && let Err(status) = auth.admit(&mut request)
+        {
+            return answer(status);
+        }
+        let mut routes = self.routes.clone();
+        if !request.uri().path().starts_with(CREDITGATE_PATHS) {
+            let call = routes.call(request);
+            return Box::pin(call);
+        }
+        let Ok(permit) = self.permits.clone().try_acquire_owned() else {
+            return answer(Status::resource_exhausted(format!(
+                "server busy: {} calls in progress (--max-concurrent-requests); retry with backoff or on another replica",
+                self.limits.max_concurrent_requests
+            )));
+        };
+        let (mut parts, body) = request.into_parts();
+        let timeout = match super::deadline::timeout_of(&parts.headers) {
+            Some(timeout) => timeout,
+            None => {
+                // The handlers read the deadline from the header: one source.
+                parts
+                    .headers
+                    .insert("grpc-timeout", self.default_timeout.clone());
+                self.limits.default_deadline
+            }
+        };
+        let body = Body::new(LimitedBody::new(body, self.limits.max_request_bytes));
+        let call = routes.call(Request::from_parts(parts, body));
+        Box::pin(async move {
+            // The handlers answer within the deadline themselves; this bounds what
+            // happens before they run (a request body that never finishes).
+            let answered = tokio::time::timeout(timeout, call).await;
+            drop(permit);
+            match answered {
+                Ok(response) => response,
+                Err(_) => Ok(Status::deadline_exceeded(
+                    "deadline exceeded before the request was complete",
+                )
+                .into_http()),
+            }
+        })
+    }
+}

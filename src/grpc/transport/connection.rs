@@ -1,0 +1,315 @@
+//! One connection's life: TLS handshake and HTTP/2 preface within the
+//! handshake timeout, GOAWAY when idle, when too old or when the server drains,
+//! and closed outright once the grace that follows has run out.
+
+use super::preface::PrefaceWatch;
+use super::settings::{self, ConnectionSettings};
+use http::{Request, Response};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio::sync::{Notify, watch};
+use tokio::time::{Instant, sleep_until};
+use tokio_rustls::TlsAcceptor;
+use tonic::body::Body;
+
+/// The routes as the transport calls them (a blanket alias of the bounds).
+pub trait GrpcService:
+    tower::Service<
+        Request<Body>,
+        Response = Response<Body>,
+        Error = Infallible,
+        Future: Send + 'static,
+    > + Clone
+    + Send
+    + 'static
+{
+}
+
+impl<S> GrpcService for S where
+    S: tower::Service<
+            Request<Body>,
+            Response = Response<Body>,
+            Error = Infallible,
+            Future: Send + 'static,
+        > + Clone
+        + Send
+        + 'static
+{
+}
+
+pub type Http2 = hyper::server::conn::http2::Builder<TokioExecutor>;
+
+pub fn http2_builder(settings: &ConnectionSettings) -> Http2 {
+    let mut builder = Http2::new(TokioExecutor::new());
+    builder
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(settings.max_concurrent_streams)
+        .initial_stream_window_size(settings::STREAM_WINDOW)
+        .initial_connection_window_size(settings::CONNECTION_WINDOW)
+        .max_header_list_size(settings::MAX_HEADER_LIST_BYTES)
+        .keep_alive_interval(settings.keepalive_interval)
+        .keep_alive_timeout(settings.keepalive_timeout);
+    builder
+}
+
+/// Open connections and calls across the server, for the cap and the drain.
+#[derive(Default)]
+pub struct Tracker {
+    connections: AtomicUsize,
+    calls: AtomicUsize,
+    closed: Notify,
+}
+
+impl Tracker {
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::Acquire)
+    }
+
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::Acquire)
+    }
+
+    pub fn enter(self: &Arc<Self>) -> ConnectionGuard {
+        self.connections.fetch_add(1, Ordering::AcqRel);
+        ConnectionGuard(self.clone())
+    }
+
+    pub async fn all_closed(&self) {
+        loop {
+            let notified = self.closed.notified();
+            if self.connections() == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+pub struct ConnectionGuard(Arc<Tracker>);
+
+impl Drop for ConnectionGuard {
+    fn drop(&mut self) {
+        if self.0.connections.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.closed.notify_waiters();
+        }
+    }
+}
+
+/// What the connection task needs to know about its calls.
+struct Activity {
+    opened: Instant,
+    in_flight: AtomicUsize,
+    /// Milliseconds after `opened` of the last call's start or end.
+    last_ms: AtomicU64,
+    server: Arc<Tracker>,
+}
+
+impl Activity {
+    fn touch(&self) {
+        let ms = self.opened.elapsed().as_millis() as u64;
+        self.last_ms.store(ms, Ordering::Release);
+    }
+
+    /// When the connection will have been idle for `idle`, if it stays so.
+    fn idle_at(&self, idle: Duration) -> Instant {
+        self.opened + Duration::from_millis(self.last_ms.load(Ordering::Acquire)) + idle
+    }
+}
+
+struct CallGuard(Arc<Activity>);
+
+impl CallGuard {
+    fn new(activity: &Arc<Activity>) -> CallGuard {
+        activity.in_flight.fetch_add(1, Ordering::AcqRel);
+        activity.server.calls.fetch_add(1, Ordering::AcqRel);
+        activity.touch();
+        CallGuard(activity.clone())
+    }
+}
+
+impl Drop for CallGuard {
+    fn drop(&mut self) {
+        self.0.touch();
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+        self.0.server.calls.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// The tower service of the routes, as hyper calls it, counting calls.
+struct ConnService<S> {
+    inner: S,
+    activity: Arc<Activity>,
+}
+
+type CallFuture = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+
+impl<S> hyper::service::Service<Request<Incoming>> for ConnService<S>
+where
+    S: GrpcService,
+{
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = CallFuture;
+
+    fn call(&self, request: Request<Incoming>) -> CallFuture {
+        let guard = CallGuard::new(&self.activity);
+        // The routes are always ready (tonic's Routes), so no poll_ready here.
+        let call = self.inner.clone().call(request.map(Body::new));
+        Box::pin(async move {
+            let response = call.await;
+            drop(guard);
+            response
+        })
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn serve<S>(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    tls: Option<TlsAcceptor>,
+    service: S,
+    settings: Arc<ConnectionSettings>,
+    http2: Arc<Http2>,
+    closing: watch::Receiver<bool>,
+    guard: ConnectionGuard,
+) where
+    S: GrpcService,
+{
+    let opened = Instant::now();
+    let handshake_by = opened + settings.handshake_timeout;
+    let activity = Arc::new(Activity {
+        opened,
+        in_flight: AtomicUsize::new(0),
+        last_ms: AtomicU64::new(0),
+        server: guard.0.clone(),
+    });
+    let run = Run {
+        peer,
+        service,
+        settings,
+        http2,
+        closing,
+        activity,
+        handshake_by,
+    };
+    match tls {
+        None => run.serve(tcp).await,
+        Some(acceptor) => match tokio::time::timeout_at(handshake_by, acceptor.accept(tcp)).await {
+            Ok(Ok(stream)) => run.serve(stream).await,
+            Ok(Err(error)) => tracing::debug!(%peer, %error, "TLS handshake failed"),
+            Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+        },
+    }
+    drop(guard);
+}
+
+struct Run<S> {
+    peer: SocketAddr,
+    service: S,
+    settings: Arc<ConnectionSettings>,
+    http2: Arc<Http2>,
+    closing: watch::Receiver<bool>,
+    activity: Arc<Activity>,
+    handshake_by: Instant,
+}
+
+impl<S> Run<S>
+where
+    S: GrpcService,
+{
+    async fn serve<IO>(mut self, io: IO)
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let peer = self.peer;
+        let (io, preface_done) = PrefaceWatch::new(io);
+        let service = ConnService {
+            inner: self.service.clone(),
+            activity: self.activity.clone(),
+        };
+        let connection = self.http2.serve_connection(TokioIo::new(io), service);
+        tokio::pin!(connection);
+        let settings = self.settings.clone();
+        let age_at = self.activity.opened + settings.max_connection_age;
+        // Set once GOAWAY was sent: the connection is closed outright then.
+        let mut close_by: Option<Instant> = None;
+        let far = self.activity.opened + Duration::from_secs(86_400 * 365);
+        loop {
+            let idle_at = self.activity.idle_at(settings.idle_timeout);
+            let handshaking = !preface_done.load(Ordering::Acquire);
+            tokio::select! {
+                served = connection.as_mut() => {
+                    if let Err(error) = served {
+                        tracing::debug!(%peer, %error, "connection ended with an error");
+                    }
+                    return;
+                }
+                () = sleep_until(self.handshake_by), if handshaking => {
+                    if !preface_done.load(Ordering::Acquire) {
+                        tracing::debug!(%peer, "closed: no HTTP/2 preface within the handshake timeout");
+                        return;
+                    }
+                }
+                () = sleep_until(idle_at), if close_by.is_none() => {
+                    let idle = self.activity.in_flight.load(Ordering::Acquire) == 0
+                        && Instant::now() >= self.activity.idle_at(settings.idle_timeout);
+                    if idle {
+                        tracing::debug!(%peer, "idle: sending GOAWAY");
+                        connection.as_mut().graceful_shutdown();
+                        close_by = Some(Instant::now() + settings.max_connection_age_grace);
+                    }
+                }
+                () = sleep_until(age_at), if close_by.is_none() => {
+                    tracing::debug!(%peer, "max connection age: sending GOAWAY");
+                    connection.as_mut().graceful_shutdown();
+                    close_by = Some(Instant::now() + settings.max_connection_age_grace);
+                }
+                _ = self.closing.changed(), if close_by.is_none() => {
+                    connection.as_mut().graceful_shutdown();
+                    // The server's own grace bounds the drain; this only stops the loop
+                    // from sending GOAWAY again.
+                    close_by = Some(far);
+                }
+                () = sleep_until(close_by.unwrap_or(far)), if close_by.is_some() => {
+                    tracing::debug!(%peer, "closed: calls still open when the grace ran out");
+                    return;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_drain_waits_for_the_last_connection() {
+        let tracker = Arc::new(Tracker::default());
+        let first = tracker.enter();
+        let second = tracker.enter();
+        assert_eq!(tracker.connections(), 2);
+        let waiter = tokio::spawn({
+            let tracker = tracker.clone();
+            async move { tracker.all_closed().await }
+        });
+        drop(first);
+        tokio::task::yield_now().await;
+        assert!(!waiter.is_finished());
+        drop(second);
+        tokio::time::timeout(Duration::from_secs(1), waiter)
+            .await
+            .expect("drain saw the last close")
+            .unwrap();
+    }
+}

@@ -1,0 +1,17 @@
+//! The HTTP/2 server under the gRPC routes: connection limits, timeouts, TLS,
+//! and a shutdown a load balancer can follow.
+//!
+//! tonic's own `Server` has no cap on open connections, no timeout for a client
+//! that never completes its preface, no idle timeout, spins on accept errors at
+//! the open-file limit, and keeps its listener open while it drains (so new
+//! connections hang instead of being refused). creditgate therefore serves the
+//! same tonic routes on hyper directly, with those rules here.
+
+mod accept;
+mod connection;
+mod preface;
+pub mod settings;
+pub mod tls;
+
+pub use accept::{DrainTimedOut, serve};
+pub use settings::ConnectionSettings;

@@ -1,0 +1,177 @@
+//! Connection limits against the real binary: many streams with unfinished
+//! large messages on one connection, connections past --max-connections and past
+//! the open-file limit, and idle or trickling connections closed by timeouts.
+
+use crate::helpers::edge::*;
+use crate::helpers::process::Replica;
+use crate::helpers::*;
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tonic_health::pb::health_check_response::ServingStatus;
+
+const CHECK: &str = "/creditgate.v1.CreditDecisionService/CheckCreditLimit";
+
+#[tokio::test]
+async fn one_connection_with_many_unfinished_large_messages_keeps_memory_bounded() {
+    let replica = Replica::start(&[]);
+    let rss_before = replica.rss_kib();
+    let (mut send, _connection) = h2_connect(replica.addr).await;
+    // The server's advertised stream limit, once its SETTINGS arrived.
+    for _ in 0..200 {
+        if send.current_max_send_streams() != usize::MAX {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(send.current_max_send_streams(), 256);
+    let mut answers = Vec::new();
+    for _ in 0..500 {
+        send = tokio::time::timeout(Duration::from_secs(10), send.ready())
+            .await
+            .expect("a stream slot frees up: refused streams end at once")
+            .unwrap();
+        let (response, mut body) = send
+            .send_request(grpc_head(replica.addr, CHECK, Some("60S")), false)
+            .unwrap();
+        // Announces a ~3 MB message and sends the first 60 KB of it, never the rest.
+        body.send_data(message_header(3_000_000), false).unwrap();
+        body.send_data(vec![b'x'; 60_000].into(), false).unwrap();
+        answers.push((response, body));
+    }
+    let mut exhausted = 0;
+    for (response, _body) in answers {
+        if let Some((code, message)) = grpc_status(response, Duration::from_secs(10)).await {
+            assert_eq!(code, tonic::Code::ResourceExhausted as i32, "{message}");
+            exhausted += 1;
+        }
+    }
+    assert_eq!(exhausted, 500, "every oversized announcement is refused");
+    let rss_after = replica.rss_kib();
+    // Before the limit: 500 × 3 MB reserved, RSS 15 MB → 1,884 MB.
+    assert!(
+        rss_after < rss_before + 100 * 1024,
+        "RSS went from {rss_before} KiB to {rss_after} KiB"
+    );
+    assert_eq!(
+        decision_health(replica.addr).await,
+        ServingStatus::Serving as i32
+    );
+}
+
+#[tokio::test]
+async fn connections_past_max_connections_are_closed_at_once_and_health_still_answers() {
+    let replica = Replica::start(&["--max-connections", "4"]);
+    let health = connect(replica.addr).await;
+    let mut extra = Vec::new();
+    for _ in 0..12 {
+        extra.push(TcpStream::connect(replica.addr).await.unwrap());
+    }
+    let mut closed = 0;
+    for tcp in &mut extra {
+        if closed_by_peer(tcp, Duration::from_millis(500)).await {
+            closed += 1;
+        }
+    }
+    // One health connection and three of the twelve fit under the cap of four.
+    assert_eq!(closed, 9);
+    let status = health_status(health).await;
+    assert_eq!(status, ServingStatus::Serving as i32);
+    drop(extra);
+    // Room again once they are gone.
+    eventually("a new connection is served", || served(replica.addr)).await;
+}
+
+#[tokio::test]
+async fn at_the_open_file_limit_accepts_back_off_and_health_still_answers() {
+    let replica = Replica::start_with_open_files(48, &[]);
+    let health = connect(replica.addr).await;
+    // More connections than the process has descriptors for: accept fails (EMFILE)
+    // while they stay queued in the listener's backlog.
+    let mut extra = Vec::new();
+    for _ in 0..80 {
+        extra.push(TcpStream::connect(replica.addr).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = replica.cpu_ticks();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let used = replica.cpu_ticks() - before;
+    // Spinning on accept used 2.8 s of CPU per 3 s; backed off it is near idle.
+    assert!(
+        used < 60,
+        "{used} ticks of CPU in 3 s at the open-file limit"
+    );
+    let status = tokio::time::timeout(Duration::from_secs(5), health_status(health))
+        .await
+        .expect("health answers at the open-file limit");
+    assert_eq!(status, ServingStatus::Serving as i32);
+    drop(extra);
+    eventually(
+        "a new connection is served once descriptors are free",
+        || async {
+            tokio::time::timeout(Duration::from_secs(2), decision_health(replica.addr))
+                .await
+                .is_ok()
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn idle_and_trickling_connections_are_closed_by_their_timeouts() {
+    let replica = Replica::start(&["--handshake-timeout", "1s", "--idle-timeout", "1s"]);
+    // Connected and silent: no preface within the handshake timeout.
+    let mut silent = TcpStream::connect(replica.addr).await.unwrap();
+    // A slowloris: half the preface, then nothing more.
+    let mut trickle = TcpStream::connect(replica.addr).await.unwrap();
+    trickle.write_all(b"PRI * HTTP/2.0\r\n").await.unwrap();
+    assert!(closed_by_peer(&mut silent, Duration::from_secs(10)).await);
+    assert!(closed_by_peer(&mut trickle, Duration::from_secs(10)).await);
+    // A full HTTP/2 connection with no call: GOAWAY after the idle timeout.
+    let (_send, connection) = h2_connect(replica.addr).await;
+    tokio::time::timeout(Duration::from_secs(10), connection)
+        .await
+        .expect("the idle connection was closed")
+        .unwrap();
+    // A connection with calls is not idle.
+    let busy = connect(replica.addr).await;
+    for _ in 0..4 {
+        assert_eq!(
+            health_status(busy.clone()).await,
+            ServingStatus::Serving as i32
+        );
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+}
+
+/// Whether a new connection gets a health answer (false when refused or closed).
+async fn served(addr: std::net::SocketAddr) -> bool {
+    let call = async {
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+            .unwrap()
+            .connect()
+            .await
+            .ok()?;
+        let status = health_status_of(channel).await.ok()?;
+        Some(status == ServingStatus::Serving as i32)
+    };
+    matches!(
+        tokio::time::timeout(Duration::from_secs(2), call).await,
+        Ok(Some(true))
+    )
+}
+
+async fn health_status(channel: tonic::transport::Channel) -> i32 {
+    health_status_of(channel).await.expect("health check")
+}
+
+async fn health_status_of(channel: tonic::transport::Channel) -> Result<i32, tonic::Status> {
+    use tonic_health::pb::HealthCheckRequest;
+    use tonic_health::pb::health_client::HealthClient;
+    HealthClient::new(channel)
+        .check(HealthCheckRequest {
+            service: creditgate::grpc::server::DECISION_SERVICE.into(),
+        })
+        .await
+        .map(|r| r.into_inner().status)
+}
