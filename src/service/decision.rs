@@ -122,17 +122,22 @@ impl<S: Store> CreditService<S> {
             Err(error) => {
                 // The script may have reserved just in time and only its reply be
                 // late: the caller is told STORE_UNAVAILABLE, so nothing of this
-                // decision may stay reserved. In the background, so the answer
-                // keeps within the caller's deadline; sent now, the release is
-                // queued right behind the check on the store's connection, ahead
-                // of any retry the caller makes once answered.
+                // decision may stay reserved. The release is settled before the
+                // answer goes out, and within the caller's deadline: a retry of
+                // the order, here or on another replica, that finds the
+                // reservation is answered ALREADY_APPROVED, and a release landing
+                // after it would take that approval's reservation away. A release
+                // that cannot be made in time writes nothing later either (the
+                // script refuses after its give-up time): the reservation then
+                // stays, for a retry to find, or lapses with the TTL (fail closed).
                 if matches!(error, StoreError::Unavailable(_)) {
-                    let (service, order) = (self.clone(), order.clone());
-                    tokio::spawn(async move {
-                        service
-                            .undo(&order, &decision_id, "its answer came too late")
-                            .await;
-                    });
+                    let release = self.store.release_reservation(
+                        &order.buyer_id,
+                        &order.order_id,
+                        &decision_id,
+                    );
+                    let released = self.bounded(release).await;
+                    undone(order, &decision_id, "its answer came too late", released);
                 }
                 return Err(error.into());
             }
@@ -257,15 +262,7 @@ impl<S: Store> CreditService<S> {
         let release = self
             .store
             .release_reservation(&order.buyer_id, &order.order_id, decision_id);
-        match self.bounded_alone(release).await {
-            Ok(0) => {}
-            Ok(released) => {
-                tracing::warn!(buyer_id = %order.buyer_id, order_id = %order.order_id, decision_id, released, "released a reservation: {why}");
-            }
-            Err(error) => {
-                tracing::error!(buyer_id = %order.buyer_id, order_id = %order.order_id, decision_id, %error, "could not release a reservation ({why}): it lapses with the reservation TTL, or CancelOrder releases it");
-            }
-        }
+        undone(order, decision_id, why, self.bounded_alone(release).await);
     }
 
     fn invariant_broken(&self, order: &OrderCheck, decision_id: &str, what: &str) {
@@ -319,6 +316,19 @@ impl<S: Store> CreditService<S> {
             Err(other) => return Err(other.into()),
         };
         Ok(scoring::score(&self.policy, profile, &behaviour, today))
+    }
+}
+
+/// Logs the outcome of releasing what `decision_id` reserved.
+fn undone(order: &OrderCheck, decision_id: &str, why: &str, released: Result<i64, StoreError>) {
+    match released {
+        Ok(0) => {}
+        Ok(released) => {
+            tracing::warn!(buyer_id = %order.buyer_id, order_id = %order.order_id, decision_id, released, "released a reservation: {why}");
+        }
+        Err(error) => {
+            tracing::error!(buyer_id = %order.buyer_id, order_id = %order.order_id, decision_id, %error, "could not release a reservation ({why}): it lapses with the reservation TTL, or CancelOrder releases it");
+        }
     }
 }
 

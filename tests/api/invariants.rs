@@ -172,7 +172,7 @@ async fn a_check_whose_reply_was_lost_leaves_nothing_reserved() {
     assert_eq!(decision(&lost), Decision::Referred);
     assert_eq!(codes(&lost), ["STORE_UNAVAILABLE"]);
     // The store had reserved it; the service undoes that decision's reservation
-    // (in the background, so that the answer is not held up).
+    // before it answers (so that no retry can find it first).
     eventually("the lost check's reservation released", || async {
         amount(&app.exposure("B-1").await.open_orders) == "0.00"
     })

@@ -28,6 +28,7 @@ mod redis_clock;
 mod redis_cluster_health;
 mod redis_eviction;
 mod redis_expiry;
+mod redis_faults;
 mod redis_outage;
 mod redis_pause;
 mod redis_replicas;

@@ -248,7 +248,10 @@ async fn checks_racing_a_redis_kill_are_referred_never_approved_blind() {
     redis.save();
     redis.kill();
     let killed = Instant::now();
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    // Long enough for whole checks to fit: on a Redis that does not answer, a
+    // check waits for the store timeout (500 ms here), then for the release of
+    // what it may have reserved (bounded by what is left of its deadline).
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
     let restarting = Instant::now();
     redis.restart(false);
     tokio::time::sleep(Duration::from_millis(1_500)).await;

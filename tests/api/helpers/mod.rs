@@ -2,6 +2,7 @@
 //! test controls, and wraps the clients in terse helpers.
 
 pub mod edge;
+pub mod load;
 pub mod process;
 pub mod redis;
 pub mod tls;

@@ -79,6 +79,24 @@ impl Replica {
         }
     }
 
+    /// SIGKILL to this replica's own process (no drain, no goodbye: a crash or an
+    /// OOM kill), then reaps it. Only the child this `Replica` started is signalled.
+    pub fn kill(&mut self) {
+        // std's Child::kill is SIGKILL on Unix.
+        self.child.kill().expect("SIGKILL creditgate");
+        let _ = self.child.wait();
+    }
+
+    /// SIGSTOP: the replica stalls (no thread runs), its sockets stay open.
+    pub fn stop(&self) {
+        self.signal("STOP");
+    }
+
+    /// SIGCONT after [`Replica::stop`].
+    pub fn resume(&self) {
+        self.signal("CONT");
+    }
+
     /// Sends SIGTERM and waits (bounded) for the exit status.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
         self.signal("TERM");
