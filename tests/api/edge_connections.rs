@@ -175,3 +175,25 @@ async fn health_status_of(channel: tonic::transport::Channel) -> Result<i32, ton
         .await
         .map(|r| r.into_inner().status)
 }
+
+#[tokio::test]
+async fn a_peer_that_stops_answering_pings_is_closed_by_the_keepalive() {
+    let replica = Replica::start(&[
+        "--keepalive-interval",
+        "1s",
+        "--keepalive-timeout",
+        "1s",
+        "--idle-timeout",
+        "1h",
+        "--handshake-timeout",
+        "1h",
+    ]);
+    // A complete preface and SETTINGS frame, then silence: the server's PING is
+    // never answered, as with a peer that vanished without closing (half-open).
+    let mut tcp = TcpStream::connect(replica.addr).await.unwrap();
+    tcp.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        .await
+        .unwrap();
+    tcp.write_all(&[0, 0, 0, 4, 0, 0, 0, 0, 0]).await.unwrap();
+    assert!(closed_by_peer(&mut tcp, Duration::from_secs(15)).await);
+}
