@@ -197,3 +197,46 @@ async fn a_peer_that_stops_answering_pings_is_closed_by_the_keepalive() {
     tcp.write_all(&[0, 0, 0, 4, 0, 0, 0, 0, 0]).await.unwrap();
     assert!(closed_by_peer(&mut tcp, Duration::from_secs(15)).await);
 }
+
+#[tokio::test]
+async fn a_busy_connection_past_its_maximum_age_is_sent_goaway_and_clients_reconnect() {
+    let replica = Replica::start(&[
+        "--max-connection-age",
+        "1s",
+        "--max-connection-age-grace",
+        "1s",
+    ]);
+    let (mut send, connection) = h2_connect(replica.addr).await;
+    let health = "/grpc.health.v1.Health/Check";
+    let calls = tokio::spawn(async move {
+        // Busy, so neither idle nor handshake timeouts apply: only its age.
+        loop {
+            let Ok(ready) = send.ready().await else {
+                return;
+            };
+            send = ready;
+            let Ok((response, mut body)) =
+                send.send_request(grpc_head(replica.addr, health, Some("1S")), false)
+            else {
+                return;
+            };
+            let _ = body.send_data(message_header(0), true);
+            let _ = grpc_status(response, Duration::from_secs(1)).await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+    tokio::time::timeout(Duration::from_secs(10), connection)
+        .await
+        .expect("the connection was closed after its maximum age")
+        .unwrap();
+    calls.abort();
+    // A generated client reconnects by itself and carries on.
+    let channel = connect(replica.addr).await;
+    for _ in 0..3 {
+        assert_eq!(
+            health_status(channel.clone()).await,
+            ServingStatus::Serving as i32
+        );
+        tokio::time::sleep(Duration::from_millis(800)).await;
+    }
+}
