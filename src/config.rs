@@ -54,6 +54,15 @@ pub struct Config {
     #[arg(long, env = "CREDITGATE_REDIS_TIMEOUT", global = true, default_value = "250ms", value_parser = parse_duration)]
     pub redis_timeout: Duration,
 
+    /// Answer a write that reserves or moves money only once this many replicas of
+    /// its master acknowledged it (Redis WAIT); 0: do not wait. See docs/redis.md.
+    #[arg(long, env = "CREDITGATE_REDIS_WAIT_REPLICAS", default_value_t = 0)]
+    pub redis_wait_replicas: u32,
+
+    /// Longest WAIT for those replicas; below --redis-timeout (a check keeps within both).
+    #[arg(long, env = "CREDITGATE_REDIS_WAIT_TIMEOUT", default_value = "100ms", value_parser = parse_duration)]
+    pub redis_wait_timeout: Duration,
+
     /// How long a replica may reuse a buyer profile it read (0s: never cache).
     #[arg(long, env = "CREDITGATE_PROFILE_CACHE_TTL", default_value = "1s", value_parser = parse_duration_or_zero)]
     pub profile_cache_ttl: Duration,

@@ -24,6 +24,7 @@ mod redis_expiry;
 mod redis_outage;
 mod redis_pause;
 mod redis_replicas;
+mod redis_wait;
 mod retention;
 mod scoring;
 mod server;
