@@ -264,6 +264,20 @@ mod tests {
     }
 
     #[test]
+    fn waiting_for_replicas_is_off_by_default() {
+        let parse = |args: &[&str]| Config::try_parse_from([&["creditgate"], args].concat());
+        let default = parse(&[]).unwrap();
+        assert_eq!(default.redis_wait_replicas, 0);
+        assert_eq!(default.redis_wait_timeout, Duration::from_millis(100));
+        let on = parse(&["--redis-wait-replicas", "2", "--redis-wait-timeout", "50ms"]).unwrap();
+        assert_eq!(on.redis_wait_replicas, 2);
+        assert_eq!(on.redis_wait_timeout, Duration::from_millis(50));
+        // WAIT 0 would block until the replicas answer: a timeout is required.
+        assert!(parse(&["--redis-wait-timeout", "0ms"]).is_err());
+        assert!(parse(&["--redis-wait-replicas", "-1"]).is_err());
+    }
+
+    #[test]
     fn ledger_retention_defaults_to_400_days_and_outlasts_the_reservation_ttl() {
         let parse = |args: &[&str]| Config::try_parse_from([&["creditgate"], args].concat());
         let default = parse(&[]).unwrap();

@@ -300,7 +300,7 @@ impl RedisStore {
         &self,
         script: &Script,
         keys: &BuyerKeys,
-        flag: &str,
+        flag: &'static str,
         day: Option<LedgerDay>,
         durability: Durability,
         args: impl ToRedisArgs,
@@ -310,11 +310,12 @@ impl RedisStore {
             _ => None,
         };
         // "w" tells the script that a WAIT follows it (see `touch` in prelude.lua).
-        let flag = match waiting {
-            Some(_) => format!("{flag}w"),
-            None => flag.to_owned(),
+        let flag = match (waiting, flag) {
+            (None, flag) => flag,
+            (Some(_), "1") => "1w",
+            (Some(_), _) => "0w",
         };
-        let cmd = self.script_cmd(script, keys, &flag, day, args).await?;
+        let cmd = self.script_cmd(script, keys, flag, day, args).await?;
         match waiting {
             Some(wait) => {
                 let (reply, acked) = wait.run(script, &cmd).await.map_err(unavailable)?;
