@@ -20,8 +20,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tonic::Code;
 use tonic::transport::Channel;
 
-fn waiting_options(url: String) -> RedisOptions {
-    let options = redis_options(RedisTarget::Url(url), &unique_namespace());
+fn waiting_options(url: String, namespace: &str) -> RedisOptions {
+    let options = redis_options(RedisTarget::Url(url), namespace);
     RedisOptions {
         settings: RedisSettings {
             wait_replicas: 1,
@@ -36,7 +36,7 @@ fn waiting_options(url: String) -> RedisOptions {
 async fn redis_wait_answers_nothing_as_done_that_no_replica_acknowledged() {
     let master = RedisServer::start();
     let replica = RedisServer::start_replica_of(master.port);
-    let options = waiting_options(master.url());
+    let options = waiting_options(master.url(), &unique_namespace());
     let app = TestApp::spawn_on(initialised_redis(&options).await, test_settings()).await;
     app.upsert(buyer("B-1", "1000.00")).await;
     let approved = app.check("B-1", "O-1", "100.00").await;
@@ -67,6 +67,59 @@ async fn redis_wait_answers_nothing_as_done_that_no_replica_acknowledged() {
     assert_eq!(amount(&app.exposure("B-1").await.open_invoices), "100.00");
     let again = app.check("B-1", "O-2", "200.00").await;
     assert_eq!(decision(&again), Decision::Approved);
+}
+
+/// An answer that writes nothing new (ALREADY_APPROVED, an invoice already
+/// recorded) may rest on a record another connection wrote and no replica has:
+/// it is not given until a replica has that record. (On Redis 7.0 this holds
+/// even without the scripts' `touch()`: its WAIT covers everything the master
+/// held at the connection's previous command, a read included; Redis 6 counts
+/// only the connection's own writes, which `touch()` provides.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_wait_a_replay_answers_only_for_a_replicated_record() {
+    let master = RedisServer::start();
+    let replica = RedisServer::start_replica_of(master.port);
+    let namespace = unique_namespace();
+    let plain = redis_options(RedisTarget::Url(master.url()), &namespace);
+    let waiting = waiting_options(master.url(), &namespace);
+    let hasty = TestApp::spawn_on(initialised_redis(&plain).await, test_settings()).await;
+    let careful = TestApp::spawn_on(initialised_redis(&waiting).await, test_settings()).await;
+    hasty.upsert(buyer("B-1", "1000.00")).await;
+    // Replicated: the careful replica waited for it.
+    let first = careful.check("B-1", "O-0", "10.00").await;
+    assert_eq!(decision(&first), Decision::Approved);
+
+    let frozen = replica.freeze();
+    // Written by a replica that does not wait: on the master only.
+    let unreplicated = hasty.check("B-1", "O-1", "100.00").await;
+    assert_eq!(decision(&unreplicated), Decision::Approved);
+    // Its replay through the careful replica finds the record (and writes
+    // nothing of its own), and does not vouch for it.
+    let replay = careful.check("B-1", "O-1", "100.00").await;
+    assert_eq!(decision(&replay), Decision::Referred, "{replay:?}");
+    assert_eq!(codes(&replay), ["STORE_UNAVAILABLE"]);
+    // Likewise an invoice recorded on the master only, and its retry.
+    assert!(
+        hasty
+            .invoice("B-1", "I-0", "O-0", "10.00", 0, 30)
+            .await
+            .is_ok()
+    );
+    let invoice = careful.invoice("B-1", "I-0", "O-0", "10.00", 0, 30).await;
+    assert_eq!(invoice.unwrap_err().code(), Code::Unavailable);
+    frozen.resume();
+
+    let replay = careful.check("B-1", "O-1", "100.00").await;
+    assert_eq!(decision(&replay), Decision::Approved);
+    assert_eq!(codes(&replay), ["ALREADY_APPROVED"]);
+    assert!(
+        careful
+            .invoice("B-1", "I-0", "O-0", "10.00", 0, 30)
+            .await
+            .is_ok()
+    );
+    // The referred replay released nothing of the approval it replayed.
+    assert_eq!(amount(&careful.exposure("B-1").await.open_orders), "100.00");
 }
 
 fn today() -> Date {

@@ -43,11 +43,12 @@ end
 local UNMARKED_OK = string.sub(ARGV[2], 1, 1) == '1'
 local WAITED = string.sub(ARGV[2], 2, 2) == 'w'
 
--- WAIT covers only what its own connection wrote: a call that writes nothing (a
--- replay answered from a record another connection or replica wrote, which may
--- not be replicated yet) would be confirmed by a WAIT that covers nothing. A
--- no-op write of the buyer (its version, unchanged) is replicated after
--- everything this master held before it, so the WAIT covers that record too.
+-- Redis 6 lets a WAIT cover only what its own connection wrote (7.0 moves the
+-- offset on every command): a call that writes nothing (a replay answered from
+-- a record another connection wrote, which may not be replicated yet) would be
+-- confirmed by a WAIT that covers nothing. A no-op write of the buyer (its
+-- version, unchanged) is replicated after everything this master held before
+-- it, so the WAIT covers that record too, on either.
 local function touch()
   if WAITED then
     redis.call('HINCRBY', K_BUYER, 'v', 0)
