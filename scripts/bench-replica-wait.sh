@@ -15,11 +15,13 @@ PIDS=()
 cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; }
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-pin() { if command -v taskset >/dev/null && (($(nproc) >= 2)); then taskset -c "$@"; else shift; "$@"; fi; }
+# exec: a background `pin …&` is then the process itself, so that $! is its pid
+# and the cleanup stops it (not just the subshell around it).
+pin() { if command -v taskset >/dev/null && (($(nproc) >= 2)); then exec taskset -c "$@"; else shift; exec "$@"; fi; }
 
 MASTER=$(free_port)
 REPLICA=$(free_port)
-redis() { pin 0 redis-server --bind 127.0.0.1 --save "" --appendonly no --loglevel warning "$@" >/dev/null 2>&1; }
+redis() { pin 0 redis-server --bind 127.0.0.1 --save "" --appendonly no --loglevel warning "$@" >/dev/null 2>&1; }  # run with &
 redis --port "$MASTER" --dir "$OUT/master" &
 PIDS+=($!)
 redis --port "$REPLICA" --dir "$OUT/replica" --replicaof 127.0.0.1 "$MASTER" &
@@ -37,8 +39,8 @@ run() {
     pid=$!
     PIDS+=("$pid")
     until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do sleep 0.1; done
-    pin 1 "$BIN/creditgate-loadgen" --target "http://127.0.0.1:$port" --seed-buyers \
-        --duration "$DURATION" --warmup 2 --json "$@" >"$OUT/$name.json" 2>"$OUT/$name.log"
+    (pin 1 "$BIN/creditgate-loadgen" --target "http://127.0.0.1:$port" --seed-buyers \
+        --duration "$DURATION" --warmup 2 --json "$@") >"$OUT/$name.json" 2>"$OUT/$name.log"
     echo "$name: $(cat "$OUT/$name.json")"
     kill "$pid"
     wait "$pid" 2>/dev/null || true
