@@ -30,6 +30,8 @@ fn redis_options(config: &Config) -> Result<Option<RedisOptions>, String> {
             response_timeout: config.redis_timeout,
             connection_timeout: config.redis_timeout,
             ca_pem,
+            wait_replicas: config.redis_wait_replicas,
+            wait_timeout: config.redis_wait_timeout,
             ..RedisSettings::default()
         },
         namespace: config.redis_namespace.clone(),

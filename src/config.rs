@@ -58,6 +58,15 @@ pub struct Config {
     #[arg(long, env = "CREDITGATE_REDIS_TIMEOUT", global = true, default_value = "250ms", value_parser = parse_duration)]
     pub redis_timeout: Duration,
 
+    /// Answer a write that reserves or moves money only once this many replicas of
+    /// its master acknowledged it (Redis WAIT); 0: do not wait. See docs/redis.md.
+    #[arg(long, env = "CREDITGATE_REDIS_WAIT_REPLICAS", default_value_t = 0)]
+    pub redis_wait_replicas: u32,
+
+    /// Longest WAIT for those replicas; below --redis-timeout (a check keeps within both).
+    #[arg(long, env = "CREDITGATE_REDIS_WAIT_TIMEOUT", default_value = "100ms", value_parser = parse_duration)]
+    pub redis_wait_timeout: Duration,
+
     /// How long a replica may reuse a buyer profile it read (0s: never cache).
     #[arg(long, env = "CREDITGATE_PROFILE_CACHE_TTL", default_value = "1s", value_parser = parse_duration_or_zero)]
     pub profile_cache_ttl: Duration,
@@ -263,6 +272,20 @@ mod tests {
         assert_eq!(two.ledger_date_window_years, 2);
         assert!(parse(&["--ledger-date-window-years", "0"]).is_err());
         assert!(parse(&["--ledger-date-window-years", "-1"]).is_err());
+    }
+
+    #[test]
+    fn waiting_for_replicas_is_off_by_default() {
+        let parse = |args: &[&str]| Config::try_parse_from([&["creditgate"], args].concat());
+        let default = parse(&[]).unwrap();
+        assert_eq!(default.redis_wait_replicas, 0);
+        assert_eq!(default.redis_wait_timeout, Duration::from_millis(100));
+        let on = parse(&["--redis-wait-replicas", "2", "--redis-wait-timeout", "50ms"]).unwrap();
+        assert_eq!(on.redis_wait_replicas, 2);
+        assert_eq!(on.redis_wait_timeout, Duration::from_millis(50));
+        // WAIT 0 would block until the replicas answer: a timeout is required.
+        assert!(parse(&["--redis-wait-timeout", "0ms"]).is_err());
+        assert!(parse(&["--redis-wait-replicas", "-1"]).is_err());
     }
 
     #[test]

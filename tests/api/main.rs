@@ -32,6 +32,7 @@ mod redis_faults;
 mod redis_outage;
 mod redis_pause;
 mod redis_replicas;
+mod redis_wait;
 mod retention;
 mod scoring;
 mod server;

@@ -32,6 +32,11 @@ pub struct RedisSettings {
     /// PEM CA certificate(s) to trust for `rediss://` instead of the system store
     /// (a private CA, as managed Redis services and self-hosted TLS often use).
     pub ca_pem: Option<Vec<u8>>,
+    /// `--redis-wait-replicas`: replicas that must acknowledge a write that
+    /// reserves or moves money before it is answered (0: none).
+    pub wait_replicas: u32,
+    /// `--redis-wait-timeout`: how long WAIT may block for them.
+    pub wait_timeout: Duration,
 }
 
 impl Default for RedisSettings {
@@ -41,6 +46,8 @@ impl Default for RedisSettings {
             connection_timeout: Duration::from_millis(250),
             cluster_retries: 2,
             ca_pem: None,
+            wait_replicas: 0,
+            wait_timeout: Duration::from_millis(100),
         }
     }
 }
@@ -226,6 +233,35 @@ impl Connection {
                     })
                     .collect())
             }
+        }
+    }
+
+    /// `cmd` (an EVALSHA) and `WAIT replicas timeout` in one pipeline: the
+    /// script's own answer, and WAIT's (how many replicas acknowledged), each
+    /// kept apart so that a NOSCRIPT is seen as such.
+    pub async fn then_wait(
+        &self,
+        cmd: &Cmd,
+        replicas: u32,
+        timeout: Duration,
+    ) -> RedisResult<(RedisResult<Value>, RedisResult<Value>)> {
+        let mut pipe = redis::pipe();
+        pipe.add_command(cmd.clone())
+            .cmd("WAIT")
+            .arg(replicas)
+            .arg(timeout.as_millis().max(1) as u64)
+            .ignore_errors();
+        let replies: Vec<RedisResult<Value>> = match self {
+            Connection::Single(c) => pipe.query_async(&mut c.clone()).await?,
+            Connection::Cluster(c) => pipe.query_async(&mut c.clone()).await?,
+        };
+        let mut replies = replies.into_iter();
+        match (replies.next(), replies.next()) {
+            (Some(script), Some(wait)) => Ok((script, wait)),
+            _ => Err(RedisError::from((
+                ErrorKind::Client,
+                "a script followed by WAIT got fewer than two answers",
+            ))),
         }
     }
 

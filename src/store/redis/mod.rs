@@ -9,6 +9,7 @@ mod eviction;
 mod init;
 pub mod keys;
 mod record;
+mod replica_wait;
 mod reply;
 
 pub use conn::{RedisSettings, RedisTarget};
@@ -30,7 +31,8 @@ use cache::ProfileCache;
 use clock::{Estimate, RedisClock};
 use conn::Connection;
 use keys::{BuyerKeys, KeySchema};
-use redis::{RedisWrite, Script, ToRedisArgs, Value};
+use redis::{Cmd, RedisWrite, Script, ToRedisArgs, Value};
+use replica_wait::{Acked, ReplicaWait};
 use reply::{at, int, int128, items, status, text};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -94,6 +96,19 @@ pub struct RedisStore {
     cache: ProfileCache,
     allow_uninitialised_writes: bool,
     clock: RedisClock,
+    /// Set with `--redis-wait-replicas`: the scripts that reserve or move money
+    /// run through it and wait for replicas.
+    replica_wait: Option<ReplicaWait>,
+}
+
+/// Whether a script's call waits for replicas (when the store is set to).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Durability {
+    /// Reads, the pruning ledger read, the best-effort release of a reservation
+    /// (losing one overstates exposure: fail closed).
+    MasterOnly,
+    /// Writes that reserve or move money.
+    Replicated,
 }
 
 fn unavailable(error: redis::RedisError) -> StoreError {
@@ -220,6 +235,8 @@ impl RedisStore {
             cache: ProfileCache::new(options.profile_cache_ttl),
             allow_uninitialised_writes: options.allow_uninitialised_writes,
             clock: RedisClock::default(),
+            replica_wait: ReplicaWait::open(&options.target, &options.settings)
+                .map_err(unavailable)?,
         })
     }
 
@@ -277,15 +294,48 @@ impl RedisStore {
     /// Runs a script over the buyer's keys with the call's deadline, the write
     /// flag and the ledger's calendar (today, oldest day kept, first sales day
     /// kept; "" for scripts that need no date) as the first five arguments, then
-    /// `args`.
+    /// `args`. A `Replicated` call on a store that waits for replicas is followed
+    /// by WAIT, and answers how many acknowledged.
     async fn run(
+        &self,
+        script: &Script,
+        keys: &BuyerKeys,
+        flag: &'static str,
+        day: Option<LedgerDay>,
+        durability: Durability,
+        args: impl ToRedisArgs,
+    ) -> Result<(Value, Option<Acked>), StoreError> {
+        let waiting = match &self.replica_wait {
+            Some(wait) if durability == Durability::Replicated => Some(wait),
+            _ => None,
+        };
+        // "w" tells the script that a WAIT follows it (see `touch` in prelude.lua).
+        let flag = match (waiting, flag) {
+            (None, flag) => flag,
+            (Some(_), "1") => "1w",
+            (Some(_), _) => "0w",
+        };
+        let cmd = self.script_cmd(script, keys, flag, day, args).await?;
+        match waiting {
+            Some(wait) => {
+                let (reply, acked) = wait.run(script, &cmd).await.map_err(unavailable)?;
+                Ok((reply, Some(acked)))
+            }
+            None => {
+                let reply = self.conn.evalsha(script, &cmd).await.map_err(unavailable)?;
+                Ok((reply, None))
+            }
+        }
+    }
+
+    async fn script_cmd(
         &self,
         script: &Script,
         keys: &BuyerKeys,
         flag: &str,
         day: Option<LedgerDay>,
         args: impl ToRedisArgs,
-    ) -> Result<Value, StoreError> {
+    ) -> Result<Cmd, StoreError> {
         let deadline = self.deadline_arg().await?;
         let days = |of: fn(&LedgerDay) -> i32| OrEmpty(day.as_ref().map(|d| i64::from(of(d))));
         // Numbers are written straight into the command buffer: no string per argument.
@@ -299,7 +349,7 @@ impl RedisStore {
             .arg(days(|d| d.oldest_kept.days()))
             .arg(days(|d| d.sales_from.days()))
             .arg(args);
-        self.conn.evalsha(script, &cmd).await.map_err(unavailable)
+        Ok(cmd)
     }
 
     /// Runs a ledger script for the buyer and turns the answers every script may
@@ -309,17 +359,23 @@ impl RedisStore {
         script: &Script,
         buyer_id: &BuyerId,
         day: Option<LedgerDay>,
+        durability: Durability,
         args: impl ToRedisArgs,
     ) -> Result<Value, StoreError> {
         let keys = self.keys.buyer(buyer_id);
-        let reply = self
-            .run(script, &keys, self.write_flag(), day, args)
+        let (reply, acked) = self
+            .run(script, &keys, self.write_flag(), day, durability, args)
             .await?;
         let (head, _) = status(&reply)?;
-        match common_error(&head, buyer_id) {
-            Some(error) => Err(error),
-            None => Ok(reply),
+        if let Some(error) = common_error(&head, buyer_id) {
+            return Err(error);
         }
+        // Whatever the answer (done, a replay, a refusal read from the ledger),
+        // it is given only once the state it was read from is replicated.
+        if let Some(acked) = acked {
+            acked.required()?;
+        }
+        Ok(reply)
     }
 
     async fn write_buyer(
@@ -327,7 +383,15 @@ impl RedisStore {
         buyer_id: &BuyerId,
         args: impl ToRedisArgs,
     ) -> Result<u64, StoreError> {
-        let reply = self.write(&self.scripts.buyer, buyer_id, None, args).await;
+        let reply = self
+            .write(
+                &self.scripts.buyer,
+                buyer_id,
+                None,
+                Durability::Replicated,
+                args,
+            )
+            .await;
         // Whatever the outcome, the next read must see what Redis holds: a lost
         // compare-and-set is retried from a fresh read.
         self.cache.forget(buyer_id);
@@ -482,10 +546,24 @@ impl Store for RedisStore {
             DUNNING_SAMPLE,
         );
         // Decisions never bypass the marker, even in seeding mode.
-        let reply = self
-            .run(&self.scripts.check, &keys, "0", Some(day), args)
+        let (reply, acked) = self
+            .run(
+                &self.scripts.check,
+                &keys,
+                "0",
+                Some(day),
+                Durability::Replicated,
+                args,
+            )
             .await?;
         let (head, rest) = status(&reply)?;
+        // An approval, new or replayed, is answered only once replicated: a new
+        // one reserved here; a replay may answer for a reservation another call
+        // made and never saw replicated (the script then wrote, so that this
+        // WAIT covers it). Anything else reserved nothing and need not wait.
+        if let (Some(acked), "RESERVED" | "REPLAY") = (acked, head.as_str()) {
+            acked.required()?;
+        }
         Ok(match head.as_str() {
             "RESERVED" => ReserveOutcome::Reserved(snapshot(at(rest, 0)?)?),
             "NOT_RESERVED" => ReserveOutcome::NotReserved(snapshot(at(rest, 0)?)?),
@@ -528,6 +606,7 @@ impl Store for RedisStore {
                 &self.scripts.release,
                 buyer_id,
                 None,
+                Durability::MasterOnly,
                 (order_id.as_str(), decision_id),
             )
             .await?;
@@ -543,7 +622,13 @@ impl Store for RedisStore {
         day: LedgerDay,
     ) -> Result<CancelOutcome, StoreError> {
         let reply = self
-            .write(&self.scripts.cancel, buyer_id, Some(day), order_id.as_str())
+            .write(
+                &self.scripts.cancel,
+                buyer_id,
+                Some(day),
+                Durability::Replicated,
+                order_id.as_str(),
+            )
             .await?;
         let (_, rest) = status(&reply)?;
         Ok(CancelOutcome {
@@ -569,7 +654,13 @@ impl Store for RedisStore {
             invoice.due_date.days(),
         );
         let reply = self
-            .write(&self.scripts.invoice, buyer_id, Some(day), args)
+            .write(
+                &self.scripts.invoice,
+                buyer_id,
+                Some(day),
+                Durability::Replicated,
+                args,
+            )
             .await?;
         let (head, rest) = status(&reply)?;
         match head.as_str() {
@@ -609,7 +700,13 @@ impl Store for RedisStore {
             rule.restore_after_on_time_payments,
         );
         let reply = self
-            .write(&self.scripts.payment, buyer_id, Some(day), args)
+            .write(
+                &self.scripts.payment,
+                buyer_id,
+                Some(day),
+                Durability::Replicated,
+                args,
+            )
             .await?;
         let (head, rest) = status(&reply)?;
         let outcome = |created: bool| -> Result<PaymentOutcome, StoreError> {
@@ -652,6 +749,7 @@ impl Store for RedisStore {
                 &self.scripts.dispute,
                 buyer_id,
                 Some(day),
+                Durability::Replicated,
                 &[invoice_id.as_str(), flag],
             )
             .await?;
@@ -675,7 +773,13 @@ impl Store for RedisStore {
         let window = dso_window(day.today);
         let args = (window.start().days(), window.end().days(), INVOICE_PAGE);
         let reply = self
-            .write(&self.scripts.ledger, buyer_id, Some(day), args)
+            .write(
+                &self.scripts.ledger,
+                buyer_id,
+                Some(day),
+                Durability::MasterOnly,
+                args,
+            )
             .await?;
         let (_, rest) = status(&reply)?;
         let t = items(at(rest, 0)?)?;

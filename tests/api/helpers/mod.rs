@@ -82,6 +82,7 @@ pub fn redis_options(target: RedisTarget, namespace: &str) -> RedisOptions {
             connection_timeout: Duration::from_millis(500),
             cluster_retries: 2,
             ca_pem: None,
+            ..RedisSettings::default()
         },
         namespace: namespace.to_owned(),
         profile_cache_ttl: Duration::from_secs(1),

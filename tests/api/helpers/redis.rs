@@ -57,14 +57,44 @@ impl RedisServer {
 
     /// A node for a Redis Cluster.
     pub fn start_cluster_node() -> RedisServer {
+        RedisServer::start_cluster_node_with_timeout(2000)
+    }
+
+    /// A node for a Redis Cluster that declares a silent peer failed after
+    /// `node_timeout_ms` (a failover starts about then).
+    pub fn start_cluster_node_with_timeout(node_timeout_ms: u32) -> RedisServer {
         RedisServer::start_with(&[
             "--cluster-enabled",
             "yes",
             "--cluster-config-file",
             "nodes.conf",
             "--cluster-node-timeout",
-            "2000",
+            &node_timeout_ms.to_string(),
         ])
+    }
+
+    /// A replica of the redis-server on `master_port`, once it has synced.
+    pub fn start_replica_of(master_port: u16) -> RedisServer {
+        let replica =
+            RedisServer::start_with(&["--replicaof", "127.0.0.1", &master_port.to_string()]);
+        replica.wait_synced();
+        replica
+    }
+
+    /// Waits until this replica's link to its master is up.
+    pub fn wait_synced(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !self
+            .cli(&["INFO", "replication"])
+            .contains("master_link_status:up")
+        {
+            assert!(
+                Instant::now() < deadline,
+                "replica on {} did not sync",
+                self.port
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// TLS only (no plain port), with a self-signed certificate for 127.0.0.1 made
@@ -367,7 +397,43 @@ pub struct RedisCluster {
 
 impl RedisCluster {
     pub fn start() -> RedisCluster {
-        let nodes: Vec<RedisServer> = (0..3).map(|_| RedisServer::start_cluster_node()).collect();
+        RedisCluster::create(
+            (0..3).map(|_| RedisServer::start_cluster_node()).collect(),
+            0,
+        )
+    }
+
+    /// 3 masters with one replica each, and a cluster-node-timeout of 1 s so that
+    /// a killed master is failed over in about 2 s. Returns once every replica
+    /// has synced.
+    pub fn start_with_replicas() -> RedisCluster {
+        let nodes = (0..6)
+            .map(|_| RedisServer::start_cluster_node_with_timeout(1000))
+            .collect();
+        let cluster = RedisCluster::create(nodes, 1);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let roles = cluster
+                .nodes
+                .iter()
+                .map(|n| n.cli(&["INFO", "replication"]))
+                .collect::<Vec<_>>();
+            let synced = roles
+                .iter()
+                .filter(|r| r.contains("master_link_status:up"))
+                .count();
+            if synced == 3 {
+                return cluster;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "replicas did not sync: {roles:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn create(nodes: Vec<RedisServer>, replicas: u32) -> RedisCluster {
         let addrs: Vec<String> = nodes
             .iter()
             .map(|n| format!("127.0.0.1:{}", n.port))
@@ -375,7 +441,7 @@ impl RedisCluster {
         let output = Command::new("redis-cli")
             .args(["--cluster", "create"])
             .args(&addrs)
-            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .args(["--cluster-replicas", &replicas.to_string(), "--cluster-yes"])
             .output()
             .expect("redis-cli --cluster create");
         assert!(
@@ -404,7 +470,52 @@ impl RedisCluster {
 
     /// The node that is the master of `slot`, as CLUSTER NODES tells it.
     pub fn master_of(&self, slot: usize) -> &RedisServer {
-        let nodes = redis_cli(self.nodes[0].port, &["CLUSTER", "NODES"]);
+        &self.nodes[self.master_index(slot)]
+    }
+
+    /// `CLUSTER NODES` as a node that is still up sees it.
+    pub fn topology(&self) -> String {
+        self.nodes
+            .iter()
+            .map(|n| redis_cli(n.port, &["CLUSTER", "NODES"]))
+            .find(|t| !t.trim().is_empty())
+            .expect("a cluster node answers")
+    }
+
+    /// The line of CLUSTER NODES describing the node on `port`.
+    fn node_line(&self, port: u16) -> String {
+        let needle = format!("127.0.0.1:{port}@");
+        self.topology()
+            .lines()
+            .find(|l| l.contains(&needle))
+            .unwrap_or_else(|| panic!("node {port} not in the topology"))
+            .to_owned()
+    }
+
+    /// The cluster node id of the node on `port`.
+    pub fn node_id(&self, port: u16) -> String {
+        self.node_line(port)
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// The index (in `nodes`) of the replica of the master on `master_port`.
+    pub fn replica_of(&self, master_port: u16) -> usize {
+        let id = self.node_id(master_port);
+        let topology = self.topology();
+        let line = topology
+            .lines()
+            .find(|l| l.split_whitespace().nth(3) == Some(id.as_str()))
+            .unwrap_or_else(|| panic!("master {master_port} has no replica: {topology}"));
+        let port = port_of(line);
+        self.nodes.iter().position(|n| n.port == port).unwrap()
+    }
+
+    /// The index (in `nodes`) of the master of `slot`.
+    pub fn master_index(&self, slot: usize) -> usize {
+        let nodes = self.topology();
         for line in nodes.lines() {
             // <id> <ip:port@cport> <flags> <master> <ping> <pong> <epoch> <link> <slot>...
             let fields: Vec<&str> = line.split_whitespace().collect();
@@ -423,16 +534,11 @@ impl RedisCluster {
             if !serves {
                 continue;
             }
-            let port: u16 = fields[1]
-                .split(['@', ','])
-                .next()
-                .and_then(|addr| addr.rsplit(':').next())
-                .and_then(|p| p.parse().ok())
-                .unwrap_or_else(|| panic!("no port in {line:?}"));
+            let port = port_of(line);
             return self
                 .nodes
                 .iter()
-                .find(|n| n.port == port)
+                .position(|n| n.port == port)
                 .unwrap_or_else(|| panic!("slot {slot} is on {port}, not one of ours"));
         }
         panic!("no master serves slot {slot}: {nodes}")
@@ -441,4 +547,14 @@ impl RedisCluster {
     pub fn seeds(&self) -> Vec<String> {
         self.nodes.iter().map(RedisServer::url).collect()
     }
+}
+
+/// The client port of a CLUSTER NODES line (`<id> <ip:port@cport> …`).
+fn port_of(line: &str) -> u16 {
+    line.split_whitespace()
+        .nth(1)
+        .and_then(|addr| addr.split(['@', ',']).next())
+        .and_then(|addr| addr.rsplit(':').next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {line:?}"))
 }

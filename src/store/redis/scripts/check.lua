@@ -1,4 +1,5 @@
--- ARGV: deadline_ms, allow_unmarked (ignored: decisions always need the marker),
+-- ARGV: deadline_ms, allow_unmarked (ignored: decisions always need the marker;
+--       'w' after it: a WAIT follows, see touch()),
 --       today, kept_from, sales_from (the ledger's calendar, see the prelude),
 --       order_id, amount, buyer_version, blocked, max_total, max_insurable ('' = none),
 --       earliest_due_day, decision_id, ttl_secs, sample
@@ -46,6 +47,7 @@ if b[5] then
     if amt ~= amount then
       return {'CONFLICT', amt, rem, did, at}
     end
+    touch()
     return {'REPLAY', amt, rem, did, at, snapshot(oo, oi, dp, today, sample)}
   end
 end

@@ -38,15 +38,35 @@ local function too_late()
   return ARGV[1] ~= '' and NOW_MS > tonumber(ARGV[1])
 end
 
+-- ARGV[2]: '1' when ledger writes may bypass a missing marker (seeding mode),
+-- followed by 'w' when the caller sends WAIT right after this script.
+local UNMARKED_OK = string.sub(ARGV[2], 1, 1) == '1'
+local WAITED = string.sub(ARGV[2], 2, 2) == 'w'
+
+-- Redis 6 lets a WAIT cover only what its own connection wrote (7.0 moves the
+-- offset on every command): a call that writes nothing (a replay answered from
+-- a record another connection wrote, which may not be replicated yet) would be
+-- confirmed by a WAIT that covers nothing. A no-op write of the buyer (its
+-- version, unchanged) is replicated after everything this master held before
+-- it, so the WAIT covers that record too, on either.
+local function touch()
+  if WAITED then
+    redis.call('HINCRBY', K_BUYER, 'v', 0)
+  end
+end
+
 local function guard(need_buyer)
   if too_late() then
     return {'TOO_LATE'}
   end
-  if ARGV[2] ~= '1' and redis.call('EXISTS', K_MARKER) == 0 then
+  if not UNMARKED_OK and redis.call('EXISTS', K_MARKER) == 0 then
     return {'NO_MARKER'}
   end
-  if need_buyer and redis.call('EXISTS', K_BUYER) == 0 then
-    return {'UNKNOWN_BUYER'}
+  if need_buyer then
+    if redis.call('EXISTS', K_BUYER) == 0 then
+      return {'UNKNOWN_BUYER'}
+    end
+    touch()
   end
   return nil
 end
