@@ -46,7 +46,7 @@ pub struct ServerArgs {
     #[arg(long, env = "CREDITGATE_MAX_CONCURRENT_STREAMS", default_value_t = ConnectionSettings::default().max_concurrent_streams, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_concurrent_streams: u32,
 
-    /// Time a new connection has for its TLS handshake and HTTP/2 preface.
+    /// Time a new connection has for its TLS handshake, HTTP/2 preface and first request.
     #[arg(long, env = "CREDITGATE_HANDSHAKE_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub handshake_timeout: Duration,
 

@@ -14,7 +14,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::Status;
 use tonic::body::Body;
 use tonic::service::Routes;
@@ -40,8 +40,11 @@ impl Default for AdmissionLimits {
     }
 }
 
-/// The prefix of every path admission applies to.
+/// The prefix of every path the concurrency limit applies to.
 const CREDITGATE_PATHS: &str = "/creditgate.";
+/// Largest request accepted on health and reflection (their requests name a
+/// service or a symbol: tens of bytes each).
+const OPEN_REQUEST_BYTES: usize = 16 * 1024;
 
 #[derive(Clone)]
 pub struct Admission {
@@ -96,9 +99,24 @@ impl tower::Service<Request<Body>> for Admission {
             return answer(status);
         }
         let mut routes = self.routes.clone();
-        if !request.uri().path().starts_with(CREDITGATE_PATHS) {
+        let path = request.uri().path();
+        if !path.starts_with(CREDITGATE_PATHS) {
+            // Health and reflection: never shed, but bounded like any call: their
+            // requests are tiny, and they are open to anyone.
+            let read_within =
+                (!super::transport::long_lived(path)).then_some(self.limits.default_deadline);
+            let request = request.map(|body| {
+                Body::new(LimitedBody::new(
+                    body,
+                    OPEN_REQUEST_BYTES,
+                    read_within.map(|d| Instant::now() + d),
+                ))
+            });
             let call = routes.call(request);
-            return Box::pin(call);
+            return match read_within {
+                None => Box::pin(call),
+                Some(deadline) => Box::pin(within(deadline, call, None)),
+            };
         }
         let Ok(permit) = self.permits.clone().try_acquire_owned() else {
             return answer(Status::resource_exhausted(format!(
@@ -118,20 +136,32 @@ impl tower::Service<Request<Body>> for Admission {
                 self.limits.default_deadline
             }
         };
-        let body = Body::new(LimitedBody::new(body, self.limits.max_request_bytes));
+        // The permit is held while the body arrives: a caller may take its whole
+        // deadline for that, but never longer than the server's default one.
+        let read_by = Instant::now() + timeout.min(self.limits.default_deadline);
+        let body = Body::new(LimitedBody::new(
+            body,
+            self.limits.max_request_bytes,
+            Some(read_by),
+        ));
         let call = routes.call(Request::from_parts(parts, body));
-        Box::pin(async move {
-            // The handlers answer within the deadline themselves; this bounds what
-            // happens before they run (a request body that never finishes).
-            let answered = tokio::time::timeout(timeout, call).await;
-            drop(permit);
-            match answered {
-                Ok(response) => response,
-                Err(_) => Ok(Status::deadline_exceeded(
-                    "deadline exceeded before the request was complete",
-                )
-                .into_http()),
-            }
-        })
+        Box::pin(within(timeout, call, Some(permit)))
+    }
+}
+
+/// The call, bounded by `timeout`. The handlers answer within the deadline
+/// themselves; this bounds whatever happens before they run.
+async fn within(
+    timeout: Duration,
+    call: impl Future<Output = Result<Response<Body>, Infallible>>,
+    permit: Option<OwnedSemaphorePermit>,
+) -> Result<Response<Body>, Infallible> {
+    let answered = tokio::time::timeout(timeout, call).await;
+    drop(permit);
+    match answered {
+        Ok(response) => response,
+        Err(_) => Ok(
+            Status::deadline_exceeded("deadline exceeded before the call was answered").into_http(),
+        ),
     }
 }

@@ -1,14 +1,19 @@
-//! A request body that stops at `--max-request-bytes`.
+//! A request body that stops at `--max-request-bytes`, and at a time.
 //!
 //! tonic reserves a buffer of the length a gRPC message header announces before
 //! the message arrives, so a client announcing many 4 MiB messages it never
 //! sends makes the server hold gigabytes. The announced length is checked here,
-//! as soon as its five bytes arrive, and so is the running total.
+//! as soon as its five bytes arrive, and so is the running total. A body that
+//! has not arrived by its read deadline ends in DEADLINE_EXCEEDED, so a caller
+//! cannot hold a concurrency permit by sending its request slowly.
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Instant;
+use tokio::time::Sleep;
 use tonic::Status;
 
 /// gRPC message framing: a compressed flag and a 4-byte big-endian length.
@@ -20,16 +25,22 @@ pub struct LimitedBody<B> {
     seen: usize,
     header: [u8; HEADER],
     failed: bool,
+    read_by: Option<Instant>,
+    /// Armed only when the body is not all there at the first poll (the common
+    /// unary request arrives with its headers and needs no timer).
+    timer: Option<Pin<Box<Sleep>>>,
 }
 
 impl<B> LimitedBody<B> {
-    pub fn new(inner: B, max: usize) -> LimitedBody<B> {
+    pub fn new(inner: B, max: usize, read_by: Option<Instant>) -> LimitedBody<B> {
         LimitedBody {
             inner,
             max,
             seen: 0,
             header: [0; HEADER],
             failed: false,
+            read_by,
+            timer: None,
         }
     }
 
@@ -67,6 +78,28 @@ impl<B> LimitedBody<B> {
     }
 }
 
+impl<B> LimitedBody<B> {
+    /// The body is not all there yet: Pending, or an error once its read
+    /// deadline has passed.
+    fn poll_read_by(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
+        let Some(read_by) = self.read_by else {
+            return Poll::Pending;
+        };
+        let timer = self
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(read_by.into())));
+        match timer.as_mut().poll(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(()) => {
+                self.failed = true;
+                Poll::Ready(Some(Err(Status::deadline_exceeded(
+                    "the request message did not arrive within the call's deadline",
+                ))))
+            }
+        }
+    }
+}
+
 impl<B> Body for LimitedBody<B>
 where
     B: Body<Data = Bytes, Error = Status> + Unpin,
@@ -83,6 +116,7 @@ where
         }
         let frame = match Pin::new(&mut self.inner).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => frame,
+            Poll::Pending => return self.poll_read_by(cx),
             other => return other,
         };
         if let Some(data) = frame.data_ref() {
@@ -116,7 +150,7 @@ mod tests {
 
     #[test]
     fn an_announced_length_over_the_limit_fails_before_its_bytes_arrive() {
-        let mut body = LimitedBody::new((), 100);
+        let mut body = LimitedBody::new((), 100, None);
         let header = message_header(101);
         assert!(body.admit(&header[..3]).is_ok());
         let error = body.admit(&header[3..]).unwrap_err();
@@ -127,7 +161,7 @@ mod tests {
 
     #[test]
     fn a_message_at_the_limit_passes_and_one_byte_more_fails() {
-        let mut body = LimitedBody::new((), 100);
+        let mut body = LimitedBody::new((), 100, None);
         assert!(body.admit(&message_header(100)).is_ok());
         assert!(body.admit(&[7; 100]).is_ok());
         assert!(body.admit(&[7]).is_err());

@@ -112,7 +112,7 @@ impl<S: Store> CreditService<S> {
             policy_version: self.policy.version.clone(),
         };
         let reserved = self
-            .bounded(
+            .bounded_leaving_release_time(
                 self.store
                     .check_and_reserve(request, self.ledger_day(today)),
             )
@@ -131,13 +131,8 @@ impl<S: Store> CreditService<S> {
                 // script refuses after its give-up time): the reservation then
                 // stays, for a retry to find, or lapses with the TTL (fail closed).
                 if matches!(error, StoreError::Unavailable(_)) {
-                    let release = self.store.release_reservation(
-                        &order.buyer_id,
-                        &order.order_id,
-                        &decision_id,
-                    );
-                    let released = self.bounded(release).await;
-                    undone(order, &decision_id, "its answer came too late", released);
+                    self.undo(order, &decision_id, "its answer came too late")
+                        .await;
                 }
                 return Err(error.into());
             }
@@ -256,13 +251,17 @@ impl<S: Store> CreditService<S> {
         ))
     }
 
-    /// Releases whatever `decision_id` reserved (nothing, usually), with its own
-    /// time budget: the caller's may be spent, and the undo matters more.
+    /// Releases whatever `decision_id` reserved (nothing, usually), before the
+    /// answer and within the caller's deadline (the check left time for it): a
+    /// release landing later could take away the reservation of a retry that was
+    /// answered ALREADY_APPROVED meanwhile. One that cannot be made in time writes
+    /// nothing later (the script refuses after its give-up time), so the
+    /// reservation stays: fail closed.
     async fn undo(&self, order: &OrderCheck, decision_id: &str, why: &str) {
         let release = self
             .store
             .release_reservation(&order.buyer_id, &order.order_id, decision_id);
-        undone(order, decision_id, why, self.bounded_alone(release).await);
+        undone(order, decision_id, why, self.bounded(release).await);
     }
 
     fn invariant_broken(&self, order: &OrderCheck, decision_id: &str, what: &str) {

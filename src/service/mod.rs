@@ -143,13 +143,22 @@ impl<S: Store> CreditService<S> {
         self.bound(caller, call).await
     }
 
-    /// Bounds a store call by the store timeout alone: for work the service does
-    /// on its own account (undoing a reservation) after the caller's time is spent.
-    async fn bounded_alone<T>(
+    /// As [`Self::bounded`], ending early enough to leave time, within the
+    /// caller's deadline, for a release of what the call may have reserved if its
+    /// answer comes too late: a quarter of what is left, at most the store timeout.
+    async fn bounded_leaving_release_time<T>(
         &self,
         call: impl Future<Output = Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
-        self.bound(None, call).await
+        if S::IN_PROCESS {
+            return call.await;
+        }
+        let caller = CALLER_DEADLINE.try_with(|at| *at).ok();
+        let until = caller.map(|until| {
+            let left = until.saturating_duration_since(Instant::now());
+            until - (left / 4).min(self.settings.store_timeout)
+        });
+        self.bound(until, call).await
     }
 
     async fn bound<T>(

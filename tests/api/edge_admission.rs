@@ -63,12 +63,15 @@ async fn a_call_without_a_deadline_gets_the_servers_default() {
     let status = grpc_status(response, Duration::from_secs(10)).await;
     let (code, _) = status.expect("the server answered a call that never finished");
     assert_eq!(code, Code::DeadlineExceeded as i32);
-    // The caller's own deadline wins when it sends one.
+    // A caller's longer deadline does not let its message take longer to arrive.
     let (response, mut body) = send
         .send_request(grpc_head(app.addr, CHECK, Some("20S")), false)
         .unwrap();
     body.send_data(message_header(40), false).unwrap();
-    assert_eq!(grpc_status(response, Duration::from_secs(2)).await, None);
+    let (code, _) = grpc_status(response, Duration::from_secs(10))
+        .await
+        .expect("cut off at the default deadline, not the caller's 20 s");
+    assert_eq!(code, Code::DeadlineExceeded as i32);
 }
 
 #[tokio::test]
@@ -173,4 +176,45 @@ async fn redis_a_burst_above_the_concurrency_limit_is_shed_at_once_and_the_serve
         rss_during < rss_before + 64 * 1024,
         "RSS grew from {rss_before} KiB to {rss_during} KiB while shedding"
     );
+}
+
+#[tokio::test]
+async fn a_caller_sending_its_request_slowly_holds_a_permit_no_longer_than_the_default_deadline() {
+    let replica = Replica::start(&["--max-concurrent-requests", "4", "--default-deadline", "1s"]);
+    let channel = connect(replica.addr).await;
+    creditgate::grpc::pb::ledger_service_client::LedgerServiceClient::new(channel.clone())
+        .upsert_buyer(creditgate::grpc::pb::UpsertBuyerRequest {
+            buyer: Some(buyer("B-1", "1000.00")),
+            update_mask: None,
+        })
+        .await
+        .unwrap();
+    // Four calls with the longest deadline gRPC can state, whose messages never
+    // come: they take every permit.
+    let (send, _connection) = h2_connect(replica.addr).await;
+    let mut send = send.ready().await.unwrap();
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        let (response, mut body) = send
+            .send_request(grpc_head(replica.addr, CHECK, Some("99999999H")), false)
+            .unwrap();
+        body.send_data(message_header(40), false).unwrap();
+        held.push((response, body));
+    }
+    for (response, _body) in held {
+        let (code, _) = grpc_status(response, Duration::from_secs(20))
+            .await
+            .expect("the slow request was cut off by the default deadline");
+        assert_eq!(code, Code::DeadlineExceeded as i32);
+    }
+    // The permits are free again.
+    let answer = CreditDecisionServiceClient::new(channel)
+        .check_credit_limit(creditgate::grpc::pb::CheckCreditLimitRequest {
+            buyer_id: "B-1".into(),
+            order_id: "ORD-1".into(),
+            amount: eur("1.00"),
+        })
+        .await
+        .expect("admitted once the slow calls were cut off");
+    assert_eq!(answer.into_inner().decision, Decision::Approved as i32);
 }

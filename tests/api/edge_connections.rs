@@ -11,6 +11,7 @@ use tokio::net::TcpStream;
 use tonic_health::pb::health_check_response::ServingStatus;
 
 const CHECK: &str = "/creditgate.v1.CreditDecisionService/CheckCreditLimit";
+const HEALTH_CHECK: &str = "/grpc.health.v1.Health/Check";
 
 #[tokio::test]
 async fn one_connection_with_many_unfinished_large_messages_keeps_memory_bounded() {
@@ -26,13 +27,15 @@ async fn one_connection_with_many_unfinished_large_messages_keeps_memory_bounded
     }
     assert_eq!(send.current_max_send_streams(), 256);
     let mut answers = Vec::new();
-    for _ in 0..500 {
+    // Half on a creditgate RPC, half on the health check, which anyone may call.
+    for k in 0..500 {
         send = tokio::time::timeout(Duration::from_secs(10), send.ready())
             .await
             .expect("a stream slot frees up: refused streams end at once")
             .unwrap();
+        let path = if k % 2 == 0 { CHECK } else { HEALTH_CHECK };
         let (response, mut body) = send
-            .send_request(grpc_head(replica.addr, CHECK, Some("60S")), false)
+            .send_request(grpc_head(replica.addr, path, Some("60S")), false)
             .unwrap();
         // Announces a ~3 MB message and sends the first 60 KB of it, never the rest.
         body.send_data(message_header(3_000_000), false).unwrap();
@@ -48,6 +51,7 @@ async fn one_connection_with_many_unfinished_large_messages_keeps_memory_bounded
     }
     assert_eq!(exhausted, 500, "every oversized announcement is refused");
     let rss_after = replica.rss_kib();
+    println!("RSS {rss_before} KiB before, {rss_after} KiB after 500 unfinished streams");
     // Before the limit: 500 × 3 MB reserved, RSS 15 MB → 1,884 MB.
     assert!(
         rss_after < rss_before + 100 * 1024,
@@ -127,8 +131,25 @@ async fn idle_and_trickling_connections_are_closed_by_their_timeouts() {
     trickle.write_all(b"PRI * HTTP/2.0\r\n").await.unwrap();
     assert!(closed_by_peer(&mut silent, Duration::from_secs(10)).await);
     assert!(closed_by_peer(&mut trickle, Duration::from_secs(10)).await);
-    // A full HTTP/2 connection with no call: GOAWAY after the idle timeout.
+    // A full HTTP/2 connection that never sends a request: closed too.
     let (_send, connection) = h2_connect(replica.addr).await;
+    tokio::time::timeout(Duration::from_secs(10), connection)
+        .await
+        .expect("the connection without a request was closed")
+        .unwrap();
+    // A connection whose one call is done: GOAWAY after the idle timeout.
+    let (send, connection) = h2_connect(replica.addr).await;
+    let mut send = send.ready().await.unwrap();
+    let (response, mut body) = send
+        .send_request(grpc_head(replica.addr, HEALTH_CHECK, Some("5S")), false)
+        .unwrap();
+    body.send_data(message_header(0), true).unwrap();
+    assert_eq!(
+        grpc_status(response, Duration::from_secs(5))
+            .await
+            .map(|s| s.0),
+        Some(0)
+    );
     tokio::time::timeout(Duration::from_secs(10), connection)
         .await
         .expect("the idle connection was closed")
@@ -239,4 +260,25 @@ async fn a_busy_connection_past_its_maximum_age_is_sent_goaway_and_clients_recon
         );
         tokio::time::sleep(Duration::from_millis(800)).await;
     }
+}
+
+#[tokio::test]
+async fn a_call_outliving_the_idle_timeout_does_not_spin() {
+    let replica = Replica::start(&["--idle-timeout", "1s", "--default-deadline", "60s"]);
+    // A call that stays in flight past the idle timeout: its body never ends.
+    let (send, _connection) = h2_connect(replica.addr).await;
+    let mut send = send.ready().await.unwrap();
+    let (_response, mut body) = send
+        .send_request(grpc_head(replica.addr, CHECK, Some("60S")), false)
+        .unwrap();
+    body.send_data(message_header(40), false).unwrap();
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let before = replica.cpu_ticks();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let used = replica.cpu_ticks() - before;
+    // A re-armed timer that fires at once used 3 s of CPU in 3 s.
+    assert!(
+        used < 60,
+        "{used} ticks of CPU in 3 s with one call in flight"
+    );
 }

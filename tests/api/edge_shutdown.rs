@@ -134,6 +134,23 @@ async fn a_drain_whose_grace_runs_out_exits_non_zero() {
     assert_eq!(status.code(), Some(1), "{status:?}");
 }
 
+#[tokio::test]
+async fn a_drain_left_with_connections_but_no_calls_exits_zero() {
+    let mut replica = Replica::start(&["--shutdown-delay", "0s", "--shutdown-grace", "1s"]);
+    // A peer that sent its preface and then went silent: it never acknowledges the
+    // GOAWAY, so its connection outlives the grace, with no call on it.
+    let mut silent = tokio::net::TcpStream::connect(replica.addr).await.unwrap();
+    use tokio::io::AsyncWriteExt;
+    silent
+        .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    replica.signal("TERM");
+    let status = replica.wait_exit();
+    assert!(status.success(), "{status:?}");
+}
+
 /// Steady load from several clients that retry on UNAVAILABLE (as gRPC clients
 /// do), across a SIGTERM and a restart on the same port: no call the server
 /// accepted fails, and every approval is reserved exactly once.

@@ -1,8 +1,9 @@
-//! One connection's life: TLS handshake and HTTP/2 preface within the
-//! handshake timeout, GOAWAY when idle, when too old or when the server drains,
-//! and closed outright once the grace that follows has run out.
+//! One connection's life: TLS handshake, HTTP/2 preface and the first request's
+//! headers within the handshake timeout (h2 itself waits for them forever, so a
+//! client that trickles them would hold its connection), GOAWAY when idle, when
+//! too old or when the server drains, and closed outright once the grace that
+//! follows has run out.
 
-use super::preface::PrefaceWatch;
 use super::settings::{self, ConnectionSettings};
 use http::{Request, Response};
 use hyper::body::Incoming;
@@ -12,7 +13,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
@@ -110,6 +111,10 @@ struct Activity {
     in_flight: AtomicUsize,
     /// Milliseconds after `opened` of the last call's start or end.
     last_ms: AtomicU64,
+    /// Whether a first request has arrived (the handshake timeout ends then).
+    requested: AtomicBool,
+    /// Woken when a call ends, so a busy connection's idle timer is re-armed.
+    ended: Notify,
     server: Arc<Tracker>,
 }
 
@@ -125,22 +130,37 @@ impl Activity {
     }
 }
 
-struct CallGuard(Arc<Activity>);
+struct CallGuard {
+    activity: Arc<Activity>,
+    /// Counted among the server's calls, which the drain waits for (a health
+    /// watch or a reflection session never ends by itself, so it is not).
+    counted: bool,
+}
 
 impl CallGuard {
-    fn new(activity: &Arc<Activity>) -> CallGuard {
+    fn new(activity: &Arc<Activity>, path: &str) -> CallGuard {
+        let counted = !super::long_lived(path);
         activity.in_flight.fetch_add(1, Ordering::AcqRel);
-        activity.server.calls.fetch_add(1, Ordering::AcqRel);
+        if counted {
+            activity.server.calls.fetch_add(1, Ordering::AcqRel);
+        }
+        activity.requested.store(true, Ordering::Release);
         activity.touch();
-        CallGuard(activity.clone())
+        CallGuard {
+            activity: activity.clone(),
+            counted,
+        }
     }
 }
 
 impl Drop for CallGuard {
     fn drop(&mut self) {
-        self.0.touch();
-        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
-        self.0.server.calls.fetch_sub(1, Ordering::AcqRel);
+        self.activity.touch();
+        self.activity.in_flight.fetch_sub(1, Ordering::AcqRel);
+        if self.counted {
+            self.activity.server.calls.fetch_sub(1, Ordering::AcqRel);
+        }
+        self.activity.ended.notify_one();
     }
 }
 
@@ -161,7 +181,7 @@ where
     type Future = CallFuture;
 
     fn call(&self, request: Request<Incoming>) -> CallFuture {
-        let guard = CallGuard::new(&self.activity);
+        let guard = CallGuard::new(&self.activity, request.uri().path());
         // The routes are always ready (tonic's Routes), so no poll_ready here.
         let call = self.inner.clone().call(request.map(Body::new));
         Box::pin(async move {
@@ -191,6 +211,8 @@ pub async fn serve<S>(
         opened,
         in_flight: AtomicUsize::new(0),
         last_ms: AtomicU64::new(0),
+        requested: AtomicBool::new(false),
+        ended: Notify::new(),
         server: guard.0.clone(),
     });
     let run = Run {
@@ -232,7 +254,6 @@ where
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let peer = self.peer;
-        let (io, preface_done) = PrefaceWatch::new(io);
         let service = ConnService {
             inner: self.service.clone(),
             activity: self.activity.clone(),
@@ -246,7 +267,8 @@ where
         let far = self.activity.opened + Duration::from_secs(86_400 * 365);
         loop {
             let idle_at = self.activity.idle_at(settings.idle_timeout);
-            let handshaking = !preface_done.load(Ordering::Acquire);
+            let handshaking = !self.activity.requested.load(Ordering::Acquire);
+            let busy = self.activity.in_flight.load(Ordering::Acquire) > 0;
             tokio::select! {
                 served = connection.as_mut() => {
                     if let Err(error) = served {
@@ -255,12 +277,15 @@ where
                     return;
                 }
                 () = sleep_until(self.handshake_by), if handshaking => {
-                    if !preface_done.load(Ordering::Acquire) {
-                        tracing::debug!(%peer, "closed: no HTTP/2 preface within the handshake timeout");
+                    if !self.activity.requested.load(Ordering::Acquire) {
+                        tracing::debug!(%peer, "closed: no request within the handshake timeout");
                         return;
                     }
                 }
-                () = sleep_until(idle_at), if close_by.is_none() => {
+                // While calls are in flight the idle timer is off (a call may
+                // outlive it); the end of a call wakes the loop to re-arm it.
+                () = self.activity.ended.notified(), if busy && close_by.is_none() => {}
+                () = sleep_until(idle_at), if !busy && close_by.is_none() => {
                     let idle = self.activity.in_flight.load(Ordering::Acquire) == 0
                         && Instant::now() >= self.activity.idle_at(settings.idle_timeout);
                     if idle {

@@ -9,9 +9,20 @@
 
 mod accept;
 mod connection;
-mod preface;
 pub mod settings;
 pub mod tls;
 
 pub use accept::{DrainTimedOut, serve};
+
+/// gRPC paths whose calls live as long as their client wants (a health watch, a
+/// reflection session): never shed, never bounded by a deadline, and not calls
+/// the drain waits for.
+pub fn long_lived(path: &str) -> bool {
+    matches!(
+        path,
+        "/grpc.health.v1.Health/Watch"
+            | "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"
+            | "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"
+    )
+}
 pub use settings::ConnectionSettings;

@@ -10,7 +10,7 @@ pub struct ConnectionSettings {
     /// HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS advertised to every client.
     pub max_concurrent_streams: u32,
     /// Time a new connection has to finish its TLS handshake and its HTTP/2
-    /// preface (the magic and its first SETTINGS frame).
+    /// preface and send its first request's headers.
     pub handshake_timeout: Duration,
     /// A connection with no call in flight for this long is sent GOAWAY.
     pub idle_timeout: Duration,
