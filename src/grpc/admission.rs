@@ -115,7 +115,7 @@ impl tower::Service<Request<Body>> for Admission {
             let call = routes.call(request);
             return match read_within {
                 None => Box::pin(call),
-                Some(deadline) => Box::pin(within(deadline, call, None)),
+                Some(deadline) => Box::pin(within(Instant::now() + deadline, call, None)),
             };
         }
         let Ok(permit) = self.permits.clone().try_acquire_owned() else {
@@ -125,7 +125,9 @@ impl tower::Service<Request<Body>> for Admission {
             )));
         };
         let (mut parts, body) = request.into_parts();
-        parts.extensions.insert(Received(Instant::now()));
+        // One clock read per call: it dates the call, its body and its bound.
+        let received = Instant::now();
+        parts.extensions.insert(Received(received));
         let timeout = match super::deadline::timeout_of(&parts.headers) {
             Some(timeout) => timeout,
             None => {
@@ -138,25 +140,25 @@ impl tower::Service<Request<Body>> for Admission {
         };
         // The permit is held while the body arrives: a caller may take its whole
         // deadline for that, but never longer than the server's default one.
-        let read_by = Instant::now() + timeout.min(self.limits.default_deadline);
+        let read_by = received + timeout.min(self.limits.default_deadline);
         let body = Body::new(LimitedBody::new(
             body,
             self.limits.max_request_bytes,
             Some(read_by),
         ));
         let call = routes.call(Request::from_parts(parts, body));
-        Box::pin(within(timeout, call, Some(permit)))
+        Box::pin(within(received + timeout, call, Some(permit)))
     }
 }
 
-/// The call, bounded by `timeout`. The handlers answer within the deadline
+/// The call, bounded by `until`. The handlers answer within the deadline
 /// themselves; this bounds whatever happens before they run.
 async fn within(
-    timeout: Duration,
+    until: Instant,
     call: impl Future<Output = Result<Response<Body>, Infallible>>,
     permit: Option<OwnedSemaphorePermit>,
 ) -> Result<Response<Body>, Infallible> {
-    let answered = tokio::time::timeout(timeout, call).await;
+    let answered = tokio::time::timeout_at(until.into(), call).await;
     drop(permit);
     match answered {
         Ok(response) => response,

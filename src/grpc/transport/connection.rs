@@ -109,7 +109,7 @@ impl Drop for ConnectionGuard {
 struct Activity {
     opened: Instant,
     in_flight: AtomicUsize,
-    /// Milliseconds after `opened` of the last call's start or end.
+    /// Milliseconds after `opened` of the last call's end.
     last_ms: AtomicU64,
     /// Whether a first request has arrived (the handshake timeout ends then).
     requested: AtomicBool,
@@ -144,8 +144,9 @@ impl CallGuard {
         if counted {
             activity.server.calls.fetch_add(1, Ordering::AcqRel);
         }
+        // No clock read here: while a call is in flight the idle timer is off,
+        // and the call's end dates the connection's last activity.
         activity.requested.store(true, Ordering::Release);
-        activity.touch();
         CallGuard {
             activity: activity.clone(),
             counted,
