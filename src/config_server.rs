@@ -72,7 +72,8 @@ pub struct ServerArgs {
     pub max_connection_age_grace: Duration,
 
     /// After SIGTERM: how long health answers NOT_SERVING while calls are still
-    /// served, so load balancers and Kubernetes endpoints stop sending first.
+    /// served, so load balancers and Kubernetes endpoints stop sending first (not
+    /// after SIGINT: Ctrl-C at a terminal drains at once).
     #[arg(long, env = "CREDITGATE_SHUTDOWN_DELAY", default_value = "5s", value_parser = parse_duration_or_zero)]
     pub shutdown_delay: Duration,
 }

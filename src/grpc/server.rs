@@ -9,6 +9,7 @@ use super::pb::ledger_service_server::LedgerServiceServer;
 use super::transport::{self, ConnectionSettings, DrainTimedOut, tls::ReloadableTls};
 use crate::auth::Authenticator;
 use crate::service::CreditService;
+use crate::shutdown::Stop;
 use crate::store::{Store, StoreHealth};
 use std::future::Future;
 use std::sync::Arc;
@@ -125,7 +126,7 @@ pub async fn serve<S: Store>(
     listener: TcpListener,
     service: CreditService<S>,
     options: ServerOptions,
-    shutdown: impl Future<Output = ()> + Send,
+    shutdown: impl Future<Output = impl Into<Stop>> + Send,
 ) -> Result<(), ServeError> {
     let (health, health_service) = tonic_health::server::health_reporter();
     // The first probe happens before the port serves, so health is never wrong.
@@ -142,9 +143,10 @@ pub async fn serve<S: Store>(
     )))
     .add_service(LedgerServiceServer::new(LedgerApi::new(service)));
     let shutdown = async move {
-        shutdown.await;
+        let stop = shutdown.await.into();
         // The store watcher would otherwise set SERVING again.
         watcher.abort();
+        stop
     };
     serve_routes(
         listener,
@@ -164,7 +166,7 @@ pub async fn serve_routes(
     services: Routes,
     (health, health_service): (HealthReporter, HealthServer<impl Health>),
     options: ServerOptions,
-    shutdown: impl Future<Output = ()> + Send,
+    shutdown: impl Future<Output = impl Into<Stop>> + Send,
 ) -> Result<(), ServeError> {
     let app = Admission::new(
         routes(health_service, services)?,
@@ -173,7 +175,12 @@ pub async fn serve_routes(
     );
     let delay = options.shutdown_delay;
     let stop = async move {
-        shutdown.await;
+        let stop: Stop = shutdown.await.into();
+        let delay = if stop == Stop::Interrupt {
+            Duration::ZERO
+        } else {
+            delay
+        };
         for name in ["", DECISION_SERVICE, LEDGER_SERVICE] {
             health
                 .set_service_status(name, ServingStatus::NotServing)
