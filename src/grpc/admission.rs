@@ -8,6 +8,7 @@ use super::deadline::Received;
 use super::request_body::LimitedBody;
 use crate::auth::Authenticator;
 use http::{HeaderValue, Request, Response};
+use hyper::body::Incoming;
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
@@ -82,7 +83,7 @@ fn answer(status: Status) -> AdmissionFuture {
     Box::pin(std::future::ready(Ok(status.into_http())))
 }
 
-impl tower::Service<Request<Body>> for Admission {
+impl tower::Service<Request<Incoming>> for Admission {
     type Response = Response<Body>;
     type Error = Infallible;
     type Future = AdmissionFuture;
@@ -91,7 +92,7 @@ impl tower::Service<Request<Body>> for Admission {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, mut request: Request<Body>) -> AdmissionFuture {
+    fn call(&mut self, mut request: Request<Incoming>) -> AdmissionFuture {
         // Before a permit is taken: unauthenticated callers cannot crowd out others.
         if let Some(auth) = &self.auth
             && let Err(status) = auth.admit(&mut request)
@@ -106,11 +107,11 @@ impl tower::Service<Request<Body>> for Admission {
             let read_within =
                 (!super::transport::long_lived(path)).then_some(self.limits.default_deadline);
             let request = request.map(|body| {
-                Body::new(LimitedBody::new(
+                LimitedBody::new(
                     body,
                     OPEN_REQUEST_BYTES,
                     read_within.map(|d| Instant::now() + d),
-                ))
+                )
             });
             let call = routes.call(request);
             return match read_within {
@@ -141,11 +142,7 @@ impl tower::Service<Request<Body>> for Admission {
         // The permit is held while the body arrives: a caller may take its whole
         // deadline for that, but never longer than the server's default one.
         let read_by = received + timeout.min(self.limits.default_deadline);
-        let body = Body::new(LimitedBody::new(
-            body,
-            self.limits.max_request_bytes,
-            Some(read_by),
-        ));
+        let body = LimitedBody::new(body, self.limits.max_request_bytes, Some(read_by));
         let call = routes.call(Request::from_parts(parts, body));
         Box::pin(within(received + timeout, call, Some(permit)))
     }

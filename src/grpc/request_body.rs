@@ -102,7 +102,8 @@ impl<B> LimitedBody<B> {
 
 impl<B> Body for LimitedBody<B>
 where
-    B: Body<Data = Bytes, Error = Status> + Unpin,
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     type Data = Bytes;
     type Error = Status;
@@ -116,12 +117,14 @@ where
         }
         let frame = match Pin::new(&mut self.inner).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => frame,
+            Poll::Ready(Some(Err(error))) => {
+                return Poll::Ready(Some(Err(Status::from_error(error.into()))));
+            }
+            Poll::Ready(None) => return Poll::Ready(None),
             Poll::Pending => return self.poll_read_by(cx),
-            other => return other,
         };
         if let Some(data) = frame.data_ref() {
-            let data = data.clone();
-            if let Err(status) = self.admit(&data) {
+            if let Err(status) = self.admit(data) {
                 self.failed = true;
                 return Poll::Ready(Some(Err(status)));
             }

@@ -80,8 +80,7 @@ async fn redis_a_burst_above_the_concurrency_limit_is_shed_at_once_and_the_serve
     let namespace = unique_namespace();
     let url = redis.url();
     let store = ["--redis-url", &url, "--redis-namespace", &namespace];
-    let (ok, output) = crate::helpers::process::run(&[&["store-init"][..], &store].concat());
-    assert!(ok, "{output}");
+    crate::helpers::process::store_init(&store);
     // A Redis that answers late keeps every admitted call in flight.
     let replica = Replica::start(
         &[

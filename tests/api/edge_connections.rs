@@ -83,7 +83,10 @@ async fn connections_past_max_connections_are_closed_at_once_and_health_still_an
     assert_eq!(status, ServingStatus::Serving as i32);
     drop(extra);
     // Room again once they are gone.
-    eventually("a new connection is served", || served(replica.addr)).await;
+    eventually("a new connection is served", || async {
+        try_new_connection(replica.addr).await == Some(true)
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -165,36 +168,10 @@ async fn idle_and_trickling_connections_are_closed_by_their_timeouts() {
     }
 }
 
-/// Whether a new connection gets a health answer (false when refused or closed).
-async fn served(addr: std::net::SocketAddr) -> bool {
-    let call = async {
-        let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-            .unwrap()
-            .connect()
-            .await
-            .ok()?;
-        let status = health_status_of(channel).await.ok()?;
-        Some(status == ServingStatus::Serving as i32)
-    };
-    matches!(
-        tokio::time::timeout(Duration::from_secs(2), call).await,
-        Ok(Some(true))
-    )
-}
-
 async fn health_status(channel: tonic::transport::Channel) -> i32 {
-    health_status_of(channel).await.expect("health check")
-}
-
-async fn health_status_of(channel: tonic::transport::Channel) -> Result<i32, tonic::Status> {
-    use tonic_health::pb::HealthCheckRequest;
-    use tonic_health::pb::health_client::HealthClient;
-    HealthClient::new(channel)
-        .check(HealthCheckRequest {
-            service: creditgate::grpc::server::DECISION_SERVICE.into(),
-        })
+    health_of(channel, creditgate::grpc::server::DECISION_SERVICE)
         .await
-        .map(|r| r.into_inner().status)
+        .expect("health check")
 }
 
 #[tokio::test]

@@ -10,53 +10,13 @@ use creditgate::grpc::pb;
 use creditgate::grpc::pb::credit_decision_service_client::CreditDecisionServiceClient;
 use creditgate::grpc::pb::ledger_service_client::LedgerServiceClient;
 use creditgate::grpc::server::DECISION_SERVICE;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tonic::Code;
-use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
-use tonic_health::pb::health_client::HealthClient;
 
 const CHECK: &str = "/creditgate.v1.CreditDecisionService/CheckCreditLimit";
-
-async fn health_of(channel: tonic::transport::Channel, service: &str) -> i32 {
-    HealthClient::new(channel)
-        .check(HealthCheckRequest {
-            service: service.into(),
-        })
-        .await
-        .expect("health check")
-        .into_inner()
-        .status
-}
-
-/// A connection attempt: Some(true) served a health check, Some(false) was
-/// refused, None connected but was never answered (the old hang).
-async fn try_new_connection(addr: SocketAddr) -> Option<bool> {
-    let Ok(tcp) = tokio::net::TcpStream::connect(addr).await else {
-        return Some(false);
-    };
-    drop(tcp);
-    let answered = tokio::time::timeout(Duration::from_secs(3), async {
-        let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-            .unwrap()
-            .connect()
-            .await
-            .ok()?;
-        HealthClient::new(channel)
-            .check(HealthCheckRequest::default())
-            .await
-            .ok()
-    })
-    .await;
-    match answered {
-        Ok(Some(_)) => Some(true),
-        Ok(None) => Some(false),
-        Err(_) => None,
-    }
-}
 
 #[tokio::test]
 async fn sigterm_says_not_serving_keeps_serving_for_the_delay_then_refuses_and_exits_zero() {
@@ -71,17 +31,18 @@ async fn sigterm_says_not_serving_keeps_serving_for_the_delay_then_refuses_and_e
         .await
         .unwrap();
     assert_eq!(
-        health_of(channel.clone(), DECISION_SERVICE).await,
+        health_of(channel.clone(), DECISION_SERVICE).await.unwrap(),
         ServingStatus::Serving as i32
     );
     replica.signal("TERM");
     eventually("health says NOT_SERVING", || async {
-        health_of(channel.clone(), DECISION_SERVICE).await == ServingStatus::NotServing as i32
+        health_of(channel.clone(), DECISION_SERVICE).await.unwrap()
+            == ServingStatus::NotServing as i32
     })
     .await;
     for service in ["", "creditgate.v1.LedgerService"] {
         assert_eq!(
-            health_of(channel.clone(), service).await,
+            health_of(channel.clone(), service).await.unwrap(),
             ServingStatus::NotServing as i32,
             "{service:?}"
         );
@@ -168,8 +129,7 @@ async fn redis_a_rolling_restart_under_load_fails_no_call_and_reserves_each_orde
     let namespace = unique_namespace();
     let url = redis.url();
     let store = ["--redis-url", &url, "--redis-namespace", &namespace];
-    let (ok, output) = process::run(&[&["store-init"][..], &store].concat());
-    assert!(ok, "{output}");
+    process::store_init(&store);
     let listen = format!("127.0.0.1:{}", free_port());
     let args = [&store[..], &["--shutdown-delay", "1s"]].concat();
     let mut old = Replica::start_on(&listen, &args);

@@ -19,12 +19,8 @@ async fn health_over_tls(
     let channel = tls_channel(addr, ca_pem, client)
         .await
         .map_err(|e| format!("connect: {e:?}"))?;
-    HealthClient::new(channel)
-        .check(HealthCheckRequest {
-            service: String::new(),
-        })
+    health_of(channel, "")
         .await
-        .map(|r| r.into_inner().status)
         .map_err(|e| format!("call: {e:?}"))
 }
 

@@ -38,8 +38,7 @@ fn initialised_namespace(redis: &RedisServer) -> Vec<String> {
         unique_namespace(),
     ];
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-    let (ok, output) = process::run(&[&["store-init"], argv.as_slice()].concat());
-    assert!(ok, "store-init failed: {output}");
+    process::store_init(&argv);
     args
 }
 

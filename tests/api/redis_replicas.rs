@@ -26,8 +26,7 @@ async fn no_overspend(store_args: &[&str]) {
     let namespace = unique_namespace();
     let mut args: Vec<&str> = store_args.to_vec();
     args.extend(["--redis-namespace", &namespace]);
-    let (ok, output) = process::run(&[&["store-init"], args.as_slice()].concat());
-    assert!(ok, "store-init failed: {output}");
+    process::store_init(&args);
     let replicas = [Replica::start(&args), Replica::start(&args)];
     let channels = [
         connect(replicas[0].addr).await,

@@ -205,8 +205,7 @@ async fn failover_under_load(wait_flags: &[&str]) -> FailoverOutcome {
         "--redis-timeout",
         "500ms",
     ];
-    let (ok, output) = process::run(&[&["store-init"], args.as_slice()].concat());
-    assert!(ok, "store-init failed: {output}");
+    process::store_init(&args);
     args.extend(wait_flags);
     let replicas = [Replica::start(&args), Replica::start(&args)];
     let channels = [
@@ -382,8 +381,7 @@ async fn redis_wait_resharding_under_load_applies_every_call_once() {
         "--redis-timeout",
         "500ms",
     ];
-    let (ok, output) = process::run(&[&["store-init"], args.as_slice()].concat());
-    assert!(ok, "store-init failed: {output}");
+    process::store_init(&args);
     args.extend([
         "--redis-wait-replicas",
         "1",

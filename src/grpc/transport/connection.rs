@@ -22,13 +22,15 @@ use tokio::time::{Instant, sleep_until};
 use tokio_rustls::TlsAcceptor;
 use tonic::body::Body;
 
-/// The routes as the transport calls them (a blanket alias of the bounds).
+/// The routes as the transport calls them (a blanket alias of the bounds). The
+/// request body is hyper's own, so that no layer boxes it on the way; the future
+/// is Unpin (admission boxes it once), so that counting the call boxes nothing.
 pub trait GrpcService:
     tower::Service<
-        Request<Body>,
+        Request<Incoming>,
         Response = Response<Body>,
         Error = Infallible,
-        Future: Send + 'static,
+        Future: Send + Unpin + 'static,
     > + Clone
     + Send
     + 'static
@@ -37,10 +39,10 @@ pub trait GrpcService:
 
 impl<S> GrpcService for S where
     S: tower::Service<
-            Request<Body>,
+            Request<Incoming>,
             Response = Response<Body>,
             Error = Infallible,
-            Future: Send + 'static,
+            Future: Send + Unpin + 'static,
         > + Clone
         + Send
         + 'static
@@ -171,7 +173,22 @@ struct ConnService<S> {
     activity: Arc<Activity>,
 }
 
-type CallFuture = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+/// A call's future with its guard: the call counts until it is answered.
+struct Counted<F> {
+    call: F,
+    _guard: CallGuard,
+}
+
+impl<F: Future + Unpin> Future for Counted<F> {
+    type Output = F::Output;
+
+    fn poll(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<F::Output> {
+        Pin::new(&mut self.call).poll(cx)
+    }
+}
 
 impl<S> hyper::service::Service<Request<Incoming>> for ConnService<S>
 where
@@ -179,17 +196,15 @@ where
 {
     type Response = Response<Body>;
     type Error = Infallible;
-    type Future = CallFuture;
+    type Future = Counted<S::Future>;
 
-    fn call(&self, request: Request<Incoming>) -> CallFuture {
+    fn call(&self, request: Request<Incoming>) -> Self::Future {
         let guard = CallGuard::new(&self.activity, request.uri().path());
-        // The routes are always ready (tonic's Routes), so no poll_ready here.
-        let call = self.inner.clone().call(request.map(Body::new));
-        Box::pin(async move {
-            let response = call.await;
-            drop(guard);
-            response
-        })
+        // Admission is always ready, so no poll_ready here.
+        Counted {
+            call: self.inner.clone().call(request),
+            _guard: guard,
+        }
     }
 }
 

@@ -84,3 +84,27 @@ pub async fn closed_by_peer(tcp: &mut TcpStream, wait: Duration) -> bool {
         }
     }
 }
+
+/// A new connection's fate: Some(true) a health check was answered on it,
+/// Some(false) it was refused or closed, None it was accepted and never answered
+/// (a hang).
+pub async fn try_new_connection(addr: SocketAddr) -> Option<bool> {
+    let Ok(tcp) = TcpStream::connect(addr).await else {
+        return Some(false);
+    };
+    drop(tcp);
+    let answered = tokio::time::timeout(Duration::from_secs(3), async {
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+            .unwrap()
+            .connect()
+            .await
+            .ok()?;
+        super::health_of(channel, "").await.ok()
+    })
+    .await;
+    match answered {
+        Ok(Some(_)) => Some(true),
+        Ok(None) => Some(false),
+        Err(_) => None,
+    }
+}

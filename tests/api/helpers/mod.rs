@@ -487,16 +487,21 @@ where
 
 /// The decision service's health status (what readiness probes ask).
 pub async fn decision_health(addr: SocketAddr) -> i32 {
-    use tonic_health::pb::HealthCheckRequest;
-    use tonic_health::pb::health_client::HealthClient;
-    HealthClient::new(connect(addr).await)
-        .check(HealthCheckRequest {
-            service: server::DECISION_SERVICE.into(),
-        })
+    health_of(connect(addr).await, server::DECISION_SERVICE)
         .await
         .expect("health check")
-        .into_inner()
-        .status
+}
+
+/// One health check of `service` ("" for the server as a whole) on `channel`.
+pub async fn health_of(channel: Channel, service: &str) -> Result<i32, tonic::Status> {
+    use tonic_health::pb::HealthCheckRequest;
+    use tonic_health::pb::health_client::HealthClient;
+    HealthClient::new(channel)
+        .check(HealthCheckRequest {
+            service: service.into(),
+        })
+        .await
+        .map(|r| r.into_inner().status)
 }
 
 /// The message of the reason `code` in a decision; panics when it is absent.

@@ -169,6 +169,12 @@ impl Drop for Replica {
     }
 }
 
+/// `creditgate store-init <store args>`, which must succeed.
+pub fn store_init(store_args: &[&str]) {
+    let (ok, output) = run(&[&["store-init"], store_args].concat());
+    assert!(ok, "store-init failed: {output}");
+}
+
 /// Runs `creditgate <args>` to completion (e.g. store-init) and returns its stdout.
 pub fn run(args: &[&str]) -> (bool, String) {
     let output = Command::new(BINARY)
