@@ -77,9 +77,6 @@ async fn serve_with<S: Store>(config: Config, store: S) -> Result<(), String> {
     let auth = match &config.auth.auth_tokens_file {
         Some(path) => {
             let auth = Arc::new(Authenticator::load(path)?);
-            let reload = crate::auth::reload_on_sighup(auth.clone())
-                .map_err(|e| format!("cannot install SIGHUP handler: {e}"))?;
-            tokio::spawn(reload);
             tracing::info!(file = %path.display(), tokens = auth.tokens(), "bearer tokens required");
             Some(auth)
         }
@@ -109,7 +106,8 @@ async fn serve_with<S: Store>(config: Config, store: S) -> Result<(), String> {
         Some(files) => Some(Arc::new(ReloadableTls::load(files)?)),
         None => None,
     };
-    reload::install(tls.clone()).map_err(|e| format!("cannot install SIGHUP handler: {e}"))?;
+    reload::install(tls.clone(), auth.clone())
+        .map_err(|e| format!("cannot install SIGHUP handler: {e}"))?;
     let options = ServerOptions {
         health_interval: config.health_interval,
         connections: config.server.connections(),

@@ -5,7 +5,6 @@ use super::hash::TokenHash;
 use super::roles::{Access, required_roles};
 use super::tokens::TokenTable;
 use arc_swap::ArcSwap;
-use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tonic::Status;
@@ -105,33 +104,12 @@ fn read(path: &Path) -> Result<TokenTable, String> {
     TokenTable::parse(&text).map_err(|why| format!("tokens file {}: {why}", path.display()))
 }
 
-/// Installs the SIGHUP handler now (before the server listens: SIGHUP's default
-/// action ends the process) and returns the task that reloads `auth` on each one,
-/// logging the outcome. Spawn it next to the server.
-pub fn reload_on_sighup(
-    auth: Arc<Authenticator>,
-) -> std::io::Result<impl Future<Output = ()> + Send + 'static> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut hangup = signal(SignalKind::hangup())?;
-    Ok(async move {
-        while hangup.recv().await.is_some() {
-            let file = auth.path().display();
-            match auth.reload() {
-                Ok(tokens) => tracing::info!(%file, tokens, "auth tokens reloaded"),
-                Err(error) => {
-                    tracing::error!(%file, %error, "auth tokens not reloaded: the previous tokens stay in use");
-                }
-            }
-        }
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use http::HeaderValue;
     use http::header::AUTHORIZATION;
-    use std::time::{Duration, Instant};
+
     use tonic::Code;
 
     const CHECK: &str = "/creditgate.v1.CreditDecisionService/CheckCreditLimit";
@@ -298,29 +276,5 @@ mod tests {
         let bad = file("[[tokens]]\nname = \"a\"\n");
         let error = Authenticator::load(bad.path()).err().unwrap();
         assert!(error.contains("missing field"), "{error}");
-    }
-
-    #[tokio::test]
-    async fn sighup_reloads_the_file() {
-        let file = file(&entry("old", "cg_old", r#"["decide"]"#));
-        let auth = Arc::new(Authenticator::load(file.path()).unwrap());
-        let task = tokio::spawn(reload_on_sighup(Arc::clone(&auth)).unwrap());
-        let two = entry("old", "cg_old", r#"["decide"]"#) + &entry("new", "cg_new", r#"["score"]"#);
-        std::fs::write(file.path(), two).unwrap();
-        // The handler is installed, so SIGHUP reaches it instead of ending the tests.
-        let kill = std::process::Command::new("kill")
-            .args(["-HUP", &std::process::id().to_string()])
-            .status()
-            .unwrap();
-        assert!(kill.success());
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while auth.tokens() != 2 {
-            assert!(
-                Instant::now() < deadline,
-                "SIGHUP did not reload the tokens"
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        task.abort();
     }
 }
