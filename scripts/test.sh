@@ -34,9 +34,10 @@ cargo test --all-targets --locked
 cargo test --locked --features bench --bin creditgate-loadgen
 # The same contract suite again on a real redis-server and on a real 3-master
 # Redis Cluster (the harness starts both on free loopback ports). The network
-# edge (edge_*, auth_*) and the redis_* tests start their own servers and stores,
+# edge (edge_*, auth_*), the operations (ops_*) and the redis_* tests start
+# their own servers and stores,
 # so they ran above already.
 for store in redis cluster; do
     echo "== contract suite on CREDITGATE_TEST_STORE=$store"
-    CREDITGATE_TEST_STORE=$store cargo test --locked --test api -- --skip redis_ --skip server:: --skip edge_ --skip auth_
+    CREDITGATE_TEST_STORE=$store cargo test --locked --test api -- --skip redis_ --skip server:: --skip edge_ --skip auth_ --skip ops_
 done

@@ -7,11 +7,14 @@ use crate::domain::date_window::DateWindow;
 use crate::domain::policy::Policy;
 use crate::grpc::server::{self, ServerOptions};
 use crate::grpc::transport::tls::ReloadableTls;
+use crate::metrics::Metrics;
 use crate::service::{CreditService, ServiceSettings};
 use crate::store::Store;
 use crate::store::memory::MemoryStore;
 use crate::store::redis::{RedisOptions, RedisSettings, RedisStore};
+use crate::store::timed::Timed;
 use crate::{reload, shutdown};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 fn redis_options(config: &Config) -> Result<Option<RedisOptions>, String> {
@@ -96,8 +99,20 @@ async fn serve_with<S: Store>(config: Config, store: S) -> Result<(), String> {
         },
         ledger_retention,
     };
+    // Before the store is wrapped: the store's timings go to these metrics.
+    let metrics = match config.server.metrics_listen {
+        Some(addr) => Some(start_metrics(addr, &policy.version).await?),
+        None => None,
+    };
+    let health_listener = match config.server.health_listen {
+        Some(addr) => Some(Arc::new(
+            std::net::TcpListener::bind(addr)
+                .map_err(|e| format!("cannot listen on {addr} (--health-listen): {e}"))?,
+        )),
+        None => None,
+    };
     let service = CreditService::new(
-        Arc::new(store),
+        Arc::new(Timed::new(store, metrics.clone())),
         policy.clone(),
         Arc::new(SystemClock),
         settings,
@@ -116,6 +131,8 @@ async fn serve_with<S: Store>(config: Config, store: S) -> Result<(), String> {
         auth,
         shutdown_delay: config.server.shutdown_delay,
         shutdown_grace: config.shutdown_grace,
+        metrics,
+        health_listener,
     };
     let addr = listener.local_addr().map_or(config.listen, |a| a);
     tracing::info!(
@@ -130,6 +147,18 @@ async fn serve_with<S: Store>(config: Config, store: S) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     tracing::info!("drained, server stopped");
     Ok(())
+}
+
+/// Binds the scrape endpoint and serves it in the background.
+async fn start_metrics(addr: SocketAddr, policy_version: &str) -> Result<Arc<Metrics>, String> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr} (--metrics-listen): {e}"))?;
+    let bound = listener.local_addr().map_or(addr, |a| a);
+    let metrics = Arc::new(Metrics::new(env!("CARGO_PKG_VERSION"), policy_version));
+    tokio::spawn(crate::metrics::exporter::serve(listener, metrics.clone()));
+    tracing::info!(addr = %bound, "metrics listening (GET /metrics)");
+    Ok(metrics)
 }
 
 /// Raises the open-file soft limit to the hard limit: every connection is a

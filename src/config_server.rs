@@ -7,6 +7,7 @@ use crate::grpc::transport::ConnectionSettings;
 use crate::grpc::transport::tls::TlsFiles;
 use clap::Args;
 use clap::builder::TypedValueParser;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -76,6 +77,17 @@ pub struct ServerArgs {
     /// after SIGINT: Ctrl-C at a terminal drains at once).
     #[arg(long, env = "CREDITGATE_SHUTDOWN_DELAY", default_value = "5s", value_parser = parse_duration_or_zero)]
     pub shutdown_delay: Duration,
+
+    /// Address of the Prometheus scrape endpoint (HTTP, GET /metrics), e.g.
+    /// 0.0.0.0:9090; no metrics are kept when unset. Unauthenticated: see
+    /// docs/security.md.
+    #[arg(long, env = "CREDITGATE_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+
+    /// Address of a plaintext port that serves grpc.health.v1 only, for probes
+    /// that cannot speak TLS (Kubernetes' gRPC probes), e.g. 0.0.0.0:50052.
+    #[arg(long, env = "CREDITGATE_HEALTH_LISTEN")]
+    pub health_listen: Option<SocketAddr>,
 }
 
 impl ServerArgs {

@@ -13,6 +13,7 @@ pub mod config;
 pub mod config_server;
 pub mod domain;
 pub mod grpc;
+pub mod metrics;
 pub mod policy_file;
 pub mod reload;
 pub mod service;

@@ -4,19 +4,24 @@ use super::convert;
 use super::deadline;
 use super::pb;
 use super::pb::credit_decision_service_server::CreditDecisionService;
+use super::request_log::RequestMeta;
 use super::requests;
-use crate::auth::Caller;
+use super::{decision_log, request_log};
+use crate::metrics::Metrics;
 use crate::service::{CreditService, within_caller_deadline};
 use crate::store::Store;
+use std::sync::Arc;
 use tonic::{Request, Response, Status};
+use tracing::Instrument;
 
 pub struct DecisionApi<S: Store> {
     service: CreditService<S>,
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl<S: Store> DecisionApi<S> {
-    pub fn new(service: CreditService<S>) -> Self {
-        DecisionApi { service }
+    pub fn new(service: CreditService<S>, metrics: Option<Arc<Metrics>>) -> Self {
+        DecisionApi { service, metrics }
     }
 }
 
@@ -27,9 +32,18 @@ impl<S: Store> CreditDecisionService for DecisionApi<S> {
         request: Request<pb::CheckCreditLimitRequest>,
     ) -> Result<Response<pb::CheckCreditLimitResponse>, Status> {
         let until = deadline::answer_by(&request);
-        let mut order = requests::check_credit_limit(request.get_ref())?;
-        order.caller = request.extensions().get::<Caller>().map(|c| c.name.clone());
-        let outcome = within_caller_deadline(until, self.service.check(order)).await?;
+        let order = requests::check_credit_limit(request.get_ref())?;
+        let meta = RequestMeta::of(&request);
+        let span = meta.span("CheckCreditLimit", &order.buyer_id);
+        let outcome = within_caller_deadline(until, self.service.check(&order))
+            .instrument(span.clone())
+            .await;
+        let latency_us = meta.finish(&span);
+        let outcome = outcome?;
+        if let Some(metrics) = &self.metrics {
+            metrics.decision(outcome.decision, outcome.reasons.iter().map(|r| r.code));
+        }
+        span.in_scope(|| decision_log::log(&meta, &order, &outcome, latency_us));
         Ok(Response::new(pb::CheckCreditLimitResponse {
             decision: convert::decision_to_pb(outcome.decision) as i32,
             reasons: convert::reasons_to_pb(outcome.reasons),
@@ -48,7 +62,10 @@ impl<S: Store> CreditDecisionService for DecisionApi<S> {
     ) -> Result<Response<pb::ScoreBuyerResponse>, Status> {
         let until = deadline::answer_by(&request);
         let buyer_id = requests::score_buyer(request.get_ref())?;
-        let rating = within_caller_deadline(until, self.service.score(&buyer_id)).await?;
+        let meta = RequestMeta::of(&request);
+        let score = within_caller_deadline(until, self.service.score(&buyer_id));
+        let kind = request_log::Kind::Read;
+        let rating = request_log::logged_call(meta, "ScoreBuyer", kind, &buyer_id, score).await?;
         Ok(Response::new(pb::ScoreBuyerResponse {
             buyer_id: buyer_id.to_string(),
             score: i32::from(rating.score),

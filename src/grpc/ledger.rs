@@ -5,6 +5,7 @@ use super::convert::{self, minor_to_pb};
 use super::deadline;
 use super::pb;
 use super::pb::ledger_service_server::LedgerService;
+use super::request_log::{Kind, RequestMeta, logged_call};
 use super::requests::{self, Upsert};
 use crate::domain::exposure::DunningStage;
 use crate::service::{CreditService, ServiceError, within_caller_deadline};
@@ -39,10 +40,13 @@ impl<S: Store> LedgerService for LedgerApi<S> {
         request: Request<pb::UpsertBuyerRequest>,
     ) -> Result<Response<pb::Buyer>, Status> {
         let until = deadline::answer_by(&request);
+        let meta = RequestMeta::of(&request);
         let (buyer_id, update, paths) = match requests::upsert_buyer(request.into_inner())? {
             Upsert::Replace(profile) => {
+                let buyer_id = profile.id.clone();
+                let write = within_caller_deadline(until, self.service.upsert_buyer(profile));
                 let stored =
-                    within_caller_deadline(until, self.service.upsert_buyer(profile)).await?;
+                    logged_call(meta, "UpsertBuyer", Kind::Write, &buyer_id, write).await?;
                 return Ok(Response::new(convert::buyer_to_pb(&stored)));
             }
             Upsert::Patch {
@@ -59,7 +63,8 @@ impl<S: Store> LedgerService for LedgerApi<S> {
             })?;
             requests::merged_profile(existing, &update, &paths)
         });
-        let stored = within_caller_deadline(until, write).await?;
+        let write = within_caller_deadline(until, write);
+        let stored = logged_call(meta, "UpsertBuyer", Kind::Write, &buyer_id, write).await?;
         Ok(Response::new(convert::buyer_to_pb(&stored)))
     }
 
@@ -69,8 +74,15 @@ impl<S: Store> LedgerService for LedgerApi<S> {
     ) -> Result<Response<pb::CancelOrderResponse>, Status> {
         let until = deadline::answer_by(&request);
         let (buyer_id, order_id) = requests::cancel_order(request.get_ref())?;
-        let (released, outcome) =
-            within_caller_deadline(until, self.service.cancel_order(&buyer_id, &order_id)).await?;
+        let cancel = within_caller_deadline(until, self.service.cancel_order(&buyer_id, &order_id));
+        let (released, outcome) = logged_call(
+            RequestMeta::of(&request),
+            "CancelOrder",
+            Kind::Write,
+            &buyer_id,
+            cancel,
+        )
+        .await?;
         Ok(Response::new(pb::CancelOrderResponse {
             released: Some(convert::money_to_pb(released)),
             was_approved: outcome.was_approved,
@@ -85,7 +97,10 @@ impl<S: Store> LedgerService for LedgerApi<S> {
         let until = deadline::answer_by(&request);
         let draft = requests::record_invoice(request.get_ref())?;
         let currency = draft.amount.currency();
-        let outcome = within_caller_deadline(until, self.service.record_invoice(draft)).await?;
+        let buyer_id = draft.buyer_id.clone();
+        let write = within_caller_deadline(until, self.service.record_invoice(draft));
+        let meta = RequestMeta::of(&request);
+        let outcome = logged_call(meta, "RecordInvoice", Kind::Write, &buyer_id, write).await?;
         Ok(Response::new(pb::RecordInvoiceResponse {
             reservation_consumed: minor_to_pb(currency, outcome.consumed),
             created: outcome.created,
@@ -100,7 +115,10 @@ impl<S: Store> LedgerService for LedgerApi<S> {
         let until = deadline::answer_by(&request);
         let draft = requests::record_payment(request.get_ref())?;
         let currency = draft.amount.currency();
-        let outcome = within_caller_deadline(until, self.service.record_payment(draft)).await?;
+        let buyer_id = draft.buyer_id.clone();
+        let write = within_caller_deadline(until, self.service.record_payment(draft));
+        let meta = RequestMeta::of(&request);
+        let outcome = logged_call(meta, "RecordPayment", Kind::Write, &buyer_id, write).await?;
         Ok(Response::new(pb::RecordPaymentResponse {
             invoice_open_balance: minor_to_pb(currency, outcome.open_balance),
             created: outcome.created,
@@ -115,7 +133,10 @@ impl<S: Store> LedgerService for LedgerApi<S> {
         let until = deadline::answer_by(&request);
         let (buyer_id, invoice_id, disputed) = requests::set_invoice_dispute(request.get_ref())?;
         let dispute = self.service.set_dispute(&buyer_id, &invoice_id, disputed);
-        let (currency, outcome) = within_caller_deadline(until, dispute).await?;
+        let dispute = within_caller_deadline(until, dispute);
+        let meta = RequestMeta::of(&request);
+        let (currency, outcome) =
+            logged_call(meta, "SetInvoiceDispute", Kind::Write, &buyer_id, dispute).await?;
         Ok(Response::new(pb::SetInvoiceDisputeResponse {
             invoice_open_balance: minor_to_pb(currency, outcome.open_balance),
             disputed: outcome.disputed,
@@ -128,7 +149,9 @@ impl<S: Store> LedgerService for LedgerApi<S> {
     ) -> Result<Response<pb::BuyerExposure>, Status> {
         let until = deadline::answer_by(&request);
         let buyer_id = requests::get_buyer_exposure(request.get_ref())?;
-        let report = within_caller_deadline(until, self.service.exposure(&buyer_id)).await?;
+        let read = within_caller_deadline(until, self.service.exposure(&buyer_id));
+        let meta = RequestMeta::of(&request);
+        let report = logged_call(meta, "GetBuyerExposure", Kind::Read, &buyer_id, read).await?;
         let c = report.currency;
         let totals = report.totals;
         let invoices = report

@@ -18,7 +18,6 @@ pub fn check_credit_limit(request: &pb::CheckCreditLimitRequest) -> Result<Order
         order_id: convert::order_id("order_id", &request.order_id)?,
         amount: convert::positive_money("amount", request.amount.as_ref())?,
         // Set by the handler from the request's extensions (authentication).
-        caller: None,
     })
 }
 

@@ -8,6 +8,7 @@ use super::pb::credit_decision_service_server::CreditDecisionServiceServer;
 use super::pb::ledger_service_server::LedgerServiceServer;
 use super::transport::{self, ConnectionSettings, DrainTimedOut, tls::ReloadableTls};
 use crate::auth::Authenticator;
+use crate::metrics::{Metrics, Observe};
 use crate::service::CreditService;
 use crate::shutdown::Stop;
 use crate::store::{Store, StoreHealth};
@@ -30,6 +31,8 @@ pub enum ServeError {
     Reflection(#[from] tonic_reflection::server::Error),
     #[error(transparent)]
     DrainTimedOut(#[from] DrainTimedOut),
+    #[error("--health-listen: {0}")]
+    HealthListener(std::io::Error),
 }
 
 /// Server settings beyond the service itself.
@@ -47,6 +50,11 @@ pub struct ServerOptions {
     pub shutdown_delay: Duration,
     /// Then: how long in-flight calls have to finish.
     pub shutdown_grace: Duration,
+    /// Prometheus metrics; None records nothing.
+    pub metrics: Option<Arc<Metrics>>,
+    /// A plaintext port serving grpc.health.v1 only (`--health-listen`): the
+    /// probes of Kubernetes cannot speak TLS.
+    pub health_listener: Option<Arc<std::net::TcpListener>>,
 }
 
 impl Default for ServerOptions {
@@ -59,6 +67,8 @@ impl Default for ServerOptions {
             auth: None,
             shutdown_delay: Duration::ZERO,
             shutdown_grace: Duration::from_secs(10),
+            metrics: None,
+            health_listener: None,
         }
     }
 }
@@ -119,6 +129,35 @@ pub fn routes(
         .prepare())
 }
 
+/// The `--health-listen` port: health only, plaintext, unauthenticated (health
+/// is open on the main port too). It serves until the process exits, so that
+/// probes read NOT_SERVING during the shutdown delay and the drain.
+fn serve_health_only(
+    listener: &std::net::TcpListener,
+    health: HealthServer<impl Health>,
+    options: &ServerOptions,
+) -> Result<(), ServeError> {
+    let listener = listener
+        .try_clone()
+        .and_then(|l| {
+            l.set_nonblocking(true)?;
+            TcpListener::from_std(l)
+        })
+        .map_err(ServeError::HealthListener)?;
+    let app = Admission::new(
+        Routes::new(health).prepare(),
+        options.admission.clone(),
+        None,
+    );
+    let connections = options.connections.clone();
+    let grace = options.shutdown_grace;
+    tokio::spawn(async move {
+        let forever = std::future::pending::<()>();
+        let _ = transport::serve(listener, app, connections, None, forever, grace).await;
+    });
+    Ok(())
+}
+
 /// Serves until `shutdown` completes, then: health NOT_SERVING for every service
 /// at once, still serving for the shutdown delay, listener closed, GOAWAY, and
 /// in-flight calls drained within the grace (an error if they were not).
@@ -140,6 +179,7 @@ pub async fn serve<S: Store>(
     ));
     let services = Routes::new(CreditDecisionServiceServer::new(DecisionApi::new(
         service.clone(),
+        options.metrics.clone(),
     )))
     .add_service(LedgerServiceServer::new(LedgerApi::new(service)));
     let shutdown = async move {
@@ -168,10 +208,16 @@ pub async fn serve_routes(
     options: ServerOptions,
     shutdown: impl Future<Output = impl Into<Stop>> + Send,
 ) -> Result<(), ServeError> {
-    let app = Admission::new(
-        routes(health_service, services)?,
-        options.admission,
-        options.auth,
+    if let Some(listener) = &options.health_listener {
+        serve_health_only(listener, health_service.clone(), &options)?;
+    }
+    let app = Observe::new(
+        Admission::new(
+            routes(health_service, services)?,
+            options.admission,
+            options.auth,
+        ),
+        options.metrics,
     );
     let delay = options.shutdown_delay;
     let stop = async move {

@@ -9,7 +9,6 @@ use crate::domain::policy::{self, Decision};
 use crate::domain::reason::{Reason, ReasonCode};
 use crate::domain::scoring;
 use crate::store::{ReserveOutcome, ReserveRequest, Store, StoreError};
-use std::sync::Arc;
 
 /// A parsed CheckCreditLimit request.
 #[derive(Clone, Debug)]
@@ -17,8 +16,6 @@ pub struct OrderCheck {
     pub buyer_id: BuyerId,
     pub order_id: OrderId,
     pub amount: Money,
-    /// The caller's token name, for the decision log ("-" without authentication).
-    pub caller: Option<Arc<str>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,14 +43,14 @@ impl<S: Store> CreditService<S> {
     /// Decides on an order. When the store cannot answer within the caller's
     /// deadline ([`super::within_caller_deadline`]), the order is REFERRED, never
     /// approved blind.
-    pub async fn check(&self, order: OrderCheck) -> Result<CheckOutcome, ServiceError> {
+    pub async fn check(&self, order: &OrderCheck) -> Result<CheckOutcome, ServiceError> {
         for _ in 0..MAX_STALE_RETRIES {
-            match self.try_check(&order).await {
+            match self.try_check(order).await {
                 Ok(Some(outcome)) => return Ok(outcome),
                 Ok(None) => continue,
                 Err(Failure::Service(error)) => return Err(error),
                 Err(Failure::Store(error)) => {
-                    return store_failure(&order, error, &self.policy.version);
+                    return store_failure(order, error, &self.policy.version);
                 }
             }
         }
@@ -146,7 +143,6 @@ impl<S: Store> CreditService<S> {
                         .await
                         .map(Some);
                 }
-                tracing::debug!(buyer_id = %order.buyer_id, order_id = %order.order_id, decision = ?evaluation.decision, caller = order.caller.as_deref().unwrap_or("-"), "credit check");
                 outcome(
                     evaluation.decision,
                     evaluation.reasons,
@@ -164,7 +160,6 @@ impl<S: Store> CreditService<S> {
                         &self.policy.version,
                     )));
                 }
-                tracing::debug!(buyer_id = %order.buyer_id, order_id = %order.order_id, decision = ?evaluation.decision, caller = order.caller.as_deref().unwrap_or("-"), "credit check");
                 outcome(
                     evaluation.decision,
                     evaluation.reasons,

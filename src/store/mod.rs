@@ -8,6 +8,7 @@ pub mod deadline;
 pub mod memory;
 pub mod redis;
 pub mod tables;
+pub mod timed;
 
 use crate::domain::buyer::BuyerRecord;
 use crate::domain::date::Date;

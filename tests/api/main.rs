@@ -23,6 +23,8 @@ mod limits;
 mod lineage;
 mod model;
 mod money;
+mod ops_logs;
+mod ops_metrics;
 mod payments;
 mod redis_clock;
 mod redis_cluster_health;

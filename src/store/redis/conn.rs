@@ -11,13 +11,49 @@ use redis::{
 };
 use std::time::Duration;
 
-/// Where the store lives.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Where the store lives. Its Debug form (logged at start) hides passwords.
+#[derive(Clone, PartialEq, Eq)]
 pub enum RedisTarget {
     /// `redis://host:port/db` or `rediss://…` for TLS.
     Url(String),
     /// Seed nodes of a Redis Cluster.
     Cluster(Vec<String>),
+}
+
+impl std::fmt::Debug for RedisTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RedisTarget::Url(url) => f.debug_tuple("Url").field(&redact_url(url)).finish(),
+            RedisTarget::Cluster(nodes) => f
+                .debug_tuple("Cluster")
+                .field(&nodes.iter().map(|n| redact_url(n)).collect::<Vec<_>>())
+                .finish(),
+        }
+    }
+}
+
+/// A Redis URL with the password of its user part replaced by `***`
+/// (`redis://user:***@host:6379/0`), for logs and error messages.
+pub fn redact_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_owned();
+    };
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else {
+        return url.to_owned();
+    };
+    let user_info = &rest[..at];
+    let user = user_info
+        .split_once(':')
+        .map_or(user_info, |(user, _)| user);
+    let hidden = if user_info.contains(':') {
+        ":***"
+    } else {
+        "***"
+    };
+    let user = if user_info.contains(':') { user } else { "" };
+    format!("{}{user}{hidden}{}", &url[..scheme_end], &rest[at..])
 }
 
 #[derive(Clone, Debug)]
@@ -270,5 +306,31 @@ impl Connection {
             Connection::Single(c) => pipe.query_async(&mut c.clone()).await,
             Connection::Cluster(c) => pipe.query_async(&mut c.clone()).await,
         }
+    }
+}
+
+#[cfg(test)]
+mod redact_tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_show_in_the_debug_form() {
+        assert_eq!(
+            redact_url("redis://:s3cret@h:6379/0"),
+            "redis://:***@h:6379/0"
+        );
+        assert_eq!(
+            redact_url("rediss://app:s3cret@h:6380"),
+            "rediss://app:***@h:6380"
+        );
+        // A lone user part is the password (AUTH with a password only).
+        assert_eq!(redact_url("redis://s3cret@h"), "redis://***@h");
+        assert_eq!(redact_url("redis://h:6379/0"), "redis://h:6379/0");
+        assert_eq!(redact_url("redis://h/0?x=a@b"), "redis://h/0?x=a@b");
+        let target = RedisTarget::Cluster(vec!["redis://:p4ss@a:1".into(), "b:2".into()]);
+        let shown = format!("{target:?}");
+        assert!(!shown.contains("p4ss") && shown.contains("a:1"), "{shown}");
+        let shown = format!("{:?}", RedisTarget::Url("redis://u:p4ss@h".into()));
+        assert!(!shown.contains("p4ss"), "{shown}");
     }
 }

@@ -124,6 +124,15 @@ impl Replica {
         }
     }
 
+    /// Every later log line until none came for `quiet`.
+    pub fn lines_until_quiet(&self, quiet: Duration) -> Vec<String> {
+        let mut lines = Vec::new();
+        while let Ok(line) = self.logs.recv_timeout(quiet) {
+            lines.push(line);
+        }
+        lines
+    }
+
     /// The first later log line containing `needle` (bounded wait).
     pub fn log_line(&self, needle: &str, wait: Duration) -> String {
         let deadline = Instant::now() + wait;

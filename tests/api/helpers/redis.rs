@@ -271,7 +271,9 @@ impl RedisServer {
 
     fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(10);
-        while self.cli(&["PING"]).trim() != "PONG" {
+        // A server with --requirepass answers NOAUTH: it is up all the same.
+        let up = |reply: String| reply.trim() == "PONG" || reply.starts_with("NOAUTH");
+        while !up(self.cli(&["PING"])) {
             assert!(
                 Instant::now() < deadline,
                 "redis-server on {} did not start",

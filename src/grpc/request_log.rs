@@ -1,0 +1,100 @@
+//! What each creditgate request leaves in the log: one span (target
+//! `creditgate::request`: rpc, buyer_id, latency_us) that every event of the
+//! request carries, and one closing event — the decision (target
+//! `creditgate::decision`, see `decision_log`) or the ledger write (target
+//! `creditgate::ledger`). Either target can be silenced with the log filter,
+//! e.g. `CREDITGATE_LOG=info,creditgate::decision=off` (docs/operations.md, "Logs").
+
+use super::deadline::Received;
+use crate::auth::Caller;
+use crate::domain::ids::BuyerId;
+use crate::metrics::grpc_codes::CODE_NAMES;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+use tonic::Status;
+use tracing::Instrument;
+
+/// What a handler keeps of the request before it consumes it.
+pub struct RequestMeta {
+    received: Instant,
+    pub caller: Option<Arc<str>>,
+}
+
+impl RequestMeta {
+    pub fn of<T>(request: &tonic::Request<T>) -> RequestMeta {
+        let extensions = request.extensions();
+        RequestMeta {
+            // Set by admission when the call arrived; now for in-process callers.
+            received: extensions
+                .get::<Received>()
+                .map_or_else(Instant::now, |r| r.0),
+            caller: extensions.get::<Caller>().map(|c| c.name.clone()),
+        }
+    }
+
+    /// The caller's token name, `-` without authentication.
+    pub fn caller(&self) -> &str {
+        self.caller.as_deref().unwrap_or("-")
+    }
+
+    pub fn span(&self, rpc: &'static str, buyer_id: &BuyerId) -> tracing::Span {
+        tracing::info_span!(
+            target: "creditgate::request",
+            "request",
+            rpc,
+            buyer_id = %buyer_id,
+            latency_us = tracing::field::Empty,
+        )
+    }
+
+    /// Microseconds since the call arrived, recorded on the span.
+    pub fn finish(&self, span: &tracing::Span) -> u64 {
+        let latency_us = u64::try_from(self.received.elapsed().as_micros()).unwrap_or(u64::MAX);
+        span.record("latency_us", latency_us);
+        latency_us
+    }
+}
+
+/// Whether a ledger RPC changes the ledger (and so gets a `ledger write` event).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Write,
+    Read,
+}
+
+/// Runs a ledger call inside its request span; a write ends with one info
+/// event carrying its outcome's gRPC code, so the audit trail has every write
+/// and who made it.
+pub async fn logged_call<T, E: Into<Status>>(
+    meta: RequestMeta,
+    rpc: &'static str,
+    kind: Kind,
+    buyer_id: &BuyerId,
+    call: impl Future<Output = Result<T, E>>,
+) -> Result<T, Status> {
+    let span = meta.span(rpc, buyer_id);
+    let result = call.instrument(span.clone()).await.map_err(Into::into);
+    let latency_us = meta.finish(&span);
+    if kind == Kind::Write {
+        let code = match &result {
+            Ok(_) => CODE_NAMES[0],
+            Err(status) => CODE_NAMES
+                .get(status.code() as usize)
+                .copied()
+                .unwrap_or("UNKNOWN"),
+        };
+        span.in_scope(|| {
+            tracing::info!(
+                target: "creditgate::ledger",
+                rpc,
+                buyer_id = %buyer_id,
+                caller = meta.caller(),
+                code,
+                latency_us,
+                "ledger write"
+            );
+        });
+    }
+    result
+}

@@ -1,0 +1,170 @@
+//! Times every store operation for `creditgate_store_duration_seconds{op}`: a
+//! decorator, so neither store knows about metrics. Without metrics it only
+//! forwards (one branch per call).
+
+use super::*;
+use crate::metrics::{Metrics, StoreOp};
+use std::sync::Arc;
+use std::time::Instant;
+
+pub struct Timed<S> {
+    inner: S,
+    metrics: Option<Arc<Metrics>>,
+}
+
+impl<S: Store> Timed<S> {
+    pub fn new(inner: S, metrics: Option<Arc<Metrics>>) -> Timed<S> {
+        Timed { inner, metrics }
+    }
+
+    pub fn inner(&self) -> &S {
+        &self.inner
+    }
+
+    /// Runs `operation`, timing it when metrics are on; a failed or abandoned
+    /// operation is timed too (a timeout shows as the time it took to give up).
+    async fn timed<T>(&self, op: StoreOp, operation: impl Future<Output = T>) -> T {
+        let Some(metrics) = &self.metrics else {
+            return operation.await;
+        };
+        let started = Instant::now();
+        let _record = OnDrop(|| metrics.store_op(op, started.elapsed()));
+        operation.await
+    }
+}
+
+/// Records when dropped: also when the caller's deadline drops the operation.
+struct OnDrop<F: FnMut()>(F);
+
+impl<F: FnMut()> Drop for OnDrop<F> {
+    fn drop(&mut self) {
+        (self.0)();
+    }
+}
+
+impl<S: Store> Store for Timed<S> {
+    const IN_PROCESS: bool = S::IN_PROCESS;
+
+    async fn health(&self) -> StoreHealth {
+        let health = self.timed(StoreOp::Health, self.inner.health()).await;
+        if let Some(metrics) = &self.metrics {
+            metrics.store_up(health == StoreHealth::Ready);
+        }
+        health
+    }
+
+    async fn load_buyer(&self, buyer_id: &BuyerId) -> Result<Option<StoredBuyer>, StoreError> {
+        self.timed(StoreOp::LoadBuyer, self.inner.load_buyer(buyer_id))
+            .await
+    }
+
+    async fn load_buyer_fresh(
+        &self,
+        buyer_id: &BuyerId,
+    ) -> Result<Option<StoredBuyer>, StoreError> {
+        self.timed(
+            StoreOp::LoadBuyerFresh,
+            self.inner.load_buyer_fresh(buyer_id),
+        )
+        .await
+    }
+
+    async fn upsert_buyer(
+        &self,
+        record: BuyerRecord,
+        expected_profile_version: Option<u64>,
+    ) -> Result<UpsertOutcome, StoreError> {
+        let write = self.inner.upsert_buyer(record, expected_profile_version);
+        self.timed(StoreOp::UpsertBuyer, write).await
+    }
+
+    async fn store_rating(
+        &self,
+        buyer_id: &BuyerId,
+        rating: crate::domain::buyer::Rating,
+        expected_profile_version: u64,
+    ) -> Result<u64, StoreError> {
+        let write = self
+            .inner
+            .store_rating(buyer_id, rating, expected_profile_version);
+        self.timed(StoreOp::StoreRating, write).await
+    }
+
+    async fn check_and_reserve(
+        &self,
+        request: ReserveRequest,
+        day: LedgerDay,
+    ) -> Result<ReserveOutcome, StoreError> {
+        let check = self.inner.check_and_reserve(request, day);
+        self.timed(StoreOp::CheckAndReserve, check).await
+    }
+
+    async fn release_reservation(
+        &self,
+        buyer_id: &BuyerId,
+        order_id: &OrderId,
+        decision_id: &str,
+    ) -> Result<i64, StoreError> {
+        let release = self
+            .inner
+            .release_reservation(buyer_id, order_id, decision_id);
+        self.timed(StoreOp::ReleaseReservation, release).await
+    }
+
+    async fn cancel_order(
+        &self,
+        buyer_id: &BuyerId,
+        order_id: &OrderId,
+        now_secs: i64,
+        day: LedgerDay,
+    ) -> Result<CancelOutcome, StoreError> {
+        let cancel = self.inner.cancel_order(buyer_id, order_id, now_secs, day);
+        self.timed(StoreOp::CancelOrder, cancel).await
+    }
+
+    async fn record_invoice(
+        &self,
+        buyer_id: &BuyerId,
+        invoice: Invoice,
+        now_secs: i64,
+        day: LedgerDay,
+    ) -> Result<InvoiceOutcome, StoreError> {
+        let write = self.inner.record_invoice(buyer_id, invoice, now_secs, day);
+        self.timed(StoreOp::RecordInvoice, write).await
+    }
+
+    async fn record_payment(
+        &self,
+        buyer_id: &BuyerId,
+        payment: PaymentRequest,
+        now_secs: i64,
+        day: LedgerDay,
+    ) -> Result<PaymentOutcome, StoreError> {
+        let write = self.inner.record_payment(buyer_id, payment, now_secs, day);
+        self.timed(StoreOp::RecordPayment, write).await
+    }
+
+    async fn set_dispute(
+        &self,
+        buyer_id: &BuyerId,
+        invoice_id: &InvoiceId,
+        disputed: bool,
+        now_secs: i64,
+        day: LedgerDay,
+    ) -> Result<DisputeOutcome, StoreError> {
+        let write = self
+            .inner
+            .set_dispute(buyer_id, invoice_id, disputed, now_secs, day);
+        self.timed(StoreOp::SetDispute, write).await
+    }
+
+    async fn ledger(
+        &self,
+        buyer_id: &BuyerId,
+        now_secs: i64,
+        day: LedgerDay,
+    ) -> Result<LedgerView, StoreError> {
+        self.timed(StoreOp::Ledger, self.inner.ledger(buyer_id, now_secs, day))
+            .await
+    }
+}
