@@ -41,3 +41,4 @@ for store in redis cluster; do
     echo "== contract suite on CREDITGATE_TEST_STORE=$store"
     CREDITGATE_TEST_STORE=$store cargo test --locked --test api -- --skip redis_ --skip server:: --skip edge_ --skip auth_ --skip ops_
 done
+scripts/test-chart.sh
