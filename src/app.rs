@@ -105,10 +105,13 @@ async fn serve_with<S: Store>(config: Config, store: S) -> Result<(), String> {
         None => None,
     };
     let health_listener = match config.server.health_listen {
-        Some(addr) => Some(Arc::new(
-            std::net::TcpListener::bind(addr)
-                .map_err(|e| format!("cannot listen on {addr} (--health-listen): {e}"))?,
-        )),
+        Some(addr) => {
+            let listener = std::net::TcpListener::bind(addr)
+                .map_err(|e| format!("cannot listen on {addr} (--health-listen): {e}"))?;
+            let bound = listener.local_addr().map_or(addr, |a| a);
+            tracing::info!(addr = %bound, "health-only port listening (grpc.health.v1, plaintext)");
+            Some(Arc::new(listener))
+        }
         None => None,
     };
     let service = CreditService::new(

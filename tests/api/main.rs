@@ -23,6 +23,7 @@ mod limits;
 mod lineage;
 mod model;
 mod money;
+mod ops_health;
 mod ops_logs;
 mod ops_metrics;
 mod payments;
