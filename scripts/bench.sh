@@ -15,6 +15,9 @@
 #   scripts/bench.sh flat       only the open-items cost (1 vs 10,000 open invoices)
 #   scripts/bench.sh memory     RSS after 1M buyers (embedded), Redis bytes per buyer,
 #                               one buyer under 100,000 order cycles (retention)
+#   scripts/bench.sh telemetry  the cost of metrics (--metrics-listen, scraped every second)
+#                               and of the per-decision info log line: off / metrics / logs /
+#                               both, alternated, TELEMETRY_REPS (3) rounds per store
 #
 # BENCH_DURATION (10) and BENCH_WARMUP (2) set the seconds of each run (quick uses 3
 # and 1, the 60 s tail run its own); TAIL_REPS (3) the runs per tail figure, TAIL_STORES
@@ -111,10 +114,16 @@ start_redis_on() {
     wait_port "$REDIS_PORT"
 }
 
+# The log filter of the servers under test (warn: no per-decision line; the
+# telemetry section measures that line's cost), and extra flags for all of them.
+CG_LOG=warn
+CG_EXTRA=()
+
 # start_creditgate [args…] → sets CG_PORT, CG_PID
 start_creditgate() {
     CG_PORT=$(free_port)
-    "${SERVER_CPU[@]}" "$CG_BIN" --listen "127.0.0.1:$CG_PORT" --log warn "$@" >"$OUT/creditgate-$CG_PORT.log" 2>&1 &
+    "${SERVER_CPU[@]}" "$CG_BIN" --listen "127.0.0.1:$CG_PORT" --log "$CG_LOG" "$@" "${CG_EXTRA[@]}" \
+        >"$OUT/creditgate-$CG_PORT.log" 2>&1 &
     CG_PID=$!
     PIDS+=("$CG_PID")
     wait_port "$CG_PORT"
@@ -284,6 +293,43 @@ quick() {
     python3 scripts/bench_tables.py quick "$OUT"
 }
 
+# The cost of telemetry at saturation: metrics off/on (scraped every second, far
+# more often than Prometheus does) and the per-decision info line off/on (written
+# to a file, as a container runtime would take it from stdout). The four modes
+# run in turn, round after round, so drift on a shared machine hits all alike.
+telemetry() {
+    local DURATION=${BENCH_DURATION:-5} WARMUP=1 reps=${TELEMETRY_REPS:-3}
+    for store in embedded redis; do
+        for rep in $(seq "$reps"); do
+            for mode in off metrics logs both; do
+                CG_LOG=warn
+                CG_EXTRA=()
+                local mport="" scraper=""
+                if [[ $mode == metrics || $mode == both ]]; then
+                    mport=$(free_port)
+                    CG_EXTRA=(--metrics-listen "127.0.0.1:$mport")
+                fi
+                if [[ $mode == logs || $mode == both ]]; then CG_LOG=info; fi
+                start_target "$store"
+                if [[ -n $mport ]]; then
+                    (while sleep 1; do curl -s "http://127.0.0.1:$mport/metrics" >/dev/null || true; done) &
+                    scraper=$!
+                fi
+                loadgen "telemetry-$store-$mode-$rep" --connections 16 --streams 16
+                if [[ -n $mport ]]; then
+                    curl -s "http://127.0.0.1:$mport/metrics" >"$OUT/telemetry-$store-$mode-$rep.prom"
+                    kill "$scraper" 2>/dev/null || true
+                    wait "$scraper" 2>/dev/null || true
+                fi
+                stop_target "$store"
+            done
+        done
+    done
+    CG_LOG=warn
+    CG_EXTRA=()
+    python3 scripts/bench_tables.py telemetry "$OUT" "$reps"
+}
+
 # Open loop at 25% and 50% of each store's own closed-loop maximum, distinct
 # orders, 64 buyers. Every figure is TAIL_REPS runs, each on a fresh server and
 # each next to a run of the no-op at the same rate, so that the machine's drift
@@ -438,6 +484,7 @@ memory() {
 case $SECTION in
     ratios) ratios ;;
     quick) quick ;;
+    telemetry) telemetry ;;
     tail) tail_runs ;;
     capacity) capacity ;;
     flat) flat_cost ;;
@@ -449,5 +496,5 @@ case $SECTION in
         tail_runs
         capacity
         ;;
-    *) echo "unknown section $SECTION (quick, ratios, tail, capacity, flat, memory, all)" >&2; exit 2 ;;
+    *) echo "unknown section $SECTION (quick, ratios, tail, capacity, flat, memory, telemetry, all)" >&2; exit 2 ;;
 esac

@@ -1,5 +1,5 @@
 """The tables scripts/bench.sh prints, from the JSON lines it kept in its output
-directory. One subcommand per section: ratios, quick, tail, capacity."""
+directory. One subcommand per section: ratios, quick, tail, capacity, telemetry."""
 
 import json
 import os
@@ -120,6 +120,23 @@ def capacity(out, clk_tck, duration, warmup, ns):
             print(f"| {'one redis-server' if kind == 'redis' else '3-master cluster (on one core)'} | {n} | {rps:.0f} | {100 * busy:.0f}% | {per:.1f} | {1e6 / per:.0f} per Redis core |")
 
 
+def telemetry(out, reps):
+    """req/s of each telemetry mode against "off", per store: the median of the
+    rounds, and the ratio of medians (the runs alternated, so drift is shared)."""
+    print()
+    print("| store | mode | req/s per round | median req/s | vs off | p99 µs (median) | steal ms per round |")
+    print("|---|---|---|---|---|---|---|")
+    for store in ("embedded", "redis"):
+        runs = {m: [load(out, f"telemetry-{store}-{m}-{r}") for r in range(1, reps + 1)]
+                for m in ("off", "metrics", "logs", "both")}
+        base = statistics.median(r["rps"] for r in runs["off"])
+        for mode, rs in runs.items():
+            med = statistics.median(r["rps"] for r in rs)
+            p99 = statistics.median(r["p99_us"] for r in rs)
+            each = " / ".join(f"{r['rps']:.0f}" for r in rs)
+            print(f"| {store} | {mode} | {each} | {med:.0f} | {med / base:.3f} | {p99:.0f} | {steal(rs)} |")
+
+
 def main():
     section, out = sys.argv[1], sys.argv[2]
     if section == "ratios":
@@ -128,6 +145,8 @@ def main():
         quick(out)
     elif section == "tail":
         tail(out, int(sys.argv[3]), sys.argv[4].split())
+    elif section == "telemetry":
+        telemetry(out, int(sys.argv[3]))
     elif section == "capacity":
         capacity(out, int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), [int(n) for n in sys.argv[6:]])
     else:

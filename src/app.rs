@@ -49,7 +49,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
         Some(options) => {
             let store =
                 RedisStore::open(&options).map_err(|e| format!("cannot open redis: {e}"))?;
-            tracing::info!(target = ?options.target, namespace = %options.namespace, seed_mode = options.allow_uninitialised_writes, "redis store");
+            tracing::info!(redis = ?options.target, namespace = %options.namespace, seed_mode = options.allow_uninitialised_writes, "redis store");
             store
                 .refuse_evicting_redis(config.allow_evicting_redis)
                 .await?;

@@ -27,7 +27,8 @@ pub struct Config {
         long,
         env = "CREDITGATE_REDIS_URL",
         global = true,
-        conflicts_with = "redis_cluster"
+        conflicts_with = "redis_cluster",
+        hide_env_values = true
     )]
     pub redis_url: Option<String>,
 
@@ -36,7 +37,8 @@ pub struct Config {
         long,
         env = "CREDITGATE_REDIS_CLUSTER",
         global = true,
-        value_delimiter = ','
+        value_delimiter = ',',
+        hide_env_values = true
     )]
     pub redis_cluster: Option<Vec<String>>,
 

@@ -13,10 +13,14 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = Config::parse();
-    if let Err(message) = telemetry::init(config.log_format, &config.log) {
-        eprintln!("creditgate: {message}");
-        return ExitCode::from(2);
-    }
+    // Held to the end of main: dropping it writes out the last lines.
+    let _log_writer = match telemetry::init(config.log_format, &config.log) {
+        Ok(guard) => guard,
+        Err(message) => {
+            eprintln!("creditgate: {message}");
+            return ExitCode::from(2);
+        }
+    };
     let result = match config.command {
         Some(Command::StoreInit) => app::store_init(config).await,
         // A CLI answer, not a service stopping: no "creditgate stopped" log line.
@@ -37,7 +41,7 @@ async fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            tracing::error!(%message, "creditgate stopped");
+            tracing::error!(error = %message, "creditgate stopped");
             eprintln!("creditgate: {message}");
             ExitCode::from(1)
         }

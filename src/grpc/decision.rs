@@ -35,9 +35,19 @@ impl<S: Store> CreditDecisionService for DecisionApi<S> {
         let order = requests::check_credit_limit(request.get_ref())?;
         let meta = RequestMeta::of(&request);
         let span = meta.span("CheckCreditLimit", &order.buyer_id);
+        let mut abandoned = request_log::Abandoned {
+            rpc: "CheckCreditLimit",
+            buyer_id: &order.buyer_id,
+            order_id: Some(&order.order_id),
+            meta: &meta,
+            span: &span,
+            armed: true,
+        };
         let outcome = within_caller_deadline(until, self.service.check(&order))
             .instrument(span.clone())
             .await;
+        abandoned.armed = false;
+        drop(abandoned);
         let latency_us = meta.finish(&span);
         let outcome = outcome?;
         if let Some(metrics) = &self.metrics {
@@ -64,7 +74,8 @@ impl<S: Store> CreditDecisionService for DecisionApi<S> {
         let buyer_id = requests::score_buyer(request.get_ref())?;
         let meta = RequestMeta::of(&request);
         let score = within_caller_deadline(until, self.service.score(&buyer_id));
-        let kind = request_log::Kind::Read;
+        // Scoring stores the new rating (and so moves scored limits): a write.
+        let kind = request_log::Kind::Write;
         let rating = request_log::logged_call(meta, "ScoreBuyer", kind, &buyer_id, score).await?;
         Ok(Response::new(pb::ScoreBuyerResponse {
             buyer_id: buyer_id.to_string(),

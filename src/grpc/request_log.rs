@@ -56,6 +56,50 @@ impl RequestMeta {
     }
 }
 
+/// Armed while a call's store work runs: dropped armed (the client reset the
+/// stream, or a deadline dropped the handler), it logs that the call was
+/// abandoned with its outcome unknown — a write or a reservation may have
+/// happened — so the audit trail never silently misses a call.
+pub struct Abandoned<'a> {
+    pub rpc: &'static str,
+    pub buyer_id: &'a BuyerId,
+    /// Set for a check: the decision log's target, with the order.
+    pub order_id: Option<&'a crate::domain::ids::OrderId>,
+    pub meta: &'a RequestMeta,
+    pub span: &'a tracing::Span,
+    pub armed: bool,
+}
+
+impl Drop for Abandoned<'_> {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let (rpc, buyer_id, caller) = (self.rpc, self.buyer_id, self.meta.caller());
+        let latency_us = self.meta.finish(self.span);
+        let _entered = self.span.enter();
+        match self.order_id {
+            Some(order_id) => tracing::warn!(
+                target: "creditgate::decision",
+                buyer_id = %buyer_id,
+                order_id = %order_id,
+                caller,
+                latency_us,
+                "check abandoned before its answer: a reservation may or may not have been made; a retry of the order answers it"
+            ),
+            None => tracing::warn!(
+                target: "creditgate::ledger",
+                rpc,
+                buyer_id = %buyer_id,
+                caller,
+                code = "CANCELLED",
+                latency_us,
+                "ledger write abandoned before its answer: it may or may not have been applied; a retry is harmless"
+            ),
+        }
+    }
+}
+
 /// Whether a ledger RPC changes the ledger (and so gets a `ledger write` event).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -74,7 +118,17 @@ pub async fn logged_call<T, E: Into<Status>>(
     call: impl Future<Output = Result<T, E>>,
 ) -> Result<T, Status> {
     let span = meta.span(rpc, buyer_id);
+    let mut abandoned = Abandoned {
+        rpc,
+        buyer_id,
+        order_id: None,
+        meta: &meta,
+        span: &span,
+        armed: kind == Kind::Write,
+    };
     let result = call.instrument(span.clone()).await.map_err(Into::into);
+    abandoned.armed = false;
+    drop(abandoned);
     let latency_us = meta.finish(&span);
     if kind == Kind::Write {
         let code = match &result {

@@ -78,6 +78,7 @@ impl Default for ServerOptions {
 async fn watch_store<S: Store>(
     service: CreditService<S>,
     health: HealthReporter,
+    metrics: Option<Arc<Metrics>>,
     every: Duration,
     mut last: StoreHealth,
 ) {
@@ -85,13 +86,18 @@ async fn watch_store<S: Store>(
         tokio::time::sleep(every).await;
         let now = service.store_health().await;
         if now != last {
-            report(&health, now).await;
+            report(&health, metrics.as_deref(), now).await;
             last = now;
         }
     }
 }
 
-async fn report(health: &HealthReporter, now: StoreHealth) {
+/// Health and `creditgate_store_up` from one verdict, so that they never
+/// disagree (a probe that timed out is Unreachable for both).
+async fn report(health: &HealthReporter, metrics: Option<&Metrics>, now: StoreHealth) {
+    if let Some(metrics) = metrics {
+        metrics.store_up(now == StoreHealth::Ready);
+    }
     let status = if now == StoreHealth::Ready {
         ServingStatus::Serving
     } else {
@@ -129,6 +135,9 @@ pub fn routes(
         .prepare())
 }
 
+/// Connections the health-only port holds at once.
+const HEALTH_PORT_CONNECTIONS: usize = 64;
+
 /// The `--health-listen` port: health only, plaintext, unauthenticated (health
 /// is open on the main port too). It serves until the process exits, so that
 /// probes read NOT_SERVING during the shutdown delay and the drain.
@@ -144,12 +153,21 @@ fn serve_health_only(
             TcpListener::from_std(l)
         })
         .map_err(ServeError::HealthListener)?;
-    let app = Admission::new(
-        Routes::new(health).prepare(),
-        options.admission.clone(),
-        None,
-    );
-    let connections = options.connections.clone();
+    // Reflection of the health protocol only, so that grpcurl can call it here.
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let routes = Routes::new(health)
+        .add_service(reflection().build_v1()?)
+        .add_service(reflection().build_v1alpha()?)
+        .prepare();
+    let app = Admission::new(routes, options.admission.clone(), None);
+    // Probes and an operator: a small cap, not the main port's.
+    let connections = ConnectionSettings {
+        max_connections: HEALTH_PORT_CONNECTIONS,
+        ..options.connections.clone()
+    };
     let grace = options.shutdown_grace;
     tokio::spawn(async move {
         let forever = std::future::pending::<()>();
@@ -170,10 +188,11 @@ pub async fn serve<S: Store>(
     let (health, health_service) = tonic_health::server::health_reporter();
     // The first probe happens before the port serves, so health is never wrong.
     let initial = service.store_health().await;
-    report(&health, initial).await;
+    report(&health, options.metrics.as_deref(), initial).await;
     let watcher = tokio::spawn(watch_store(
         service.clone(),
         health.clone(),
+        options.metrics.clone(),
         options.health_interval,
         initial,
     ));

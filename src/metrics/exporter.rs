@@ -15,10 +15,12 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
-/// Scrapers at once: Prometheus opens one connection per target.
-const MAX_CONNECTIONS: usize = 16;
-/// A connection's whole life: a scrape takes milliseconds.
-const CONNECTION_TIMEOUT: Duration = Duration::from_secs(30);
+/// Connections at once: Prometheus opens one per target; the rest is slack
+/// for an operator's curl.
+const MAX_CONNECTIONS: usize = 64;
+/// A connection's whole life, one request (no keep-alive): a scrape takes
+/// milliseconds, so idle or slow connections cannot hold the port for long.
+const CONNECTION_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often histogram samples are folded into their buckets between scrapes.
 const UPKEEP_EVERY: Duration = Duration::from_secs(5);
 
@@ -50,6 +52,7 @@ pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>) {
                 std::future::ready(Ok::<_, Infallible>(answer(&metrics, &request)))
             });
             let connection = hyper::server::conn::http1::Builder::new()
+                .keep_alive(false)
                 .serve_connection(TokioIo::new(tcp), service);
             let _ = tokio::time::timeout(CONNECTION_TIMEOUT, connection).await;
             drop(permit);

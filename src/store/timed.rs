@@ -46,11 +46,7 @@ impl<S: Store> Store for Timed<S> {
     const IN_PROCESS: bool = S::IN_PROCESS;
 
     async fn health(&self) -> StoreHealth {
-        let health = self.timed(StoreOp::Health, self.inner.health()).await;
-        if let Some(metrics) = &self.metrics {
-            metrics.store_up(health == StoreHealth::Ready);
-        }
-        health
+        self.timed(StoreOp::Health, self.inner.health()).await
     }
 
     async fn load_buyer(&self, buyer_id: &BuyerId) -> Result<Option<StoredBuyer>, StoreError> {

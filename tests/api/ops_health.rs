@@ -27,11 +27,8 @@ const NOT_SERVING: i32 = 2;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_health_port_serves_health_only_and_follows_the_shutdown() {
-    let mut replica = tokio::task::spawn_blocking(|| {
-        Replica::start(&["--health-listen", "127.0.0.1:0", "--shutdown-delay", "3s"])
-    })
-    .await
-    .unwrap();
+    let mut replica =
+        Replica::start_async(&["--health-listen", "127.0.0.1:0", "--shutdown-delay", "3s"]).await;
     let health = connect(health_addr(&replica)).await;
     assert_eq!(
         health_of(health.clone(), DECISION_SERVICE).await.ok(),

@@ -16,6 +16,20 @@ const PASSWORD: &str = "redis-pw-7f3a9c";
 const LEDGER_TOKEN: &str = "tok-ledger-0123456789";
 const DECIDE_TOKEN: &str = "tok-decide-0123456789";
 
+/// Creates buyer B-1 (limit 1,000.00) through the ledger, as `token`'s caller.
+async fn upsert_b1(channel: &tonic::transport::Channel, token: Option<&str>) {
+    LedgerServiceClient::new(channel.clone())
+        .upsert_buyer(with_token(
+            pb::UpsertBuyerRequest {
+                buyer: Some(buyer("B-1", "1000.00")),
+                update_mask: None,
+            },
+            token,
+        ))
+        .await
+        .unwrap();
+}
+
 fn parsed(lines: &[String]) -> Vec<Value> {
     lines
         .iter()
@@ -38,27 +52,10 @@ async fn every_line_is_json_each_decision_is_one_event_and_no_secret_is_logged()
     let tokens = tokens.display().to_string();
     let store = ["--redis-url", url.as_str(), "--redis-namespace", "logs"];
     crate::helpers::process::store_init(&store);
-    let args: Vec<String> = [&store[..], &["--auth-tokens-file", tokens.as_str()]]
-        .concat()
-        .into_iter()
-        .map(str::to_owned)
-        .collect();
-    let replica = tokio::task::spawn_blocking(move || {
-        Replica::start(&args.iter().map(String::as_str).collect::<Vec<_>>())
-    })
-    .await
-    .unwrap();
+    let args = [&store[..], &["--auth-tokens-file", tokens.as_str()]].concat();
+    let replica = Replica::start_async(&args).await;
     let channel = connect(replica.addr).await;
-    LedgerServiceClient::new(channel.clone())
-        .upsert_buyer(with_token(
-            pb::UpsertBuyerRequest {
-                buyer: Some(buyer("B-1", "1000.00")),
-                update_mask: None,
-            },
-            Some(LEDGER_TOKEN),
-        ))
-        .await
-        .unwrap();
+    upsert_b1(&channel, Some(LEDGER_TOKEN)).await;
     let mut decisions = CreditDecisionServiceClient::new(channel);
     let mut answers = Vec::new();
     for (order, amount) in [("O-1", "600.00"), ("O-2", "600.00")] {
@@ -140,13 +137,7 @@ fn event_order<'a>(events: &[&'a Value]) -> Vec<&'a str> {
 async fn the_decision_event_can_be_silenced_by_its_target() {
     let replica = Replica::start(&["--log", "info,creditgate::decision=off"]);
     let channel = connect(replica.addr).await;
-    LedgerServiceClient::new(channel.clone())
-        .upsert_buyer(pb::UpsertBuyerRequest {
-            buyer: Some(buyer("B-1", "1000.00")),
-            update_mask: None,
-        })
-        .await
-        .unwrap();
+    upsert_b1(&channel, None).await;
     CreditDecisionServiceClient::new(channel)
         .check_credit_limit(pb::CheckCreditLimitRequest {
             buyer_id: "B-1".into(),
@@ -158,4 +149,40 @@ async fn the_decision_event_can_be_silenced_by_its_target() {
     let events = parsed(&replica.lines_until_quiet(Duration::from_millis(500)));
     assert!(events.iter().any(|e| e["message"] == "ledger write"));
     assert!(!events.iter().any(|e| e["target"] == "creditgate::decision"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_check_its_caller_abandons_is_logged_with_its_outcome_unknown() {
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let store = ["--redis-url", url.as_str(), "--redis-namespace", "abandon"];
+    crate::helpers::process::store_init(&store);
+    let args = [&store[..], &["--redis-timeout", "2s"]].concat();
+    let replica = Replica::start_async(&args).await;
+    let channel = connect(replica.addr).await;
+    upsert_b1(&channel, None).await;
+    let frozen = redis.freeze();
+    // The caller gives up (its stream is reset) while the store hangs.
+    let mut client = CreditDecisionServiceClient::new(channel);
+    let check = client.check_credit_limit(pb::CheckCreditLimitRequest {
+        buyer_id: "B-1".into(),
+        order_id: "O-LOST".into(),
+        amount: eur("10.00"),
+    });
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), check)
+            .await
+            .is_err()
+    );
+    let line = tokio::task::spawn_blocking(move || {
+        replica.log_line("check abandoned", Duration::from_secs(10))
+    })
+    .await
+    .unwrap();
+    frozen.resume();
+    let event: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(event["target"], "creditgate::decision");
+    assert_eq!(event["level"], "WARN");
+    assert_eq!(event["order_id"], "O-LOST");
+    assert_eq!(event["caller"], "-");
 }

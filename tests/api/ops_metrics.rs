@@ -237,10 +237,15 @@ async fn metrics_are_served_at_metrics_only_and_are_off_unless_asked_for() {
     let (status, _) = http_get(metrics, "/");
     assert!(status.contains("404"), "{status}");
     let (status, body) = http_get(metrics, "/metrics");
-    assert!(
-        status.contains("200") && body.contains("creditgate_store_up 1"),
-        "{body}"
-    );
+    assert!(status.contains("200"), "{status}");
+    // The scrape port opens before the first store probe: 0 until it is known.
+    assert!(body.contains("creditgate_store_up "), "{body}");
+    eventually("store_up 1 after the first probe", || async move {
+        http_get(metrics, "/metrics")
+            .1
+            .contains("creditgate_store_up 1")
+    })
+    .await;
     let off = Replica::start(&[]);
     assert!(
         !off.startup_logs
@@ -249,4 +254,38 @@ async fn metrics_are_served_at_metrics_only_and_are_off_unless_asked_for() {
         "{:?}",
         off.startup_logs
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_up_follows_a_redis_that_hangs_and_comes_back() {
+    let redis = crate::helpers::redis::RedisServer::start();
+    let url = redis.url();
+    let store = ["--redis-url", url.as_str(), "--redis-namespace", "up"];
+    crate::helpers::process::store_init(&store);
+    let args = [
+        &store[..],
+        &[
+            "--metrics-listen",
+            "127.0.0.1:0",
+            "--health-interval",
+            "100ms",
+        ],
+        &["--redis-timeout", "200ms"],
+    ]
+    .concat();
+    let replica = Replica::start_async(&args).await;
+    let metrics = metrics_addr(&replica);
+    let up = |v: &'static str| {
+        move || async move {
+            http_get(metrics, "/metrics")
+                .1
+                .contains(&format!("creditgate_store_up {v}\n"))
+        }
+    };
+    eventually("store_up 1", up("1")).await;
+    // A hung Redis: the probe times out, it never answers "down" by itself.
+    let frozen = redis.freeze();
+    eventually("store_up 0 while redis hangs", up("0")).await;
+    frozen.resume();
+    eventually("store_up 1 once redis answers again", up("1")).await;
 }

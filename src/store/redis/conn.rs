@@ -33,8 +33,15 @@ impl std::fmt::Debug for RedisTarget {
 }
 
 /// A Redis URL with the password of its user part replaced by `***`
-/// (`redis://user:***@host:6379/0`), for logs and error messages.
+/// (`redis://user:***@host:6379/0`), and a query that may hold one
+/// (`redis+unix:///run/redis.sock?pass=…`) replaced by `?***`, for logs.
 pub fn redact_url(url: &str) -> String {
+    let url = match url.split_once('?') {
+        Some((base, query)) if query.to_ascii_lowercase().contains("pass") => {
+            return format!("{}?***", redact_url(base));
+        }
+        _ => url,
+    };
     let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
         return url.to_owned();
     };
@@ -327,6 +334,14 @@ mod redact_tests {
         assert_eq!(redact_url("redis://s3cret@h"), "redis://***@h");
         assert_eq!(redact_url("redis://h:6379/0"), "redis://h:6379/0");
         assert_eq!(redact_url("redis://h/0?x=a@b"), "redis://h/0?x=a@b");
+        assert_eq!(
+            redact_url("redis+unix:///tmp/r.sock?db=1&pass=s3cret"),
+            "redis+unix:///tmp/r.sock?***"
+        );
+        assert_eq!(
+            redact_url("redis://:s3cret@h?password=x"),
+            "redis://:***@h?***"
+        );
         let target = RedisTarget::Cluster(vec!["redis://:p4ss@a:1".into(), "b:2".into()]);
         let shown = format!("{target:?}");
         assert!(!shown.contains("p4ss") && shown.contains("a:1"), "{shown}");

@@ -120,7 +120,11 @@ fn init_logs() {
     // Logs only on demand, as they would drown the test output otherwise.
     ONCE.call_once(|| {
         if std::env::var_os("TEST_LOG").is_some() {
-            let _ = creditgate::telemetry::init(creditgate::config::LogFormat::Text, "debug");
+            let text = creditgate::config::LogFormat::Text;
+            if let Ok(writer) = creditgate::telemetry::init(text, "debug") {
+                // The test process has no end to flush at: keep the writer forever.
+                std::mem::forget(writer);
+            }
         }
     });
 }

@@ -25,6 +25,17 @@ impl Replica {
         Replica::start_on("127.0.0.1:0", args)
     }
 
+    /// As [`Replica::start`], from async code: the wait for the listening line
+    /// runs off the runtime's threads.
+    pub async fn start_async(args: &[&str]) -> Replica {
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        tokio::task::spawn_blocking(move || {
+            Replica::start(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        })
+        .await
+        .expect("start creditgate")
+    }
+
     /// As [`Replica::start`], on a given address (a restart on the same port).
     pub fn start_on(listen: &str, args: &[&str]) -> Replica {
         let mut command = Command::new(BINARY);
