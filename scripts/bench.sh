@@ -18,6 +18,10 @@
 #   scripts/bench.sh telemetry  the cost of metrics (--metrics-listen, scraped every second)
 #                               and of the per-decision info log line: off / metrics / logs /
 #                               both, alternated, TELEMETRY_REPS (3) rounds per store
+#   scripts/bench.sh telemetry-instructions
+#                               the same four modes as instructions per decision under
+#                               callgrind (embedded store): a count, not a time, so the
+#                               machine's noise does not enter it
 #
 # BENCH_DURATION (10) and BENCH_WARMUP (2) set the seconds of each run (quick uses 3
 # and 1, the 60 s tail run its own); TAIL_REPS (3) the runs per tail figure, TAIL_STORES
@@ -330,6 +334,48 @@ telemetry() {
     python3 scripts/bench_tables.py telemetry "$OUT" "$reps"
 }
 
+# Instructions per decision of each telemetry mode (callgrind counts instructions
+# of the whole server process: all its threads, the log writer's too). Two runs
+# per mode at a fixed open-loop rate, short and long: the same decisions in every
+# mode, and the difference of the two counts over the difference of their
+# decisions removes startup, seeding and shutdown. TELEMETRY_MODES lists
+# name;log-filter;metrics(0|1);log-format, space-separated.
+telemetry_instructions() {
+    command -v valgrind >/dev/null || { echo "valgrind missing (apt-get install valgrind)" >&2; exit 1; }
+    local WARMUP=0 rate=${TELEMETRY_RATE:-200}
+    local modes=${TELEMETRY_MODES:-"off;warn;0;text metrics;warn;1;text logs;info;0;text both;info;1;text both-json;info;1;json"}
+    echo "| mode | log filter | metrics | format | decisions (short / long) | instructions per decision | vs off |"
+    echo "|---|---|---|---|---|---|---|"
+    local base=""
+    for spec in $modes; do
+        local mode log metrics format counts=() decided=() extra=()
+        IFS=";" read -r mode log metrics format <<<"$spec"
+        if [[ $metrics == 1 ]]; then extra=(--metrics-listen "127.0.0.1:$(free_port)"); fi
+        for DURATION in 4 12; do
+            CG_PORT=$(free_port)
+            # One worker thread: idle spinning and stealing between workers vary with
+            # timing, and would make the counts vary from run to run.
+            TOKIO_WORKER_THREADS=1 valgrind --tool=callgrind --callgrind-out-file=/dev/null "$CG_BIN" --listen "127.0.0.1:$CG_PORT" \
+                --log "$log" --log-format "$format" --shutdown-delay 0s "${extra[@]}" \
+                >"$OUT/callgrind-$mode-$DURATION.log" 2>&1 &
+            CG_PID=$!
+            PIDS+=("$CG_PID")
+            wait_port "$CG_PORT"
+            seed
+            loadgen "instructions-$mode-$DURATION" --rate "$rate" --buyers 100
+            stop "$CG_PID"
+            counts+=("$(grep -o 'Collected : [0-9]*' "$OUT/callgrind-$mode-$DURATION.log" | awk '{print $3}')")
+            decided+=("$(field "instructions-$mode-$DURATION" ok)")
+        done
+        local per
+        per=$(python3 -c "
+c, d = [int(x) for x in '${counts[*]}'.split()], [int(x) for x in '${decided[*]}'.split()]
+print(round((c[1] - c[0]) / (d[1] - d[0])))")
+        base=${base:-$per}
+        echo "| $mode | \`$log\` | $metrics | $format | ${decided[0]} / ${decided[1]} | $per | $(python3 -c "print(f'{$per / $base:.3f}')") |"
+    done
+}
+
 # Open loop at 25% and 50% of each store's own closed-loop maximum, distinct
 # orders, 64 buyers. Every figure is TAIL_REPS runs, each on a fresh server and
 # each next to a run of the no-op at the same rate, so that the machine's drift
@@ -485,6 +531,7 @@ case $SECTION in
     ratios) ratios ;;
     quick) quick ;;
     telemetry) telemetry ;;
+    telemetry-instructions) telemetry_instructions ;;
     tail) tail_runs ;;
     capacity) capacity ;;
     flat) flat_cost ;;
@@ -496,5 +543,5 @@ case $SECTION in
         tail_runs
         capacity
         ;;
-    *) echo "unknown section $SECTION (quick, ratios, tail, capacity, flat, memory, telemetry, all)" >&2; exit 2 ;;
+    *) echo "unknown section $SECTION (quick, ratios, tail, capacity, flat, memory, telemetry, telemetry-instructions, all)" >&2; exit 2 ;;
 esac

@@ -226,10 +226,37 @@ impl Money {
 
     /// Amount rendered with exactly the currency's minor-unit digits, e.g. "1250.00".
     pub fn amount_string(&self) -> String {
-        let exponent = self.currency.exponent();
-        let mut decimal = self.to_decimal();
-        decimal.rescale(exponent);
-        decimal.to_string()
+        self.amount_text().to_string()
+    }
+
+    /// The same text as [`Money::amount_string`], written without an allocation
+    /// or a decimal conversion (integer arithmetic only): what the decision log
+    /// writes three times per decision.
+    pub fn amount_text(&self) -> AmountText {
+        AmountText(*self)
+    }
+}
+
+/// See [`Money::amount_text`].
+pub struct AmountText(Money);
+
+impl fmt::Display for AmountText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let exponent = self.0.currency.exponent();
+        let minor = self.0.minor;
+        let sign = if minor < 0 { "-" } else { "" };
+        let magnitude = minor.unsigned_abs();
+        if exponent == 0 {
+            return write!(f, "{sign}{magnitude}");
+        }
+        let scale = 10u64.pow(exponent);
+        let width = exponent as usize;
+        write!(
+            f,
+            "{sign}{}.{:0width$}",
+            magnitude / scale,
+            magnitude % scale
+        )
     }
 }
 
@@ -246,6 +273,16 @@ mod tests {
 
     fn eur() -> Currency {
         Currency::from_code("EUR").unwrap()
+    }
+
+    proptest! {
+        #[test]
+        fn amount_text_is_the_decimal_rendering(minor in any::<i64>(), code in prop::sample::select(vec!["EUR", "JPY", "BHD"])) {
+            let money = Money::from_minor(Currency::from_code(code).unwrap(), minor);
+            let mut decimal = money.to_decimal();
+            decimal.rescale(money.currency().exponent());
+            prop_assert_eq!(money.amount_text().to_string(), decimal.to_string());
+        }
     }
 
     #[test]

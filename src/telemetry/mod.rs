@@ -9,6 +9,7 @@
 //! (BENCHMARKS.md, "Telemetry"). Nothing is dropped: when 128,000 lines wait, a
 //! request waits for the writer (the log is an audit trail, not a sample).
 
+mod json_line;
 mod text_fields;
 
 use crate::config::LogFormat;
@@ -37,10 +38,8 @@ pub fn init(format: LogFormat, filter: &str) -> Result<WorkerGuard, String> {
             .fmt_fields(text_fields::TextFields)
             .try_init(),
         LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
+            .fmt_fields(json_line::JsonFields)
+            .event_format(json_line::JsonLine)
             .try_init(),
     };
     result.map_err(|e| format!("cannot install the log subscriber: {e}"))?;

@@ -4,6 +4,7 @@
 //! bare (`order_id=O-1`). The default formatter writes `%` values bare, and ids
 //! may hold spaces. The JSON format needs none of this: it escapes by itself.
 
+use std::cell::RefCell;
 use std::fmt;
 use tracing::field::{Field, Visit};
 use tracing_subscriber::field::{MakeVisitor, VisitFmt, VisitOutput};
@@ -47,6 +48,9 @@ impl TextVisitor<'_> {
             // The event's own text comes first, bare; a line break in it must
             // not start a forged line.
             self.writer.write_str(separator).and_then(|()| {
+                if !value.contains(['\n', '\r']) {
+                    return self.writer.write_str(value);
+                }
                 value.chars().try_for_each(|c| match c {
                     '\n' => self.writer.write_str("\\n"),
                     '\r' => self.writer.write_str("\\r"),
@@ -67,8 +71,21 @@ impl Visit for TextVisitor<'_> {
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        // `%` values arrive here too, as Debug forwarding to Display.
-        self.write(field, &format!("{value:?}"));
+        // `%` values arrive here too, as Debug forwarding to Display. They are
+        // written into a scratch buffer first (to see whether they need quotes),
+        // one per thread, so that a field costs no allocation.
+        thread_local! {
+            static SCRATCH: RefCell<String> = const { RefCell::new(String::new()) };
+        }
+        SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+            Ok(mut text) => {
+                text.clear();
+                let _ = fmt::Write::write_fmt(&mut *text, format_args!("{value:?}"));
+                self.write(field, &text);
+            }
+            // A value whose Debug itself logs (re-entrant): no scratch to share.
+            Err(_) => self.write(field, &format!("{value:?}")),
+        });
     }
 }
 
