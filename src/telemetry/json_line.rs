@@ -6,8 +6,7 @@
 //! tripled the cost of the decision line (BENCHMARKS.md, "Telemetry"). Here the
 //! span's fields are kept as the text of JSON members and copied in as they are.
 
-use std::cell::RefCell;
-use std::fmt::{self, Write};
+use std::fmt;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::field::RecordFields;
@@ -131,22 +130,8 @@ impl Visit for Members<'_> {
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        // Display and Debug values become strings, escaped; formatted into a
-        // scratch buffer (one per thread) so that a field allocates nothing.
-        thread_local! {
-            static SCRATCH: RefCell<String> = const { RefCell::new(String::new()) };
-        }
-        SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
-            Ok(mut text) => {
-                text.clear();
-                let _ = write!(text, "{value:?}");
-                self.member(field, |w| json_string(w, &text));
-            }
-            Err(_) => {
-                let text = format!("{value:?}");
-                self.member(field, |w| json_string(w, &text));
-            }
-        });
+        // Display and Debug values become strings, escaped.
+        super::with_text_of(value, |text| self.member(field, |w| json_string(w, text)));
     }
 }
 
@@ -182,21 +167,9 @@ fn json_string(writer: &mut Writer<'_>, text: &str) -> fmt::Result {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::{Arc, Mutex};
 
     fn lines_of(events: impl FnOnce()) -> Vec<serde_json::Value> {
-        #[derive(Clone, Default)]
-        struct Buffer(Arc<Mutex<Vec<u8>>>);
-        impl std::io::Write for Buffer {
-            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-                self.0.lock().unwrap().extend_from_slice(bytes);
-                Ok(bytes.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
-        let buffer = Buffer::default();
+        let buffer = crate::telemetry::test_writer::Buffer::default();
         let written = buffer.clone();
         let subscriber = tracing_subscriber::fmt()
             .fmt_fields(JsonFields)
@@ -204,7 +177,7 @@ mod tests {
             .with_writer(move || buffer.clone())
             .finish();
         tracing::subscriber::with_default(subscriber, events);
-        let text = String::from_utf8(written.0.lock().unwrap().clone()).unwrap();
+        let text = written.text();
         text.lines()
             .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
             .collect()

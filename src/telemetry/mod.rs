@@ -20,6 +20,25 @@ use tracing_subscriber::EnvFilter;
 /// Bytes gathered before a write when lines come faster than they are written.
 const WRITE_BUFFER: usize = 64 * 1024;
 
+/// Calls `use_text` with the Debug text of `value` (Display for `%` fields),
+/// formatted into a scratch buffer of the thread: a field costs no allocation.
+fn with_text_of(value: &dyn std::fmt::Debug, use_text: impl FnOnce(&str)) {
+    use std::cell::RefCell;
+    use std::fmt::Write;
+    thread_local! {
+        static SCRATCH: RefCell<String> = const { RefCell::new(String::new()) };
+    }
+    SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+        Ok(mut text) => {
+            text.clear();
+            let _ = write!(text, "{value:?}");
+            use_text(&text);
+        }
+        // A value whose Debug itself logs (re-entrant): no scratch to share.
+        Err(_) => use_text(&format!("{value:?}")),
+    });
+}
+
 /// Installs the subscriber. Keep the guard until the process ends: dropping it
 /// writes out the lines still waiting.
 pub fn init(format: LogFormat, filter: &str) -> Result<WorkerGuard, String> {
@@ -44,4 +63,29 @@ pub fn init(format: LogFormat, filter: &str) -> Result<WorkerGuard, String> {
     };
     result.map_err(|e| format!("cannot install the log subscriber: {e}"))?;
     Ok(guard)
+}
+
+#[cfg(test)]
+pub(crate) mod test_writer {
+    use std::sync::{Arc, Mutex};
+
+    /// What a subscriber under test wrote.
+    #[derive(Clone, Default)]
+    pub struct Buffer(pub Arc<Mutex<Vec<u8>>>);
+
+    impl Buffer {
+        pub fn text(&self) -> String {
+            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+        }
+    }
+
+    impl std::io::Write for Buffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
 }

@@ -4,7 +4,6 @@
 //! bare (`order_id=O-1`). The default formatter writes `%` values bare, and ids
 //! may hold spaces. The JSON format needs none of this: it escapes by itself.
 
-use std::cell::RefCell;
 use std::fmt;
 use tracing::field::{Field, Visit};
 use tracing_subscriber::field::{MakeVisitor, VisitFmt, VisitOutput};
@@ -71,21 +70,9 @@ impl Visit for TextVisitor<'_> {
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        // `%` values arrive here too, as Debug forwarding to Display. They are
-        // written into a scratch buffer first (to see whether they need quotes),
-        // one per thread, so that a field costs no allocation.
-        thread_local! {
-            static SCRATCH: RefCell<String> = const { RefCell::new(String::new()) };
-        }
-        SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
-            Ok(mut text) => {
-                text.clear();
-                let _ = fmt::Write::write_fmt(&mut *text, format_args!("{value:?}"));
-                self.write(field, &text);
-            }
-            // A value whose Debug itself logs (re-entrant): no scratch to share.
-            Err(_) => self.write(field, &format!("{value:?}")),
-        });
+        // `%` values arrive here too, as Debug forwarding to Display; written out
+        // first to see whether they need quotes.
+        super::with_text_of(value, |text| self.write(field, text));
     }
 }
 
@@ -104,22 +91,10 @@ impl VisitFmt for TextVisitor<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::{Arc, Mutex};
 
     /// One event through a text subscriber with these fields; the line written.
     fn line_of(event: impl FnOnce()) -> String {
-        #[derive(Clone, Default)]
-        struct Buffer(Arc<Mutex<Vec<u8>>>);
-        impl std::io::Write for Buffer {
-            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-                self.0.lock().unwrap().extend_from_slice(bytes);
-                Ok(bytes.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
-        let buffer = Buffer::default();
+        let buffer = crate::telemetry::test_writer::Buffer::default();
         let written = buffer.clone();
         let subscriber = tracing_subscriber::fmt()
             .fmt_fields(TextFields)
@@ -129,7 +104,7 @@ mod tests {
             .with_ansi(false)
             .finish();
         tracing::subscriber::with_default(subscriber, event);
-        String::from_utf8(written.0.lock().unwrap().clone()).unwrap()
+        written.text()
     }
 
     #[test]
