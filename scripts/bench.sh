@@ -18,10 +18,6 @@
 #   scripts/bench.sh telemetry  the cost of metrics (--metrics-listen, scraped every second)
 #                               and of the per-decision info log line: off / metrics / logs /
 #                               both, alternated, TELEMETRY_REPS (3) rounds per store
-#   scripts/bench.sh telemetry-instructions
-#                               the same four modes as instructions per decision under
-#                               callgrind (embedded store): a count, not a time, so the
-#                               machine's noise does not enter it
 #
 # BENCH_DURATION (10) and BENCH_WARMUP (2) set the seconds of each run (quick uses 3
 # and 1, the 60 s tail run its own); TAIL_REPS (3) the runs per tail figure, TAIL_STORES
@@ -122,12 +118,19 @@ start_redis_on() {
 # telemetry section measures that line's cost), and extra flags for all of them.
 CG_LOG=warn
 CG_EXTRA=()
+# Where the servers' logs go: a file in $OUT, or a pipe drained by `cat`.
+CG_STDOUT=file
 
 # start_creditgate [args…] → sets CG_PORT, CG_PID
 start_creditgate() {
     CG_PORT=$(free_port)
-    "${SERVER_CPU[@]}" "$CG_BIN" --listen "127.0.0.1:$CG_PORT" --log "$CG_LOG" "$@" "${CG_EXTRA[@]}" \
-        >"$OUT/creditgate-$CG_PORT.log" 2>&1 &
+    if [[ $CG_STDOUT == pipe ]]; then
+        "${SERVER_CPU[@]}" "$CG_BIN" --listen "127.0.0.1:$CG_PORT" --log "$CG_LOG" "$@" "${CG_EXTRA[@]}" \
+            > >(cat >/dev/null) 2>&1 &
+    else
+        "${SERVER_CPU[@]}" "$CG_BIN" --listen "127.0.0.1:$CG_PORT" --log "$CG_LOG" "$@" "${CG_EXTRA[@]}" \
+            >"$OUT/creditgate-$CG_PORT.log" 2>&1 &
+    fi
     CG_PID=$!
     PIDS+=("$CG_PID")
     wait_port "$CG_PORT"
@@ -298,14 +301,18 @@ quick() {
 }
 
 # The cost of telemetry at saturation: metrics off/on (scraped every second, far
-# more often than Prometheus does) and the per-decision info line off/on (written
-# to a file, as a container runtime would take it from stdout). The four modes
-# run in turn, round after round, so drift on a shared machine hits all alike.
+# more often than Prometheus does) and the per-decision info line off/on. The
+# server's stdout is a pipe drained by another process, as a container runtime
+# takes it: written to a file, the page cache's writeback of one run's ~50 MB of
+# lines ran during the next run and was charged to it. The four modes run in
+# turn, each round starting one mode later, so drift hits all alike.
 telemetry() {
     local DURATION=${BENCH_DURATION:-5} WARMUP=1 reps=${TELEMETRY_REPS:-3}
     for store in embedded redis; do
+        local order=(off metrics logs both)
         for rep in $(seq "$reps"); do
-            for mode in off metrics logs both; do
+            local shift=$(((rep - 1) % 4))
+            for mode in "${order[@]:shift}" "${order[@]:0:shift}"; do
                 CG_LOG=warn
                 CG_EXTRA=()
                 local mport="" scraper=""
@@ -314,6 +321,7 @@ telemetry() {
                     CG_EXTRA=(--metrics-listen "127.0.0.1:$mport")
                 fi
                 if [[ $mode == logs || $mode == both ]]; then CG_LOG=info; fi
+                CG_STDOUT=pipe
                 start_target "$store"
                 if [[ -n $mport ]]; then
                     (while sleep 1; do curl -s "http://127.0.0.1:$mport/metrics" >/dev/null || true; done) &
@@ -331,49 +339,8 @@ telemetry() {
     done
     CG_LOG=warn
     CG_EXTRA=()
+    CG_STDOUT=file
     python3 scripts/bench_tables.py telemetry "$OUT" "$reps"
-}
-
-# Instructions per decision of each telemetry mode (callgrind counts instructions
-# of the whole server process: all its threads, the log writer's too). Two runs
-# per mode at a fixed open-loop rate, short and long: the same decisions in every
-# mode, and the difference of the two counts over the difference of their
-# decisions removes startup, seeding and shutdown. TELEMETRY_MODES lists
-# name;log-filter;metrics(0|1);log-format, space-separated.
-telemetry_instructions() {
-    command -v valgrind >/dev/null || { echo "valgrind missing (apt-get install valgrind)" >&2; exit 1; }
-    local WARMUP=0 rate=${TELEMETRY_RATE:-200}
-    local modes=${TELEMETRY_MODES:-"off;warn;0;text metrics;warn;1;text logs;info;0;text both;info;1;text both-json;info;1;json"}
-    echo "| mode | log filter | metrics | format | decisions (short / long) | instructions per decision | vs off |"
-    echo "|---|---|---|---|---|---|---|"
-    local base=""
-    for spec in $modes; do
-        local mode log metrics format counts=() decided=() extra=()
-        IFS=";" read -r mode log metrics format <<<"$spec"
-        if [[ $metrics == 1 ]]; then extra=(--metrics-listen "127.0.0.1:$(free_port)"); fi
-        for DURATION in 4 12; do
-            CG_PORT=$(free_port)
-            # One worker thread: idle spinning and stealing between workers vary with
-            # timing, and would make the counts vary from run to run.
-            TOKIO_WORKER_THREADS=1 valgrind --tool=callgrind --callgrind-out-file=/dev/null "$CG_BIN" --listen "127.0.0.1:$CG_PORT" \
-                --log "$log" --log-format "$format" --shutdown-delay 0s "${extra[@]}" \
-                >"$OUT/callgrind-$mode-$DURATION.log" 2>&1 &
-            CG_PID=$!
-            PIDS+=("$CG_PID")
-            wait_port "$CG_PORT"
-            seed
-            loadgen "instructions-$mode-$DURATION" --rate "$rate" --buyers 100
-            stop "$CG_PID"
-            counts+=("$(grep -o 'Collected : [0-9]*' "$OUT/callgrind-$mode-$DURATION.log" | awk '{print $3}')")
-            decided+=("$(field "instructions-$mode-$DURATION" ok)")
-        done
-        local per
-        per=$(python3 -c "
-c, d = [int(x) for x in '${counts[*]}'.split()], [int(x) for x in '${decided[*]}'.split()]
-print(round((c[1] - c[0]) / (d[1] - d[0])))")
-        base=${base:-$per}
-        echo "| $mode | \`$log\` | $metrics | $format | ${decided[0]} / ${decided[1]} | $per | $(python3 -c "print(f'{$per / $base:.3f}')") |"
-    done
 }
 
 # Open loop at 25% and 50% of each store's own closed-loop maximum, distinct
@@ -531,7 +498,6 @@ case $SECTION in
     ratios) ratios ;;
     quick) quick ;;
     telemetry) telemetry ;;
-    telemetry-instructions) telemetry_instructions ;;
     tail) tail_runs ;;
     capacity) capacity ;;
     flat) flat_cost ;;
@@ -543,5 +509,5 @@ case $SECTION in
         tail_runs
         capacity
         ;;
-    *) echo "unknown section $SECTION (quick, ratios, tail, capacity, flat, memory, telemetry, telemetry-instructions, all)" >&2; exit 2 ;;
+    *) echo "unknown section $SECTION (quick, ratios, tail, capacity, flat, memory, telemetry, all)" >&2; exit 2 ;;
 esac
