@@ -35,7 +35,7 @@ impl<S: Store> CreditDecisionService for DecisionApi<S> {
         let order = requests::check_credit_limit(request.get_ref())?;
         let meta = RequestMeta::of(&request);
         let span = meta.span("CheckCreditLimit", &order.buyer_id);
-        let mut abandoned = request_log::Abandoned {
+        let abandoned = request_log::Abandoned {
             rpc: "CheckCreditLimit",
             buyer_id: &order.buyer_id,
             order_id: Some(&order.order_id),
@@ -46,8 +46,7 @@ impl<S: Store> CreditDecisionService for DecisionApi<S> {
         let outcome = within_caller_deadline(until, self.service.check(&order))
             .instrument(span.clone())
             .await;
-        abandoned.armed = false;
-        drop(abandoned);
+        abandoned.answered();
         let latency_us = meta.finish(&span);
         let outcome = outcome?;
         if let Some(metrics) = &self.metrics {

@@ -18,7 +18,7 @@ use tracing::Instrument;
 /// What a handler keeps of the request before it consumes it.
 pub struct RequestMeta {
     received: Instant,
-    pub caller: Option<Arc<str>>,
+    caller: Option<Arc<str>>,
 }
 
 impl RequestMeta {
@@ -70,6 +70,13 @@ pub struct Abandoned<'a> {
     pub armed: bool,
 }
 
+impl Abandoned<'_> {
+    /// The call ended with an answer: nothing to log here.
+    pub fn answered(mut self) {
+        self.armed = false;
+    }
+}
+
 impl Drop for Abandoned<'_> {
     fn drop(&mut self) {
         if !self.armed {
@@ -118,7 +125,7 @@ pub async fn logged_call<T, E: Into<Status>>(
     call: impl Future<Output = Result<T, E>>,
 ) -> Result<T, Status> {
     let span = meta.span(rpc, buyer_id);
-    let mut abandoned = Abandoned {
+    let abandoned = Abandoned {
         rpc,
         buyer_id,
         order_id: None,
@@ -127,8 +134,7 @@ pub async fn logged_call<T, E: Into<Status>>(
         armed: kind == Kind::Write,
     };
     let result = call.instrument(span.clone()).await.map_err(Into::into);
-    abandoned.armed = false;
-    drop(abandoned);
+    abandoned.answered();
     let latency_us = meta.finish(&span);
     if kind == Kind::Write {
         let code = match &result {

@@ -29,7 +29,7 @@ pub(super) struct Rpcs {
 }
 
 /// `/package.Service/Method` of every method of the creditgate services.
-pub fn creditgate_paths() -> Vec<(String, String)> {
+fn creditgate_paths() -> Vec<(String, String)> {
     let set = prost_types::FileDescriptorSet::decode(crate::grpc::pb::FILE_DESCRIPTOR_SET)
         .expect("the compiled descriptor set decodes");
     let mut paths = Vec::new();

@@ -17,10 +17,6 @@ impl<S: Store> Timed<S> {
         Timed { inner, metrics }
     }
 
-    pub fn inner(&self) -> &S {
-        &self.inner
-    }
-
     /// Runs `operation`, timing it when metrics are on; a failed or abandoned
     /// operation is timed too (a timeout shows as the time it took to give up).
     async fn timed<T>(&self, op: StoreOp, operation: impl Future<Output = T>) -> T {

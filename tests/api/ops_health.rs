@@ -8,19 +8,8 @@ use crate::helpers::*;
 use creditgate::grpc::pb;
 use creditgate::grpc::pb::credit_decision_service_client::CreditDecisionServiceClient;
 use creditgate::grpc::server::DECISION_SERVICE;
-use std::net::SocketAddr;
 use std::time::Duration;
 use tonic::Code;
-
-fn health_addr(replica: &Replica) -> SocketAddr {
-    let line = replica
-        .startup_logs
-        .iter()
-        .find(|l| l.contains("health-only port listening"))
-        .expect("the health port's line before the listening line");
-    let json: serde_json::Value = serde_json::from_str(line).unwrap();
-    json["addr"].as_str().unwrap().parse().unwrap()
-}
 
 const SERVING: i32 = 1;
 const NOT_SERVING: i32 = 2;
@@ -29,7 +18,7 @@ const NOT_SERVING: i32 = 2;
 async fn the_health_port_serves_health_only_and_follows_the_shutdown() {
     let mut replica =
         Replica::start_async(&["--health-listen", "127.0.0.1:0", "--shutdown-delay", "3s"]).await;
-    let health = connect(health_addr(&replica)).await;
+    let health = connect(replica.logged_addr("health-only port listening")).await;
     assert_eq!(
         health_of(health.clone(), DECISION_SERVICE).await.ok(),
         Some(SERVING)

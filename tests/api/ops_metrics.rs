@@ -14,17 +14,6 @@ use std::net::{SocketAddr, TcpStream};
 use tonic::Code;
 use tonic::transport::Channel;
 
-/// The scrape address the replica logged at start.
-fn metrics_addr(replica: &Replica) -> SocketAddr {
-    let line = replica
-        .startup_logs
-        .iter()
-        .find(|l| l.contains("metrics listening"))
-        .expect("a metrics listening line before the listening line");
-    let json: serde_json::Value = serde_json::from_str(line).unwrap();
-    json["addr"].as_str().unwrap().parse().unwrap()
-}
-
 /// One HTTP/1.1 request; the status line and the body.
 fn http_get(addr: SocketAddr, path: &str) -> (String, String) {
     let mut tcp = TcpStream::connect(addr).unwrap();
@@ -77,7 +66,7 @@ fn check(buyer: &str, order: &str, amount: &str) -> pb::CheckCreditLimitRequest 
 #[tokio::test]
 async fn the_scraped_series_match_a_known_sequence_of_calls() {
     let replica = Replica::start(&["--metrics-listen", "127.0.0.1:0"]);
-    let metrics = metrics_addr(&replica);
+    let metrics = replica.logged_addr("metrics listening");
     let channel = connect(replica.addr).await;
     let mut decisions = CreditDecisionServiceClient::new(channel.clone());
     let mut ledger = LedgerServiceClient::new(channel.clone());
@@ -233,7 +222,7 @@ async fn unimplemented_call(channel: Channel) -> Code {
 #[tokio::test]
 async fn metrics_are_served_at_metrics_only_and_are_off_unless_asked_for() {
     let replica = Replica::start(&["--metrics-listen", "127.0.0.1:0"]);
-    let metrics = metrics_addr(&replica);
+    let metrics = replica.logged_addr("metrics listening");
     let (status, _) = http_get(metrics, "/");
     assert!(status.contains("404"), "{status}");
     let (status, body) = http_get(metrics, "/metrics");
@@ -274,7 +263,7 @@ async fn store_up_follows_a_redis_that_hangs_and_comes_back() {
     ]
     .concat();
     let replica = Replica::start_async(&args).await;
-    let metrics = metrics_addr(&replica);
+    let metrics = replica.logged_addr("metrics listening");
     let up = |v: &'static str| {
         move || async move {
             http_get(metrics, "/metrics")

@@ -77,9 +77,7 @@ impl Replica {
                 .unwrap_or_else(|_| panic!("no listening line from creditgate: {startup_logs:?}"));
             startup_logs.push(line.clone());
             if line.contains("creditgate listening") {
-                let at = line.find("\"addr\":\"").expect("addr field") + 8;
-                let end = line[at..].find('"').unwrap() + at;
-                break line[at..end].parse().expect("socket address");
+                break addr_in(&line);
             }
         };
         Replica {
@@ -88,6 +86,17 @@ impl Replica {
             logs: rx,
             startup_logs,
         }
+    }
+
+    /// The address in the startup line containing `message` (the metrics or
+    /// health-only port's "… listening" line, logged before the main port's).
+    pub fn logged_addr(&self, message: &str) -> SocketAddr {
+        let line = self
+            .startup_logs
+            .iter()
+            .find(|l| l.contains(message))
+            .unwrap_or_else(|| panic!("no {message:?} line at start: {:?}", self.startup_logs));
+        addr_in(line)
     }
 
     /// SIGKILL to this replica's own process (no drain, no goodbye: a crash or an
@@ -245,4 +254,11 @@ fn drain<R: Read + Send + 'static>(mut pipe: R) -> std::thread::JoinHandle<Strin
         let _ = pipe.read_to_string(&mut text);
         text
     })
+}
+
+/// The `addr` field of a JSON log line.
+fn addr_in(line: &str) -> SocketAddr {
+    let at = line.find("\"addr\":\"").expect("addr field") + 8;
+    let end = line[at..].find('"').unwrap() + at;
+    line[at..end].parse().expect("socket address")
 }
