@@ -8,6 +8,7 @@ const PROTOS: &[&str] = &[
     "proto/creditgate/v1/types.proto",
     "proto/creditgate/v1/decision.proto",
     "proto/creditgate/v1/ledger.proto",
+    "proto/creditgate/v1/review.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -194,6 +194,14 @@ pub enum Command {
     /// Bearer tokens for --auth-tokens-file.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Load buyers, invoices and payments from the ERP (CSV or JSON Lines) into a
+    /// running server, or straight into Redis to re-seed it.
+    Import(crate::cli::import::ImportArgs),
+    /// Print a decision for people: its outcome, each reason with its remedy, and
+    /// the numbers it used.
+    Explain(crate::cli::explain::ExplainArgs),
+    /// Write a realistic, deterministic demo book in the import formats.
+    DemoData(crate::cli::demo_data::DemoDataArgs),
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,10 +4,12 @@
 //! `grpc` (transport, protobuf ⇄ domain) → `service` (use cases, deadlines) →
 //! `domain` (pure rules) ← `store` (embedded in-memory store, or Redis / Redis
 //! Cluster shared by replicas). `policy_file` loads the tier policy; `app` wires
-//! the binary's two paths: serve, and `store-init`.
+//! the binary's paths: serve and `store-init`; `cli` holds the subcommands for
+//! people (`import`, `explain`, `demo-data`).
 
 pub mod app;
 pub mod auth;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod config_server;

@@ -13,6 +13,26 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = Config::parse();
+    // Subcommands for people at a terminal: their output is the answer, so no
+    // service log lines are mixed into it.
+    let cli = match &config.command {
+        Some(Command::Import(args)) => Some(creditgate::cli::import::run(args, &config).await),
+        Some(Command::Explain(args)) => Some(creditgate::cli::explain::run(args).await),
+        Some(Command::DemoData(args)) => Some(creditgate::cli::demo_data::run(args)),
+        _ => None,
+    };
+    if let Some(result) = cli {
+        return match result {
+            Ok(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(message) => {
+                eprintln!("creditgate: {message}");
+                ExitCode::from(1)
+            }
+        };
+    }
     // Held to the end of main: dropping it writes out the last lines.
     let _log_writer = match telemetry::init(config.log_format, &config.log) {
         Ok(guard) => guard,
@@ -37,6 +57,8 @@ async fn main() -> ExitCode {
             };
         }
         None => app::serve(config).await,
+        // Answered above, before telemetry.
+        Some(Command::Import(_) | Command::Explain(_) | Command::DemoData(_)) => Ok(()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

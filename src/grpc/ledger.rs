@@ -123,6 +123,7 @@ impl<S: Store> LedgerService for LedgerApi<S> {
             invoice_open_balance: minor_to_pb(currency, outcome.open_balance),
             created: outcome.created,
             total_exposure: minor_to_pb(currency, outcome.totals.total()),
+            releasable_orders: Vec::new(),
         }))
     }
 
@@ -140,6 +141,7 @@ impl<S: Store> LedgerService for LedgerApi<S> {
         Ok(Response::new(pb::SetInvoiceDisputeResponse {
             invoice_open_balance: minor_to_pb(currency, outcome.open_balance),
             disputed: outcome.disputed,
+            releasable_orders: Vec::new(),
         }))
     }
 

@@ -1,0 +1,8 @@
+//! The subcommands that talk to a running server or a store, or write files:
+//! `import`, `explain`, `demo-data`. Each prints for people and exits non-zero on
+//! failure; none starts a server.
+
+pub mod client;
+pub mod demo_data;
+pub mod explain;
+pub mod import;
