@@ -162,8 +162,19 @@ fn store(c: &mut Criterion) {
                                 today(),
                             ),
                             buyer_version: stored.version,
-                            decision_id: "bench".into(),
+                            inputs: std::sync::Arc::new(
+                                creditgate::domain::decision_record::DecisionInputs::new(
+                                    &policy,
+                                    "bench".into(),
+                                    stored.record.clone(),
+                                    OrderId::parse(&format!("O-{order}")).expect("id"),
+                                    amount,
+                                    today(),
+                                    None,
+                                ),
+                            ),
                             now_secs: 1,
+                            now_ms: 1_000,
                             reservation_ttl_secs: 1_000_000,
                         };
                         store

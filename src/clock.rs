@@ -7,6 +7,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub trait Clock: Send + Sync + 'static {
     fn now_secs(&self) -> i64;
 
+    /// Milliseconds, for ordering decisions made within one second.
+    fn now_millis(&self) -> i64 {
+        self.now_secs().saturating_mul(1000)
+    }
+
     fn today(&self) -> Date {
         Date::from_unix_secs(self.now_secs())
     }
@@ -20,6 +25,12 @@ impl Clock for SystemClock {
         SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64)
+    }
+
+    fn now_millis(&self) -> i64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64)
     }
 }
 

@@ -86,8 +86,17 @@ async fn approve<S: Store>(store: &S, id: &str, order: usize) {
         amount,
         conditions: reserve_conditions(&Policy::default(), &stored.record, amount, today),
         buyer_version: stored.version,
-        decision_id: "01a22446-4351-730d-86c6-3dac6d0d20cd".into(),
+        inputs: std::sync::Arc::new(creditgate::domain::decision_record::DecisionInputs::new(
+            &Policy::default(),
+            "01a22446-4351-730d-86c6-3dac6d0d20cd".into(),
+            stored.record.clone(),
+            OrderId::parse(&format!("SO-{order:06}")).expect("id"),
+            amount,
+            today,
+            None,
+        )),
         now_secs: 1_795_824_000,
+        now_ms: 1_795_824_000_000,
         reservation_ttl_secs: 30 * 86_400,
     };
     store
@@ -235,8 +244,17 @@ async fn order_cycle<S: Store>(store: &S, buyer: &BuyerId, n: usize, today: Date
         amount,
         conditions: reserve_conditions(&Policy::default(), &stored.record, amount, today),
         buyer_version: stored.version,
-        decision_id: "01a22446-4351-730d-86c6-3dac6d0d20cd".into(),
+        inputs: std::sync::Arc::new(creditgate::domain::decision_record::DecisionInputs::new(
+            &Policy::default(),
+            "01a22446-4351-730d-86c6-3dac6d0d20cd".into(),
+            stored.record.clone(),
+            order_id.clone(),
+            amount,
+            today,
+            None,
+        )),
         now_secs,
+        now_ms: now_secs * 1000,
         reservation_ttl_secs: 30 * 86_400,
     };
     let reserved = store.check_and_reserve(request, day).await.expect("check");

@@ -151,6 +151,18 @@ pub const RPC_ROLES: &[(&str, RoleSet)] = &[
         "/creditgate.v1.LedgerService/GetBuyerExposure",
         RoleSet::of(&[Role::Ledger, Role::Analyst]),
     ),
+    (
+        "/creditgate.v1.CreditReviewService/ListHeldOrders",
+        RoleSet::of(&[Role::Analyst]),
+    ),
+    (
+        "/creditgate.v1.CreditReviewService/ReleaseOrder",
+        RoleSet::of(&[Role::Analyst]),
+    ),
+    (
+        "/creditgate.v1.CreditReviewService/GetDecision",
+        RoleSet::of(&[Role::Analyst]),
+    ),
 ];
 
 /// Services served to anyone, by path prefix (trailing slash included, so
@@ -219,15 +231,19 @@ mod tests {
     }
 
     #[test]
-    fn ledger_calls_every_ledger_method_and_analyst_only_reads() {
+    fn ledger_calls_every_ledger_method_and_analyst_reads_and_reviews() {
         for path in served_rpcs() {
             let Access::AnyOf(roles) = required_roles(&path) else {
                 panic!("{path} is not role-checked");
             };
             let ledger = path.starts_with("/creditgate.v1.LedgerService/");
             assert_eq!(roles.contains(Role::Ledger), ledger, "{path}");
+            let review = path.starts_with("/creditgate.v1.CreditReviewService/");
             let read = path.ends_with("/GetBuyerExposure");
-            assert_eq!(roles.contains(Role::Analyst), read, "{path}");
+            assert_eq!(roles.contains(Role::Analyst), read || review, "{path}");
+            if review {
+                assert_eq!(roles, RoleSet::of(&[Role::Analyst]), "{path}");
+            }
         }
         let check = required_roles("/creditgate.v1.CreditDecisionService/CheckCreditLimit");
         assert_eq!(check, Access::AnyOf(RoleSet::of(&[Role::Decide])));

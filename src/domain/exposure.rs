@@ -55,6 +55,31 @@ pub struct LedgerSnapshot {
 }
 
 impl LedgerSnapshot {
+    /// The snapshot a decision would read, from a full ledger view: the same
+    /// order the stores keep their due-date index in (due date, then invoice id).
+    pub fn of_open_invoices(
+        totals: ExposureTotals,
+        open: &[Invoice],
+        today: Date,
+    ) -> LedgerSnapshot {
+        let mut due: Vec<DueItem> = open
+            .iter()
+            .filter(|invoice| !invoice.disputed && invoice.open > 0)
+            .map(|invoice| DueItem {
+                invoice_id: invoice.id.clone(),
+                due_date: invoice.due_date,
+            })
+            .collect();
+        due.sort_by(|a, b| (a.due_date, &a.invoice_id).cmp(&(b.due_date, &b.invoice_id)));
+        let next_due = due.iter().find(|item| item.due_date >= today).cloned();
+        due.truncate(DUNNING_SAMPLE);
+        LedgerSnapshot {
+            totals,
+            oldest_due: due,
+            next_due,
+        }
+    }
+
     /// Days overdue of the oldest undisputed open invoice (0 when none is overdue).
     pub fn max_days_overdue(&self, today: Date) -> i32 {
         self.oldest_due

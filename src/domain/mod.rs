@@ -4,6 +4,7 @@ pub mod buyer;
 pub mod buyer_name;
 pub mod date;
 pub mod date_window;
+pub mod decision_record;
 pub mod exposure;
 pub mod ids;
 pub mod money;

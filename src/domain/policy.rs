@@ -194,7 +194,7 @@ fn bounds(policy: &TierPolicy, record: &BuyerRecord) -> Bounds {
 /// conditions a store checks against the ledger while it reserves. The one place
 /// that decides what may be approved; [`Admission::evaluate`] explains it.
 pub struct Admission<'a> {
-    policy: &'a Policy,
+    tier: &'a TierPolicy,
     record: &'a BuyerRecord,
     amount: Money,
     today: Date,
@@ -206,7 +206,7 @@ pub struct Admission<'a> {
 
 /// While the rating is expired, the largest order approved without re-rating.
 fn rating_expired_cap(
-    policy: &Policy,
+    expired_max_order_percent: Decimal,
     record: &BuyerRecord,
     limit: Money,
     today: Date,
@@ -214,13 +214,13 @@ fn rating_expired_cap(
     (today > record.rating.valid_until).then(|| {
         Money::from_decimal_floor(
             limit.currency(),
-            limit.to_decimal() * policy.expired_max_order_percent / Decimal::ONE_HUNDRED,
+            limit.to_decimal() * expired_max_order_percent / Decimal::ONE_HUNDRED,
         )
     })
 }
 
 fn profile_findings(
-    policy: &Policy,
+    expired_max_order_percent: Decimal,
     record: &BuyerRecord,
     bounds: &Bounds,
     amount: Money,
@@ -237,7 +237,7 @@ fn profile_findings(
             ),
         ));
     }
-    if let Some(cap) = rating_expired_cap(policy, record, bounds.limit, today) {
+    if let Some(cap) = rating_expired_cap(expired_max_order_percent, record, bounds.limit, today) {
         let valid_until = record.rating.valid_until;
         let finding = if amount.minor() > cap.minor() {
             (
@@ -277,9 +277,28 @@ pub fn admission<'a>(
     amount: Money,
     today: Date,
 ) -> Admission<'a> {
-    let tier = policy.tier(record.profile.tier);
+    admission_under(
+        policy.tier(record.profile.tier),
+        policy.expired_max_order_percent,
+        record,
+        amount,
+        today,
+    )
+}
+
+/// The admission rule under the two parts of a policy a decision reads: the
+/// buyer's tier rules and the expired-rating cap. A decision record keeps exactly
+/// these, so that it can be replayed without the policy file of its day.
+pub fn admission_under<'a>(
+    tier: &'a TierPolicy,
+    expired_max_order_percent: Decimal,
+    record: &'a BuyerRecord,
+    amount: Money,
+    today: Date,
+) -> Admission<'a> {
     let bounds = bounds(tier, record);
-    let profile_findings = profile_findings(policy, record, &bounds, amount, today);
+    let profile_findings =
+        profile_findings(expired_max_order_percent, record, &bounds, amount, today);
     let conditions = ReserveConditions {
         // Any refusal the ledger cannot lift blocks the reservation: derived from
         // the findings themselves, so a new rule cannot be left out.
@@ -294,7 +313,7 @@ pub fn admission<'a>(
         earliest_due_allowed: today.add_days(1 - tier.ladder.collection_days_overdue),
     };
     Admission {
-        policy,
+        tier,
         record,
         amount,
         today,
@@ -326,7 +345,7 @@ impl Admission<'_> {
     pub fn evaluate(mut self, snapshot: &LedgerSnapshot) -> Evaluation {
         let (record, today, amount) = (self.record, self.today, self.amount);
         let conditions = &self.conditions;
-        let tier_policy = self.policy.tier(record.profile.tier);
+        let tier_policy = self.tier;
         let bounds = &self.bounds;
         let currency = bounds.limit.currency();
         let money = |minor: i64| Money::from_minor(currency, minor);
@@ -421,7 +440,7 @@ impl Admission<'_> {
 
     fn limit_finding(&self, totals: &ExposureTotals, total_after: i64) -> (Decision, Reason) {
         let bounds = &self.bounds;
-        let tier_policy = self.policy.tier(self.record.profile.tier);
+        let tier_policy = self.tier;
         let currency = bounds.limit.currency();
         let money = |minor: i64| Money::from_minor(currency, minor);
         let excess = total_after - bounds.limit.minor();
@@ -519,6 +538,19 @@ pub fn evaluate(
     today: Date,
 ) -> Evaluation {
     admission(policy, record, amount, today).evaluate(snapshot)
+}
+
+/// The referral of an order the ERP invoiced before (or without) a check: it
+/// already counts as a receivable, so a credit analyst decides on it.
+pub fn already_invoiced(order_id: &str, invoice_id: &str, invoiced: Money) -> Reason {
+    Reason::new(
+        ReasonCode::AlreadyInvoiced,
+        format!(
+            "order {order_id} was invoiced without an approval, on invoice {invoice_id} for \
+             {invoiced}; it already counts in exposure and nothing was reserved: a credit \
+             analyst decides on it"
+        ),
+    )
 }
 
 /// The decision for a buyer the ledger has never seen.

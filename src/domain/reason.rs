@@ -21,6 +21,7 @@ pub enum ReasonCode {
     ExposureUnknown,
     RatingExpired,
     LimitReducedLatePayment,
+    ReleasedByAnalyst,
     // Scorecard factors.
     YearsInBusiness,
     NegativeNetWorth,
@@ -41,8 +42,9 @@ pub enum ReasonCode {
 }
 
 impl ReasonCode {
-    pub const ALL: [ReasonCode; 31] = [
+    pub const ALL: [ReasonCode; 32] = [
         ReasonCode::AlreadyInvoiced,
+        ReasonCode::ReleasedByAnalyst,
         ReasonCode::RatingExpired,
         ReasonCode::LimitReducedLatePayment,
         ReasonCode::NetWorth,
@@ -96,6 +98,7 @@ impl ReasonCode {
             ReasonCode::ExposureUnknown => "EXPOSURE_UNKNOWN",
             ReasonCode::RatingExpired => "RATING_EXPIRED",
             ReasonCode::LimitReducedLatePayment => "LIMIT_REDUCED_LATE_PAYMENT",
+            ReasonCode::ReleasedByAnalyst => "RELEASED_BY_ANALYST",
             ReasonCode::NetWorth => "NET_WORTH",
             ReasonCode::Revenue => "REVENUE",
             ReasonCode::DsoVsTerms => "DSO_VS_TERMS",

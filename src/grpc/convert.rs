@@ -110,7 +110,7 @@ fn tier(value: i32) -> Result<RiskTier> {
     }
 }
 
-fn tier_to_pb(tier: RiskTier) -> pb::RiskTier {
+pub fn tier_to_pb(tier: RiskTier) -> pb::RiskTier {
     match tier {
         RiskTier::Core => pb::RiskTier::Core,
         RiskTier::Standard => pb::RiskTier::Standard,

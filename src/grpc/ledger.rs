@@ -1,14 +1,14 @@
 //! creditgate.v1.LedgerService: thin handlers over the service. Each runs under
 //! the caller's deadline, so a write it gave up on is not applied afterwards.
 
-use super::convert::{self, minor_to_pb};
+use super::convert::{self, minor_to_pb, money_to_pb};
 use super::deadline;
 use super::pb;
 use super::pb::ledger_service_server::LedgerService;
 use super::request_log::{Kind, RequestMeta, logged_call};
 use super::requests::{self, Upsert};
 use crate::domain::exposure::DunningStage;
-use crate::service::{CreditService, ServiceError, within_caller_deadline};
+use crate::service::{CreditService, Releasable, ServiceError, within_caller_deadline};
 use crate::store::Store;
 use tonic::{Request, Response, Status};
 
@@ -119,11 +119,14 @@ impl<S: Store> LedgerService for LedgerApi<S> {
         let write = within_caller_deadline(until, self.service.record_payment(draft));
         let meta = RequestMeta::of(&request);
         let outcome = logged_call(meta, "RecordPayment", Kind::Write, &buyer_id, write).await?;
+        // Answered on a replay too, so a retried payment tells the same.
+        let releasable = self.service.releasable_orders(&buyer_id);
+        let releasable = within_caller_deadline(until, releasable).await;
         Ok(Response::new(pb::RecordPaymentResponse {
             invoice_open_balance: minor_to_pb(currency, outcome.open_balance),
             created: outcome.created,
             total_exposure: minor_to_pb(currency, outcome.totals.total()),
-            releasable_orders: Vec::new(),
+            releasable_orders: releasable_to_pb(releasable),
         }))
     }
 
@@ -138,10 +141,12 @@ impl<S: Store> LedgerService for LedgerApi<S> {
         let meta = RequestMeta::of(&request);
         let (currency, outcome) =
             logged_call(meta, "SetInvoiceDispute", Kind::Write, &buyer_id, dispute).await?;
+        let releasable = self.service.releasable_orders(&buyer_id);
+        let releasable = within_caller_deadline(until, releasable).await;
         Ok(Response::new(pb::SetInvoiceDisputeResponse {
             invoice_open_balance: minor_to_pb(currency, outcome.open_balance),
             disputed: outcome.disputed,
-            releasable_orders: Vec::new(),
+            releasable_orders: releasable_to_pb(releasable),
         }))
     }
 
@@ -221,4 +226,15 @@ impl<S: Store> LedgerService for LedgerApi<S> {
             payment_terms_days: report.payment_terms_days as i32,
         }))
     }
+}
+
+fn releasable_to_pb(orders: Vec<Releasable>) -> Vec<pb::ReleasableOrder> {
+    orders
+        .into_iter()
+        .map(|order| pb::ReleasableOrder {
+            order_id: order.order_id.to_string(),
+            amount: Some(money_to_pb(order.amount)),
+            decision_id: order.decision_id,
+        })
+        .collect()
 }

@@ -7,8 +7,11 @@ use super::buyer_mask;
 use super::convert;
 use super::pb;
 use crate::domain::buyer::BuyerProfile;
+use crate::domain::buyer_name::check_name;
+use crate::domain::decision_record::AnalystRelease;
 use crate::domain::ids::{BuyerId, InvoiceId, OrderId};
-use crate::service::{InvoiceDraft, OrderCheck, PaymentDraft, ServiceError};
+use crate::service::{InvoiceDraft, OrderCheck, OrderRelease, PaymentDraft, ServiceError};
+use crate::store::HeldCursor;
 
 type Result<T> = std::result::Result<T, ServiceError>;
 
@@ -114,6 +117,133 @@ pub fn set_invoice_dispute(
 
 pub fn get_buyer_exposure(request: &pb::GetBuyerExposureRequest) -> Result<BuyerId> {
     convert::buyer_id("buyer_id", &request.buyer_id)
+}
+
+/// A parsed ListHeldOrders request.
+pub struct HeldQuery {
+    pub buyer_id: Option<BuyerId>,
+    pub after: Option<HeldCursor>,
+    pub page_size: usize,
+}
+
+/// The page size when the caller leaves it at 0, and the most one page holds.
+pub const DEFAULT_HELD_PAGE: usize = 50;
+pub const MAX_HELD_PAGE: i32 = 1000;
+
+pub fn list_held_orders(request: &pb::ListHeldOrdersRequest) -> Result<HeldQuery> {
+    let buyer_id = match request.buyer_id.as_str() {
+        "" => None,
+        text => Some(convert::buyer_id("buyer_id", text)?),
+    };
+    let page_size = match request.page_size {
+        0 => DEFAULT_HELD_PAGE,
+        size @ 1..=MAX_HELD_PAGE => size as usize,
+        other => {
+            return Err(ServiceError::invalid(
+                "page_size",
+                format!(
+                    "must be between 0 (the default, {DEFAULT_HELD_PAGE}) and {MAX_HELD_PAGE}, got {other}"
+                ),
+            ));
+        }
+    };
+    let after = match request.page_token.as_str() {
+        "" => None,
+        token => Some(held_cursor(token, buyer_id.as_ref())?),
+    };
+    Ok(HeldQuery {
+        buyer_id,
+        after,
+        page_size,
+    })
+}
+
+/// The opaque token of the page after `cursor` (AIP-158): it also names the
+/// buyer filter it was made for, so a token cannot be replayed on another list.
+pub fn held_page_token(filter: Option<&BuyerId>, cursor: &HeldCursor) -> String {
+    let text = format!(
+        "h1\n{}\n{}\n{}\n{}",
+        cursor.last_at_ms,
+        filter.map_or("", |id| id.as_str()),
+        cursor.buyer_id,
+        cursor.order_id
+    );
+    text.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+fn held_cursor(token: &str, filter: Option<&BuyerId>) -> Result<HeldCursor> {
+    let invalid = || {
+        ServiceError::invalid(
+            "page_token",
+            "is not a next_page_token of ListHeldOrders; start again without one",
+        )
+    };
+    let bytes = (0..token.len())
+        .step_by(2)
+        .map(|at| {
+            token
+                .get(at..at + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        })
+        .collect::<Option<Vec<u8>>>()
+        .ok_or_else(invalid)?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let parts: Vec<&str> = text.split('\n').collect();
+    let [version, ms, made_for, buyer, order] = parts[..] else {
+        return Err(invalid());
+    };
+    if version != "h1" {
+        return Err(invalid());
+    }
+    if made_for != filter.map_or("", |id| id.as_str()) {
+        return Err(ServiceError::invalid(
+            "page_token",
+            "was made for another buyer_id; page with the buyer_id of the first call",
+        ));
+    }
+    Ok(HeldCursor {
+        last_at_ms: ms.parse().map_err(|_| invalid())?,
+        buyer_id: BuyerId::parse_stored(buyer).map_err(|_| invalid())?,
+        order_id: OrderId::parse_stored(order).map_err(|_| invalid())?,
+    })
+}
+
+/// Free text an analyst writes: required, and held to the buyer-name rule (it
+/// is shown in decision records and logs).
+fn analyst_text(field: &str, text: &str) -> Result<String> {
+    if text.trim().is_empty() {
+        return Err(ServiceError::invalid(field, "is required"));
+    }
+    check_name(text).map_err(|e| ServiceError::invalid(field, e))?;
+    Ok(text.to_owned())
+}
+
+pub fn release_order(request: &pb::ReleaseOrderRequest) -> Result<OrderRelease> {
+    Ok(OrderRelease {
+        buyer_id: convert::buyer_id("buyer_id", &request.buyer_id)?,
+        order_id: convert::order_id("order_id", &request.order_id)?,
+        amount: convert::positive_money("amount", request.amount.as_ref())?,
+        release: AnalystRelease {
+            released_by: analyst_text("released_by", &request.released_by)?,
+            reason: analyst_text("reason", &request.reason)?,
+        },
+    })
+}
+
+/// A decision id as CheckCreditLimit and ReleaseOrder answer it: a UUID.
+pub fn get_decision(request: &pb::GetDecisionRequest) -> Result<String> {
+    let id = request.decision_id.as_str();
+    if id.is_empty() {
+        return Err(ServiceError::invalid("decision_id", "is required"));
+    }
+    uuid::Uuid::try_parse(id)
+        .map(|uuid| uuid.hyphenated().to_string())
+        .map_err(|_| {
+            ServiceError::invalid(
+                "decision_id",
+                "is not a decision id (a UUID such as 0193a1b2-…, as CheckCreditLimit answers it)",
+            )
+        })
 }
 
 #[cfg(test)]

@@ -5,7 +5,9 @@ use super::decision::DecisionApi;
 use super::ledger::LedgerApi;
 use super::pb;
 use super::pb::credit_decision_service_server::CreditDecisionServiceServer;
+use super::pb::credit_review_service_server::CreditReviewServiceServer;
 use super::pb::ledger_service_server::LedgerServiceServer;
+use super::review::ReviewApi;
 use super::transport::{self, ConnectionSettings, DrainTimedOut, tls::ReloadableTls};
 use crate::auth::Authenticator;
 use crate::metrics::{Metrics, Observe};
@@ -200,7 +202,8 @@ pub async fn serve<S: Store>(
         service.clone(),
         options.metrics.clone(),
     )))
-    .add_service(LedgerServiceServer::new(LedgerApi::new(service)));
+    .add_service(LedgerServiceServer::new(LedgerApi::new(service.clone())))
+    .add_service(CreditReviewServiceServer::new(ReviewApi::new(service)));
     let shutdown = async move {
         let stop = shutdown.await.into();
         // The store watcher would otherwise set SERVING again.

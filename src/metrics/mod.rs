@@ -56,10 +56,13 @@ pub enum StoreOp {
     RecordPayment,
     SetDispute,
     Ledger,
+    ReleaseOrder,
+    Decision,
+    HeldOrders,
 }
 
 impl StoreOp {
-    pub const ALL: [StoreOp; 12] = [
+    pub const ALL: [StoreOp; 15] = [
         StoreOp::Health,
         StoreOp::LoadBuyer,
         StoreOp::LoadBuyerFresh,
@@ -72,6 +75,9 @@ impl StoreOp {
         StoreOp::RecordPayment,
         StoreOp::SetDispute,
         StoreOp::Ledger,
+        StoreOp::ReleaseOrder,
+        StoreOp::Decision,
+        StoreOp::HeldOrders,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -88,6 +94,9 @@ impl StoreOp {
             StoreOp::RecordPayment => "record_payment",
             StoreOp::SetDispute => "set_dispute",
             StoreOp::Ledger => "ledger",
+            StoreOp::ReleaseOrder => "release_order",
+            StoreOp::Decision => "decision",
+            StoreOp::HeldOrders => "held_orders",
         }
     }
 }

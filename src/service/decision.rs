@@ -2,13 +2,16 @@
 
 use super::{CreditService, ServiceError};
 use crate::domain::buyer::{LimitSource, Rating};
+use crate::domain::date::Date;
+use crate::domain::decision_record::{AnalystRelease, DecisionInputs};
 use crate::domain::exposure::PaymentBehaviour;
 use crate::domain::ids::{BuyerId, OrderId};
 use crate::domain::money::Money;
 use crate::domain::policy::{self, Decision};
 use crate::domain::reason::{Reason, ReasonCode};
 use crate::domain::scoring;
-use crate::store::{ReserveOutcome, ReserveRequest, Store, StoreError};
+use crate::store::{ReserveOutcome, ReserveRequest, Store, StoreError, StoredBuyer};
+use std::sync::Arc;
 
 /// A parsed CheckCreditLimit request.
 #[derive(Clone, Debug)]
@@ -35,6 +38,8 @@ pub struct CheckOutcome {
 /// row means the buyer is being rewritten continuously.
 const MAX_STALE_RETRIES: usize = 8;
 
+/// The id of a decision the store never saw (it could not be reached, or the
+/// buyer is unknown): no record is kept of it.
 fn new_decision_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
@@ -88,11 +93,12 @@ impl<S: Store> CreditService<S> {
             amount: order.amount,
             conditions: admission.conditions.clone(),
             buyer_version: stored.version,
-            decision_id: new_decision_id(),
+            inputs: self.decision_inputs(&stored, &order.order_id, order.amount, today, None),
             now_secs: self.clock.now_secs(),
+            now_ms: self.clock.now_millis(),
             reservation_ttl_secs: self.ttl_secs(),
         };
-        let decision_id = request.decision_id.clone();
+        let decision_id = request.decision_id().to_owned();
         let currency = order.amount.currency();
         let (limit, limit_source) = admission.limit();
         let outcome = |decision, reasons, exposure: i64, decision_id| CheckOutcome {
@@ -172,15 +178,10 @@ impl<S: Store> CreditService<S> {
                 amount,
                 snapshot,
             } => {
-                let reason = Reason::new(
-                    ReasonCode::AlreadyInvoiced,
-                    format!(
-                        "order {} was invoiced without an approval, on invoice {invoice_id} for {}; \
-                         it already counts in exposure and nothing was reserved: a credit analyst \
-                         decides on it",
-                        order.order_id,
-                        Money::from_minor(currency, amount)
-                    ),
+                let reason = policy::already_invoiced(
+                    order.order_id.as_str(),
+                    invoice_id.as_str(),
+                    Money::from_minor(currency, amount),
                 );
                 outcome(
                     Decision::Referred,
@@ -222,6 +223,27 @@ impl<S: Store> CreditService<S> {
             ReserveOutcome::UnknownBuyer => unknown_buyer(order, &self.policy.version),
         };
         Ok(Some(result))
+    }
+
+    /// What a decision record keeps of the service's side: the order, the buyer
+    /// record read, and the tier rules and expired-rating cap the policy applies.
+    pub(super) fn decision_inputs(
+        &self,
+        stored: &StoredBuyer,
+        order_id: &OrderId,
+        amount: Money,
+        today: Date,
+        release: Option<AnalystRelease>,
+    ) -> Arc<DecisionInputs> {
+        Arc::new(DecisionInputs::new(
+            &self.policy,
+            self.store.new_decision_id(&stored.record.profile.id),
+            stored.record.clone(),
+            order_id.clone(),
+            amount,
+            today,
+            release,
+        ))
     }
 
     /// The store reserved an order the rule does not approve: a broken copy of the

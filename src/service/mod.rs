@@ -6,10 +6,12 @@
 mod decision;
 mod error;
 mod ledger;
+mod review;
 
 pub use decision::{CheckOutcome, OrderCheck};
 pub use error::ServiceError;
 pub use ledger::{ExposureReport, InsuranceView, InvoiceDraft, OpenInvoiceLine, PaymentDraft};
+pub use review::{HeldPage, OrderRelease, Releasable, ReleaseAnswer, outcome_of};
 
 use crate::clock::Clock;
 use crate::domain::date::Date;

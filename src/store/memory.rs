@@ -3,14 +3,16 @@
 //! One mutex per buyer, never held across an await: check-and-reserve for a buyer
 //! is a single critical section, and buyers never contend with each other.
 
+use super::review::{DEFAULT_DECISION_HISTORY, Review};
 use super::tables::{Fifo, Table};
 use super::{
-    Approval, CancelOutcome, DisputeOutcome, InvoiceOutcome, LedgerView, PRUNE_BATCH,
-    PaymentOutcome, PaymentRequest, ReserveOutcome, ReserveRequest, Store, StoreError, StoreHealth,
-    StoredBuyer, UpsertOutcome,
+    Approval, CancelOutcome, DisputeOutcome, HeldCursor, HeldOrder, InvoiceOutcome, LedgerView,
+    PRUNE_BATCH, PaymentOutcome, PaymentRequest, ReleaseOutcome, ReleaseRequest, ReserveOutcome,
+    ReserveRequest, Store, StoreError, StoreHealth, StoredBuyer, UpsertOutcome,
 };
 use crate::domain::buyer::{BuyerRecord, Rating};
 use crate::domain::date::Date;
+use crate::domain::decision_record::{DecisionRecord, StoreVerdict};
 use crate::domain::exposure::{
     DUNNING_SAMPLE, DueItem, ExposureTotals, Invoice, LedgerSnapshot, MAX_EXPOSURE_MINOR,
     PaymentStats, dso_window,
@@ -22,9 +24,16 @@ use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-#[derive(Default)]
 pub struct MemoryStore {
     buyers: RwLock<Table<BuyerId, Arc<Mutex<BuyerState>>>>,
+    /// Taken only while a buyer's lock is held, or alone.
+    review: Mutex<Review>,
+}
+
+impl Default for MemoryStore {
+    fn default() -> MemoryStore {
+        MemoryStore::with_history(DEFAULT_DECISION_HISTORY)
+    }
 }
 
 /// An order's lineage (docs/policy.md, "Orders, invoices and payments").
@@ -316,6 +325,27 @@ impl MemoryStore {
         MemoryStore::default()
     }
 
+    /// Keeping at most `decisions` decision records (and as many waiting orders).
+    pub fn with_history(decisions: usize) -> MemoryStore {
+        MemoryStore {
+            buyers: RwLock::default(),
+            review: Mutex::new(Review::new(decisions)),
+        }
+    }
+
+    /// Keeps the record of a decision made under the buyer's lock, and moves the
+    /// order on or off the held list as its verdict says.
+    fn record(&self, record: DecisionRecord) {
+        let record = Arc::new(record);
+        let mut review = self.review.lock();
+        if record.waits_for_review() {
+            review.hold(record.clone());
+        } else {
+            review.unhold(&record.inputs.buyer.profile.id, &record.inputs.order_id);
+        }
+        review.keep(record);
+    }
+
     fn buyer(&self, buyer_id: &BuyerId) -> Result<Arc<Mutex<BuyerState>>, StoreError> {
         self.buyers
             .read()
@@ -430,14 +460,30 @@ impl Store for MemoryStore {
         state.expire(request.now_secs, day.today);
         let today = day.today;
         let amount = request.amount.minor();
+        let record = |snapshot: &LedgerSnapshot, verdict| DecisionRecord {
+            inputs: (*request.inputs).clone(),
+            decided_at_ms: request.now_ms,
+            snapshot: snapshot.clone(),
+            verdict,
+        };
         if let Some(entry) = state.live_order(&request.order_id, &day) {
             return Ok(match &entry.state {
                 OrderState::Cancelled { .. } => ReserveOutcome::Cancelled,
-                OrderState::Invoiced { invoice_id, amount } => ReserveOutcome::Invoiced {
-                    invoice_id: invoice_id.clone(),
-                    amount: *amount,
-                    snapshot: state.snapshot(today),
-                },
+                OrderState::Invoiced { invoice_id, amount } => {
+                    let snapshot = state.snapshot(today);
+                    self.record(record(
+                        &snapshot,
+                        StoreVerdict::Invoiced {
+                            invoice_id: invoice_id.clone(),
+                            amount: *amount,
+                        },
+                    ));
+                    ReserveOutcome::Invoiced {
+                        invoice_id: invoice_id.clone(),
+                        amount: *amount,
+                        snapshot,
+                    }
+                }
                 OrderState::Approved(approval) if approval.amount != amount => {
                     ReserveOutcome::Conflict(approval.clone())
                 }
@@ -451,6 +497,7 @@ impl Store for MemoryStore {
         }
         let snapshot = state.snapshot(today);
         if !request.conditions.admit(&snapshot, amount) {
+            self.record(record(&snapshot, StoreVerdict::NotReserved));
             return Ok(ReserveOutcome::NotReserved(snapshot));
         }
         state.totals.open_orders = state
@@ -458,11 +505,12 @@ impl Store for MemoryStore {
             .open_orders
             .checked_add(amount)
             .ok_or(StoreError::Overflow)?;
+        self.record(record(&snapshot, StoreVerdict::Reserved));
         let approval = Approval {
             order_id: request.order_id.clone(),
             amount,
             remaining: amount,
-            decision_id: request.decision_id,
+            decision_id: request.inputs.decision_id.clone(),
             approved_at_secs: request.now_secs,
         };
         // Replaces a settled record past the window, if one is still there.
@@ -513,6 +561,8 @@ impl Store for MemoryStore {
         day: LedgerDay,
     ) -> Result<CancelOutcome, StoreError> {
         self.with_buyer(buyer_id, now_secs, &day, |state| {
+            // Whatever it was, a cancelled order waits for nobody.
+            self.review.lock().unhold(buyer_id, order_id);
             let nothing = CancelOutcome {
                 released: 0,
                 was_approved: false,
@@ -626,6 +676,8 @@ impl Store for MemoryStore {
             }
             if let Some(order_id) = &invoice.order_id {
                 state.invoice_order(order_id, &invoice, consumed, &day);
+                // Invoiced: shipped, so no longer waiting for the credit team.
+                self.review.lock().unhold(buyer_id, order_id);
             }
             state
                 .due_index
@@ -802,6 +854,92 @@ impl Store for MemoryStore {
         })
     }
 
+    async fn release_order(
+        &self,
+        request: ReleaseRequest,
+        day: LedgerDay,
+    ) -> Result<ReleaseOutcome, StoreError> {
+        let Ok(state) = self.buyer(&request.buyer_id) else {
+            return Ok(ReleaseOutcome::UnknownBuyer);
+        };
+        let mut state = state.lock();
+        // As a check: lapsed reservations go first; nothing is pruned.
+        state.expire(request.now_secs, day.today);
+        if let Some(entry) = state.live_order(&request.order_id, &day) {
+            return Ok(match &entry.state {
+                OrderState::Cancelled { .. } => ReleaseOutcome::Cancelled,
+                OrderState::Invoiced { .. } => ReleaseOutcome::Invoiced,
+                OrderState::Approved(approval) => ReleaseOutcome::Approved(approval.clone()),
+            });
+        }
+        let amount = request.amount.minor();
+        let waiting = {
+            let review = self.review.lock();
+            review
+                .held(&request.buyer_id, &request.order_id)
+                .map(|held| held.record.inputs.amount.minor())
+        };
+        match waiting {
+            None => return Ok(ReleaseOutcome::NotHeld),
+            Some(held) if held != amount => return Ok(ReleaseOutcome::AmountDiffers(held)),
+            Some(_) => {}
+        }
+        if state.version != request.buyer_version {
+            return Ok(ReleaseOutcome::StaleBuyer);
+        }
+        let snapshot = state.snapshot(day.today);
+        let open_orders = state
+            .totals
+            .open_orders
+            .checked_add(amount)
+            .filter(|_| state.totals.total().saturating_add(amount) <= MAX_EXPOSURE_MINOR)
+            .ok_or(StoreError::Overflow)?;
+        state.totals.open_orders = open_orders;
+        self.record(DecisionRecord {
+            inputs: (*request.inputs).clone(),
+            decided_at_ms: request.now_ms,
+            snapshot: snapshot.clone(),
+            verdict: StoreVerdict::Reserved,
+        });
+        let approval = Approval {
+            order_id: request.order_id.clone(),
+            amount,
+            remaining: amount,
+            decision_id: request.inputs.decision_id.clone(),
+            approved_at_secs: request.now_secs,
+        };
+        state.orders.insert(
+            request.order_id.clone(),
+            OrderEntry {
+                state: OrderState::Approved(approval),
+                expires_at: None,
+                settled_on: None,
+            },
+        );
+        let expires_at = request
+            .now_secs
+            .saturating_add(request.reservation_ttl_secs);
+        state.set_expiry(&request.order_id, Some(expires_at));
+        Ok(ReleaseOutcome::Released(snapshot))
+    }
+
+    async fn decision(&self, decision_id: &str) -> Result<Option<DecisionRecord>, StoreError> {
+        Ok(self
+            .review
+            .lock()
+            .get(decision_id)
+            .map(|record| (**record).clone()))
+    }
+
+    async fn held_orders(
+        &self,
+        buyer_id: Option<&BuyerId>,
+        after: Option<&HeldCursor>,
+        limit: usize,
+    ) -> Result<Vec<HeldOrder>, StoreError> {
+        Ok(self.review.lock().list(buyer_id, after, limit))
+    }
+
     async fn ledger(
         &self,
         buyer_id: &BuyerId,
@@ -827,6 +965,7 @@ impl Store for MemoryStore {
 mod tests {
     use super::*;
     use crate::domain::buyer::{BuyerProfile, Grade, RiskTier};
+    use crate::domain::decision_record::DecisionInputs;
     use crate::domain::money::{Currency, Money};
     use crate::domain::policy::{Policy, reserve_conditions};
     use crate::domain::retention::Retention;
@@ -876,8 +1015,17 @@ mod tests {
             amount,
             conditions: reserve_conditions(&Policy::default(), &stored.record, amount, day.today),
             buyer_version: stored.version,
-            decision_id: format!("D-{n}"),
+            inputs: Arc::new(DecisionInputs::new(
+                &Policy::default(),
+                format!("D-{n}"),
+                stored.record.clone(),
+                order_id.clone(),
+                amount,
+                day.today,
+                None,
+            )),
             now_secs: i64::from(day.today.days()) * 86_400,
+            now_ms: i64::from(day.today.days()) * 86_400_000,
             reservation_ttl_secs: 30 * 86_400,
         };
         let outcome = store.check_and_reserve(request, day).await.unwrap();

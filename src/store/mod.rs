@@ -7,11 +7,13 @@
 pub mod deadline;
 pub mod memory;
 pub mod redis;
+pub mod review;
 pub mod tables;
 pub mod timed;
 
 use crate::domain::buyer::BuyerRecord;
 use crate::domain::date::Date;
+use crate::domain::decision_record::{DecisionInputs, DecisionRecord};
 use crate::domain::exposure::{ExposureTotals, Invoice, LedgerSnapshot, PaymentStats};
 use crate::domain::ids::{BuyerId, InvoiceId, OrderId, PaymentId};
 use crate::domain::money::Money;
@@ -60,10 +62,86 @@ pub struct ReserveRequest {
     pub conditions: ReserveConditions,
     /// The buyer version the conditions were computed from.
     pub buyer_version: u64,
-    /// Id given to the approval if this call creates one.
-    pub decision_id: String,
+    /// What the decision record keeps of the service's side, written with the
+    /// outcome in the same atomic step; its decision_id is the approval's if this
+    /// call creates one.
+    pub inputs: Arc<DecisionInputs>,
     pub now_secs: i64,
+    /// The service's clock in ms: the embedded store's decision time (Redis uses
+    /// its own TIME).
+    pub now_ms: i64,
     pub reservation_ttl_secs: i64,
+}
+
+impl ReserveRequest {
+    pub fn decision_id(&self) -> &str {
+        &self.inputs.decision_id
+    }
+}
+
+/// An analyst's release of a held or referred order (CreditReviewService).
+#[derive(Clone, Debug)]
+pub struct ReleaseRequest {
+    pub buyer_id: BuyerId,
+    pub order_id: OrderId,
+    pub amount: Money,
+    /// The buyer version the inputs were read at.
+    pub buyer_version: u64,
+    /// With `release` set; its decision_id becomes the approval's.
+    pub inputs: Arc<DecisionInputs>,
+    pub now_secs: i64,
+    pub now_ms: i64,
+    pub reservation_ttl_secs: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReleaseOutcome {
+    /// Reserved over whatever the policy said; the snapshot is from before.
+    Released(LedgerSnapshot),
+    /// The order is not waiting for review: never checked, its latest outcome
+    /// aged out, or it left the list (approved, cancelled, invoiced).
+    NotHeld,
+    /// The order waits, for another amount (what it was checked for).
+    AmountDiffers(i64),
+    /// The order holds an approval already: the service tells a retried release
+    /// (its decision record says so) from an ordinary approval.
+    Approved(Approval),
+    Cancelled,
+    Invoiced,
+    StaleBuyer,
+    UnknownBuyer,
+}
+
+/// An order waiting for the credit team: its latest HELD or REFERRED decision.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeldOrder {
+    /// When the first decision that left it waiting was made (ms).
+    pub first_at_ms: i64,
+    /// The latest one; its `decided_at_ms` orders the list.
+    pub record: Arc<DecisionRecord>,
+}
+
+impl HeldOrder {
+    pub fn cursor(&self) -> HeldCursor {
+        HeldCursor {
+            last_at_ms: self.record.decided_at_ms,
+            buyer_id: self.record.inputs.buyer.profile.id.clone(),
+            order_id: self.record.inputs.order_id.clone(),
+        }
+    }
+}
+
+/// A position in the held-order list, which runs newest first and then by
+/// buyer and order id, descending: a page continues strictly after it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct HeldCursor {
+    pub last_at_ms: i64,
+    pub buyer_id: BuyerId,
+    pub order_id: OrderId,
+}
+
+fn new_uuid_v7() -> String {
+    uuid::Uuid::now_v7().to_string()
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -308,4 +386,33 @@ pub trait Store: Send + Sync + 'static {
         now_secs: i64,
         day: LedgerDay,
     ) -> impl Future<Output = Result<LedgerView, StoreError>> + Send;
+
+    /// A new decision id for an order of this buyer: a UUIDv7, in which a store
+    /// may encode where it will keep the record (Redis: its hash slot), so that
+    /// [`Store::decision`] finds it from the id alone.
+    fn new_decision_id(&self, _buyer_id: &BuyerId) -> String {
+        new_uuid_v7()
+    }
+
+    /// Reserves a waiting order's amount whatever its conditions, and records the
+    /// release, in one atomic step; the order leaves the held list.
+    fn release_order(
+        &self,
+        request: ReleaseRequest,
+        day: LedgerDay,
+    ) -> impl Future<Output = Result<ReleaseOutcome, StoreError>> + Send;
+
+    /// A decision record still in the store's bounded history.
+    fn decision(
+        &self,
+        decision_id: &str,
+    ) -> impl Future<Output = Result<Option<DecisionRecord>, StoreError>> + Send;
+
+    /// Waiting orders, newest first, strictly after `after`; at most `limit`.
+    fn held_orders(
+        &self,
+        buyer_id: Option<&BuyerId>,
+        after: Option<&HeldCursor>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<HeldOrder>, StoreError>> + Send;
 }

@@ -159,4 +159,32 @@ impl<S: Store> Store for Timed<S> {
         self.timed(StoreOp::Ledger, self.inner.ledger(buyer_id, now_secs, day))
             .await
     }
+
+    fn new_decision_id(&self, buyer_id: &BuyerId) -> String {
+        self.inner.new_decision_id(buyer_id)
+    }
+
+    async fn release_order(
+        &self,
+        request: ReleaseRequest,
+        day: LedgerDay,
+    ) -> Result<ReleaseOutcome, StoreError> {
+        let write = self.inner.release_order(request, day);
+        self.timed(StoreOp::ReleaseOrder, write).await
+    }
+
+    async fn decision(&self, decision_id: &str) -> Result<Option<DecisionRecord>, StoreError> {
+        self.timed(StoreOp::Decision, self.inner.decision(decision_id))
+            .await
+    }
+
+    async fn held_orders(
+        &self,
+        buyer_id: Option<&BuyerId>,
+        after: Option<&HeldCursor>,
+        limit: usize,
+    ) -> Result<Vec<HeldOrder>, StoreError> {
+        let read = self.inner.held_orders(buyer_id, after, limit);
+        self.timed(StoreOp::HeldOrders, read).await
+    }
 }

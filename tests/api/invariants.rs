@@ -9,14 +9,16 @@ use crate::helpers::{TestApp, amount, buyer, codes, decision, eur, eventually, t
 use creditgate::domain::buyer::BuyerRecord;
 use creditgate::domain::buyer::Rating;
 use creditgate::domain::date::Date;
+use creditgate::domain::decision_record::DecisionRecord;
 use creditgate::domain::exposure::Invoice;
 use creditgate::domain::ids::{BuyerId, InvoiceId, OrderId};
 use creditgate::domain::retention::LedgerDay;
 use creditgate::grpc::pb::Decision;
 use creditgate::store::memory::MemoryStore;
 use creditgate::store::{
-    CancelOutcome, DisputeOutcome, InvoiceOutcome, LedgerView, PaymentOutcome, PaymentRequest,
-    ReserveOutcome, ReserveRequest, Store, StoreError, StoreHealth, StoredBuyer, UpsertOutcome,
+    CancelOutcome, DisputeOutcome, HeldCursor, HeldOrder, InvoiceOutcome, LedgerView,
+    PaymentOutcome, PaymentRequest, ReleaseOutcome, ReleaseRequest, ReserveOutcome, ReserveRequest,
+    Store, StoreError, StoreHealth, StoredBuyer, UpsertOutcome,
 };
 
 /// The embedded store with one fault injected; every other call is the real
@@ -135,6 +137,27 @@ impl Store for Faulty {
         day: LedgerDay,
     ) -> Result<LedgerView, StoreError> {
         self.0.ledger(id, now, day).await
+    }
+
+    async fn release_order(
+        &self,
+        request: ReleaseRequest,
+        day: LedgerDay,
+    ) -> Result<ReleaseOutcome, StoreError> {
+        self.0.release_order(request, day).await
+    }
+
+    async fn decision(&self, id: &str) -> Result<Option<DecisionRecord>, StoreError> {
+        self.0.decision(id).await
+    }
+
+    async fn held_orders(
+        &self,
+        buyer_id: Option<&BuyerId>,
+        after: Option<&HeldCursor>,
+        limit: usize,
+    ) -> Result<Vec<HeldOrder>, StoreError> {
+        self.0.held_orders(buyer_id, after, limit).await
     }
 }
 

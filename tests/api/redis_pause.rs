@@ -260,7 +260,8 @@ async fn redis_script_run_after_its_deadline_writes_nothing() {
     app.upsert(buyer("B-1", "1000.00")).await;
     let store = RedisStore::open(&options).unwrap();
     let buyer_id = BuyerId::parse("B-1").unwrap();
-    let version = store.load_buyer(&buyer_id).await.unwrap().unwrap().version;
+    let stored = store.load_buyer(&buyer_id).await.unwrap().unwrap();
+    let version = stored.version;
     let eur = Currency::from_code("EUR").unwrap();
     let today = app.today();
     let day = Retention::DEFAULT.on(today);
@@ -275,8 +276,17 @@ async fn redis_script_run_after_its_deadline_writes_nothing() {
             earliest_due_allowed: Date::from_days(0),
         },
         buyer_version: version,
-        decision_id: "d-1".into(),
+        inputs: std::sync::Arc::new(creditgate::domain::decision_record::DecisionInputs::new(
+            &creditgate::domain::policy::Policy::default(),
+            "d-1".into(),
+            stored.record.clone(),
+            OrderId::parse("O-1").unwrap(),
+            Money::from_minor(eur, 10_000),
+            today,
+            None,
+        )),
         now_secs: app.clock.now_secs(),
+        now_ms: app.clock.now_secs() * 1000,
         reservation_ttl_secs: 86_400,
     };
     let invoice = || Invoice {

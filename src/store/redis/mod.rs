@@ -16,12 +16,13 @@ pub use conn::{RedisSettings, RedisTarget};
 pub use init::{InitReport, init_store};
 
 use super::{
-    Approval, CancelOutcome, DisputeOutcome, InvoiceOutcome, LedgerView, PaymentOutcome,
-    PaymentRequest, ReserveOutcome, ReserveRequest, Store, StoreError, StoreHealth, StoredBuyer,
-    UpsertOutcome,
+    Approval, CancelOutcome, DisputeOutcome, HeldCursor, HeldOrder, InvoiceOutcome, LedgerView,
+    PaymentOutcome, PaymentRequest, ReleaseOutcome, ReleaseRequest, ReserveOutcome, ReserveRequest,
+    Store, StoreError, StoreHealth, StoredBuyer, UpsertOutcome,
 };
 use crate::domain::buyer::{BuyerRecord, LimitAdjustment, Rating};
 use crate::domain::date::Date;
+use crate::domain::decision_record::DecisionRecord;
 use crate::domain::exposure::{
     DUNNING_SAMPLE, DueItem, ExposureTotals, Invoice, LedgerSnapshot, PaymentStats, dso_window,
 };
@@ -526,6 +527,33 @@ impl Store for RedisStore {
             .await
     }
 
+    async fn release_order(
+        &self,
+        _request: ReleaseRequest,
+        _day: LedgerDay,
+    ) -> Result<ReleaseOutcome, StoreError> {
+        Err(StoreError::Unavailable(
+            "release_order: not on Redis yet".to_owned(),
+        ))
+    }
+
+    async fn decision(&self, _decision_id: &str) -> Result<Option<DecisionRecord>, StoreError> {
+        Err(StoreError::Unavailable(
+            "decision: not on Redis yet".to_owned(),
+        ))
+    }
+
+    async fn held_orders(
+        &self,
+        _buyer_id: Option<&BuyerId>,
+        _after: Option<&HeldCursor>,
+        _limit: usize,
+    ) -> Result<Vec<HeldOrder>, StoreError> {
+        Err(StoreError::Unavailable(
+            "held_orders: not on Redis yet".to_owned(),
+        ))
+    }
+
     async fn check_and_reserve(
         &self,
         request: ReserveRequest,
@@ -541,7 +569,7 @@ impl Store for RedisStore {
             c.max_total_after,
             OrEmpty(c.max_insurable_after),
             c.earliest_due_allowed.days(),
-            request.decision_id.as_str(),
+            request.decision_id(),
             request.reservation_ttl_secs,
             DUNNING_SAMPLE,
         );
