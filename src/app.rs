@@ -59,7 +59,8 @@ pub async fn serve(config: Config) -> Result<(), String> {
             tracing::warn!(
                 "embedded store: state is kept in memory only and is lost when the process stops"
             );
-            serve_with(config, MemoryStore::new()).await
+            let history = config.decision_history as usize;
+            serve_with(config, MemoryStore::with_history(history)).await
         }
     }
 }

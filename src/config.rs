@@ -83,6 +83,17 @@ pub struct Config {
     #[arg(long, env = "CREDITGATE_ALLOW_EVICTING_REDIS")]
     pub allow_evicting_redis: bool,
 
+    /// Embedded store: how many decision records GetDecision can still find (the
+    /// oldest are forgotten first), and how many orders ListHeldOrders keeps
+    /// waiting. About 1 KB each. See docs/operations.md ("Decision history").
+    #[arg(
+        long,
+        env = "CREDITGATE_DECISION_HISTORY",
+        default_value_t = crate::store::review::DEFAULT_DECISION_HISTORY as u64,
+        value_parser = clap::value_parser!(u64).range(1..=100_000_000)
+    )]
+    pub decision_history: u64,
+
     /// How many years before (and, for issue and due dates, after) today a ledger date
     /// may lie; payments may never be dated after today. See docs/policy.md.
     #[arg(

@@ -57,7 +57,8 @@ pub enum StoreVerdict {
 /// A decision with its inputs, as a store keeps it.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct DecisionRecord {
-    pub inputs: DecisionInputs,
+    /// Shared with the request that carried them: keeping a record copies nothing.
+    pub inputs: Arc<DecisionInputs>,
     /// On the store's clock (Redis TIME on Redis), milliseconds since the epoch.
     pub decided_at_ms: i64,
     /// The ledger as the store read it, before the decision.

@@ -183,7 +183,7 @@ pub fn record_from_pb(record: &pb::DecisionRecord) -> Result<DecisionRecord, Str
         profile,
     };
     Ok(DecisionRecord {
-        inputs: DecisionInputs {
+        inputs: Arc::new(DecisionInputs {
             decision_id: record.decision_id.clone(),
             buyer: Arc::new(buyer),
             order_id: OrderId::parse_stored(&request.order_id).map_err(|e| e.to_string())?,
@@ -211,7 +211,7 @@ pub fn record_from_pb(record: &pb::DecisionRecord) -> Result<DecisionRecord, Str
                 released_by: r.released_by.clone(),
                 reason: r.reason.clone(),
             }),
-        },
+        }),
         decided_at_ms: 0,
         snapshot: LedgerSnapshot {
             totals: ExposureTotals {

@@ -10,7 +10,6 @@ use crate::domain::ids::{BuyerId, OrderId};
 use crate::domain::money::Money;
 use crate::domain::policy;
 use crate::store::{HeldCursor, HeldOrder, ReleaseOutcome, ReleaseRequest, Store, StoreError};
-use std::sync::Arc;
 
 /// A parsed ReleaseOrder request.
 #[derive(Clone, Debug)]
@@ -148,7 +147,7 @@ impl<S: Store> CreditService<S> {
             return match released {
                 ReleaseOutcome::Released(snapshot) => {
                     let record = DecisionRecord {
-                        inputs: Arc::unwrap_or_clone(inputs),
+                        inputs,
                         decided_at_ms: self.clock.now_millis(),
                         snapshot,
                         verdict: StoreVerdict::Reserved,

@@ -461,7 +461,7 @@ impl Store for MemoryStore {
         let today = day.today;
         let amount = request.amount.minor();
         let record = |snapshot: &LedgerSnapshot, verdict| DecisionRecord {
-            inputs: (*request.inputs).clone(),
+            inputs: request.inputs.clone(),
             decided_at_ms: request.now_ms,
             snapshot: snapshot.clone(),
             verdict,
@@ -896,7 +896,7 @@ impl Store for MemoryStore {
             .ok_or(StoreError::Overflow)?;
         state.totals.open_orders = open_orders;
         self.record(DecisionRecord {
-            inputs: (*request.inputs).clone(),
+            inputs: request.inputs.clone(),
             decided_at_ms: request.now_ms,
             snapshot: snapshot.clone(),
             verdict: StoreVerdict::Reserved,
@@ -1119,5 +1119,107 @@ mod tests {
         store.ledger(&buyer, 0, later).await.unwrap();
         let left = store.buyer(&buyer).unwrap().lock().retained.len();
         assert_eq!(left, backlog - PRUNE_BATCH);
+    }
+}
+
+#[cfg(test)]
+mod history_size {
+    //! How much memory the decision history takes per record: run with
+    //! `cargo test --release --lib history_size -- --ignored --nocapture`
+    //! (docs/operations.md, "Decision history", quotes the figure).
+    use super::*;
+    use crate::domain::buyer::{BuyerProfile, Grade, RiskTier};
+    use crate::domain::decision_record::DecisionInputs;
+    use crate::domain::money::{Currency, Money};
+    use crate::domain::policy::{Policy, reserve_conditions};
+    use crate::domain::retention::Retention;
+
+    fn rss_bytes() -> usize {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|kb| {
+                kb.trim()
+                    .trim_end_matches("kB")
+                    .trim()
+                    .parse::<usize>()
+                    .ok()
+            })
+            .map_or(0, |kb| kb * 1024)
+    }
+
+    #[tokio::test]
+    #[ignore = "a measurement, not a check"]
+    async fn bytes_per_decision_record() {
+        const N: usize = 200_000;
+        let store = MemoryStore::with_history(N);
+        let eur = Currency::from_code("EUR").unwrap();
+        let today = Date::parse("2026-12-02").unwrap();
+        let id = BuyerId::parse("SIZE").unwrap();
+        let profile = BuyerProfile {
+            id: id.clone(),
+            name: "Size Measurement GmbH".into(),
+            country_code: "DE".into(),
+            currency: eur,
+            tier: RiskTier::Standard,
+            manual_limit: Some(Money::from_minor(eur, 1)),
+            payment_terms_days: 30,
+            early_payment_discount: None,
+            financials: None,
+            external_rating: Some(crate::domain::buyer::ExternalRating {
+                grade: Grade::new(3).unwrap(),
+                legal_disputes: 0,
+                insolvency: false,
+            }),
+            insurance: None,
+        };
+        let record = BuyerRecord {
+            rating: crate::domain::buyer::Rating {
+                score: 700,
+                grade: Grade::new(3).unwrap(),
+                probability_of_default: "0.004".parse().unwrap(),
+                recommended_limit: Money::from_minor(eur, 1),
+                scored_limit: Money::from_minor(eur, 1),
+                insured_limit: Money::zero(eur),
+                discretionary_limit: Money::from_minor(eur, 1),
+                rated_on: today,
+                valid_until: today.add_days(365),
+                reasons: vec![],
+            },
+            profile,
+            adjustment: Default::default(),
+        };
+        store.upsert_buyer(record, None).await.unwrap();
+        let stored = store.load_buyer(&id).await.unwrap().unwrap();
+        let day = Retention::DEFAULT.on(today);
+        let before = rss_bytes();
+        for n in 0..N {
+            // Refused (limit 0.01): each one is kept and listed as waiting.
+            let amount = Money::from_minor(eur, 10_000);
+            let order_id = OrderId::parse(&format!("SO-{n:08}")).unwrap();
+            let request = ReserveRequest {
+                buyer_id: id.clone(),
+                order_id: order_id.clone(),
+                amount,
+                conditions: reserve_conditions(&Policy::default(), &stored.record, amount, today),
+                buyer_version: stored.version,
+                inputs: Arc::new(DecisionInputs::new(
+                    &Policy::default(),
+                    uuid::Uuid::now_v7().to_string(),
+                    stored.record.clone(),
+                    order_id,
+                    amount,
+                    today,
+                    None,
+                )),
+                now_secs: 1,
+                now_ms: 1_000 + n as i64,
+                reservation_ttl_secs: 86_400,
+            };
+            store.check_and_reserve(request, day).await.unwrap();
+        }
+        let per = (rss_bytes() - before) / N;
+        println!("{per} bytes per decision record (kept and listed as waiting), {N} records");
     }
 }
