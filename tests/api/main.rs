@@ -11,6 +11,7 @@ mod buyer_sync;
 mod concurrency;
 mod dates;
 mod decisions;
+mod demo_data;
 mod edge_admission;
 mod edge_connections;
 mod edge_shutdown;
