@@ -16,6 +16,7 @@ mod edge_admission;
 mod edge_connections;
 mod edge_shutdown;
 mod edge_tls;
+mod explain;
 mod hostile_input;
 mod idempotency;
 mod invariants;

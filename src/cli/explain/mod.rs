@@ -36,11 +36,13 @@ pub async fn run(args: &ExplainArgs) -> Result<String, String> {
 /// What went wrong, in the words of the one who has to act on it.
 fn failure(args: &ExplainArgs, status: &tonic::Status) -> String {
     let server = &args.server.server;
-    let answered = format!(
-        "the server at {server} answered {}: {}",
-        code_name(status.code()),
-        status.message()
+    let mut answered = format!(
+        "the server at {server} answered {}",
+        code_name(status.code())
     );
+    if !status.message().is_empty() {
+        answered = format!("{answered}: {}", status.message());
+    }
     match status.code() {
         Code::NotFound => format!(
             "decision {} not found: it aged out of the store's decision history, or never existed; see docs/operations.md 'Decision history'",
@@ -115,6 +117,11 @@ mod tests {
         assert_eq!(
             text,
             "the server at http://10.0.0.1:50051 answered UNAVAILABLE: redis down"
+        );
+        let text = failure(&args(), &tonic::Status::unimplemented(""));
+        assert_eq!(
+            text,
+            "the server at http://10.0.0.1:50051 answered UNIMPLEMENTED (this server predates CreditReviewService/GetDecision)"
         );
         let text = failure(&args(), &tonic::Status::permission_denied("role"));
         assert!(text.contains("PERMISSION_DENIED") && text.contains("analyst role"));
