@@ -188,7 +188,7 @@ impl Generator<'_> {
         let rng = &mut *self.rng;
         let buyer_id = format!("BUY-{:06}", index + 1);
         let (country, currency_code, _, forms) = *rng.weighted(&MARKETS.map(|m| (m, m.2)));
-        let currency = Currency::from_code(currency_code).unwrap_or_else(|| eur());
+        let currency = Currency::from_code(currency_code).unwrap_or_else(eur);
         let name = format!(
             "{} {} {}",
             rng.pick(&STEMS),
