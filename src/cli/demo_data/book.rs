@@ -178,6 +178,22 @@ fn money(policy: &Policy, currency: Currency, hundredths: i64) -> Money {
     Money::from_minor(currency, minor)
 }
 
+/// 10^(i/10) × 1000, i = 0..10: a decade in ten equal steps on a log scale.
+const DECADE_STEPS: [i64; 11] = [
+    1000, 1259, 1585, 1995, 2512, 3162, 3981, 5012, 6310, 7943, 10_000,
+];
+
+/// Company size: annual revenue log-uniform between 0.5M and 500M size units
+/// (as many buyers between 0.5M and 5M as between 50M and 500M), to the
+/// thousand. Integer steps rather than `powf`, so that no platform's libm can
+/// move a value: a decade, a tenth of it on the log scale, then uniform within.
+fn revenue(rng: &mut Rng) -> i64 {
+    let decade = 10i64.pow(rng.range(0, 2) as u32);
+    let step = rng.range(0, 9) as usize;
+    let mantissa = rng.range(DECADE_STEPS[step], DECADE_STEPS[step + 1] - 1);
+    round_units(500 * decade * mantissa, 1_000)
+}
+
 /// Rounds whole units down to a multiple of `step` (at least one step).
 fn round_units(units: i64, step: i64) -> i64 {
     (units / step).max(1) * step
@@ -203,9 +219,7 @@ impl Generator<'_> {
         };
         let terms = *rng.weighted(&TERMS);
 
-        // Company size: log-uniform annual revenue between 0.5M and 500M size
-        // units (a few large buyers, many small), to the thousand.
-        let revenue = round_units((500_000.0 * 1000f64.powf(rng.unit())) as i64, 1_000);
+        let revenue = revenue(rng);
         let net_worth = if rng.chance(5.0) {
             // Over-indebted: negative equity of 1–10% of revenue.
             -round_units(revenue * rng.range(1, 10) / 100, 1_000)
@@ -352,7 +366,8 @@ impl Generator<'_> {
                     open_amount = Money::from_minor(buyer.currency, amount.minor() - paid);
                 }
             }
-            let disputed = !open_amount.is_zero() && rng.chance(3.0);
+            // About 2% of all invoices: one open invoice in twenty.
+            let disputed = !open_amount.is_zero() && rng.chance(5.0);
             book.invoices.push(InvoiceRow {
                 buyer_id: buyer.buyer_id.clone(),
                 invoice_id,
@@ -461,5 +476,24 @@ mod tests {
             .count();
         assert!(eur > 600, "EUR {eur}");
         assert!(book.invoices.iter().any(|i| i.disputed));
+    }
+
+    #[test]
+    fn revenue_is_log_uniform_between_half_a_million_and_half_a_billion() {
+        let mut rng = Rng::new(5);
+        let mut decades = [0; 3];
+        for _ in 0..3000 {
+            let revenue = revenue(&mut rng);
+            assert!((500_000..500_000_000).contains(&revenue), "{revenue}");
+            decades[match revenue {
+                ..5_000_000 => 0,
+                ..50_000_000 => 1,
+                _ => 2,
+            }] += 1;
+        }
+        assert!(
+            decades.iter().all(|n| (850..=1150).contains(n)),
+            "{decades:?}"
+        );
     }
 }
