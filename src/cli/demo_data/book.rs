@@ -143,20 +143,43 @@ const TERMS: [(i32, u32); 3] = [(30, 60), (45, 25), (60, 15)];
 /// One buyer in a hundred is insolvent; which one is drawn once per seed.
 const INSOLVENT_EVERY: u64 = 100;
 
-pub fn generate(buyers: u32, seed: u64, today: Date, policy: &Policy) -> Book {
+/// Calls `each` with every buyer's part of the book (the buyer, its invoices
+/// and payments) in buyer order, so that a large book is written as it is
+/// drawn instead of held in memory.
+pub fn generate_each(
+    buyers: u32,
+    seed: u64,
+    today: Date,
+    policy: &Policy,
+    mut each: impl FnMut(Book) -> Result<(), String>,
+) -> Result<(), String> {
     let insolvent_at = Rng::new(seed ^ 0x1505_01BE_D7A1_u64).range(0, INSOLVENT_EVERY as i64 - 1);
-    let mut book = Book::default();
     for index in 0..u64::from(buyers) {
         let insolvent = index % INSOLVENT_EVERY == insolvent_at as u64;
         let mut rng = Rng::stream(seed, index);
+        let mut part = Book::default();
         let buyer = Generator {
             rng: &mut rng,
             policy,
             today,
         }
-        .buyer(index, insolvent, &mut book);
-        book.buyers.push(buyer);
+        .buyer(index, insolvent, &mut part);
+        part.buyers.push(buyer);
+        each(part)?;
     }
+    Ok(())
+}
+
+/// The whole book in memory (tests).
+#[cfg(test)]
+pub fn generate(buyers: u32, seed: u64, today: Date, policy: &Policy) -> Book {
+    let mut book = Book::default();
+    let _ = generate_each(buyers, seed, today, policy, |part| {
+        book.buyers.extend(part.buyers);
+        book.invoices.extend(part.invoices);
+        book.payments.extend(part.payments);
+        Ok(())
+    });
     book
 }
 

@@ -61,64 +61,75 @@ pub fn run(args: &DemoDataArgs) -> Result<String, String> {
         ));
     }
     let today = args.today.unwrap_or_else(utc_today);
+    std::fs::create_dir_all(&args.out).map_err(|e| format!("--out {}: {e}", args.out.display()))?;
+    let mut buyers = CsvFile::create(&args.out, "buyers.csv", BUYERS_HEADER)?;
+    let mut invoices = CsvFile::create(&args.out, "invoices.csv", INVOICES_HEADER)?;
+    let mut payments = CsvFile::create(&args.out, "payments.csv", PAYMENTS_HEADER)?;
+    let (mut open, mut disputed, mut insolvent) = (0, 0, 0);
     // The shipped policy's currency size divisors: a JPY buyer is sized as a
     // EUR buyer of the same size would be.
-    let book = book::generate(args.buyers, args.seed, today, &Policy::default());
-    std::fs::create_dir_all(&args.out).map_err(|e| format!("--out {}: {e}", args.out.display()))?;
-    let files = [
-        (
-            "buyers.csv",
-            BUYERS_HEADER,
-            book.buyers.iter().map(csv::buyer).collect::<Vec<_>>(),
-        ),
-        (
-            "invoices.csv",
-            INVOICES_HEADER,
-            book.invoices.iter().map(csv::invoice).collect(),
-        ),
-        (
-            "payments.csv",
-            PAYMENTS_HEADER,
-            book.payments.iter().map(csv::payment).collect(),
-        ),
-    ];
-    let mut summary = String::new();
-    for (name, header, lines) in &files {
-        let path = args.out.join(name);
-        write_file(&path, header, lines)?;
-        summary.push_str(&format!(
-            "  {:<40} {:>8} rows\n",
-            path.display(),
-            lines.len()
-        ));
+    book::generate_each(args.buyers, args.seed, today, &Policy::default(), |part| {
+        for buyer in &part.buyers {
+            insolvent += usize::from(buyer.rating.as_ref().is_some_and(|r| r.insolvency));
+            buyers.write(&csv::buyer(buyer))?;
+        }
+        for invoice in &part.invoices {
+            open += usize::from(!invoice.open_amount.is_zero());
+            disputed += usize::from(invoice.disputed);
+            invoices.write(&csv::invoice(invoice))?;
+        }
+        for payment in &part.payments {
+            payments.write(&csv::payment(payment))?;
+        }
+        Ok(())
+    })?;
+    let mut summary = format!(
+        "demo book: {} buyers ({insolvent} insolvent), {} invoices ({open} open, {disputed} disputed), {} payments; seed {}, dated around {today}\n",
+        buyers.rows, invoices.rows, payments.rows, args.seed,
+    );
+    for file in [buyers, invoices, payments] {
+        let (path, rows) = file.finish()?;
+        summary.push_str(&format!("  {:<40} {rows:>8} rows\n", path.display()));
     }
-    let open = book
-        .invoices
-        .iter()
-        .filter(|i| !i.open_amount.is_zero())
-        .count();
-    let disputed = book.invoices.iter().filter(|i| i.disputed).count();
-    let insolvent = book
-        .buyers
-        .iter()
-        .filter(|b| b.rating.as_ref().is_some_and(|r| r.insolvency))
-        .count();
-    Ok(format!(
-        "demo book: {} buyers ({insolvent} insolvent), {} invoices ({open} open, {disputed} disputed), {} payments; seed {}, dated around {today}\n{summary}",
-        book.buyers.len(),
-        book.invoices.len(),
-        book.payments.len(),
-        args.seed,
-    ))
+    Ok(summary)
 }
 
-fn write_file(path: &Path, header: &str, lines: &[String]) -> Result<(), String> {
-    let failed = |e: std::io::Error| format!("{}: {e}", path.display());
-    let file = std::fs::File::create(path).map_err(failed)?;
-    let mut out = std::io::BufWriter::new(file);
-    writeln!(out, "{header}").map_err(failed)?;
-    for line in lines {
-        out.write_all(line.as_bytes()).map_err(failed)?;
+/// One output file: a header, then rows as they are drawn.
+struct CsvFile {
+    path: PathBuf,
+    out: std::io::BufWriter<std::fs::File>,
+    rows: usize,
+}
+
+impl CsvFile {
+    fn create(dir: &Path, name: &str, header: &str) -> Result<CsvFile, String> {
+        let path = dir.join(name);
+        let file = std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut file = CsvFile {
+            path,
+            out: std::io::BufWriter::new(file),
+            rows: 0,
+        };
+        file.write_line(&format!("{header}\n"))?;
+        Ok(file)
     }
-    out.flush().map_err(failed)
+
+    fn write_line(&mut self, line: &str) -> Result<(), String> {
+        self.out
+            .write_all(line.as_bytes())
+            .map_err(|e| format!("{}: {e}", self.path.display()))
+    }
+
+    fn write(&mut self, line: &str) -> Result<(), String> {
+        self.write_line(line)?;
+        self.rows += 1;
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<(PathBuf, usize), String> {
+        self.out
+            .flush()
+            .map_err(|e| format!("{}: {e}", self.path.display()))?;
+        Ok((self.path, self.rows))
+    }
 }
