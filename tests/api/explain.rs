@@ -1,6 +1,8 @@
 //! `creditgate explain`, through the real binary against a real server.
 
-use crate::helpers::{Decision, TestApp, buyer, decision, process};
+use crate::helpers::{Decision, TestApp, buyer, connect, decision, eur, process};
+use creditgate::grpc::pb;
+use creditgate::grpc::pb::credit_review_service_client::CreditReviewServiceClient;
 
 /// Runs the binary off the runtime's threads: the server it talks to is served
 /// by this test's runtime.
@@ -42,18 +44,56 @@ async fn explain_prints_a_held_decision_with_its_reason_and_limit() {
 
 #[tokio::test]
 #[ignore = "needs GetDecision on the server (lands with the review service)"]
+async fn explain_of_a_released_order_names_the_analyst_and_why() {
+    let app = TestApp::spawn().await;
+    app.upsert(buyer("ACME", "100000.00")).await;
+    let held = app.check("ACME", "SO-2", "103000.00").await;
+    assert_eq!(decision(&held), Decision::Held);
+    let released = CreditReviewServiceClient::new(connect(app.addr).await)
+        .release_order(pb::ReleaseOrderRequest {
+            buyer_id: "ACME".into(),
+            order_id: "SO-2".into(),
+            amount: eur("103000.00"),
+            released_by: "j.doe".into(),
+            reason: "prepayment received".into(),
+        })
+        .await
+        .expect("release order")
+        .into_inner();
+    let decision_id = released.decision.expect("a decision").decision_id;
+
+    let (ok, output) = explain(vec![
+        "explain".into(),
+        decision_id,
+        "--server".into(),
+        format!("http://{}", app.addr),
+    ])
+    .await;
+    assert!(ok, "{output}");
+    assert!(output.starts_with("APPROVED  order SO-2"), "{output}");
+    assert!(
+        output.contains("Released by j.doe because prepayment received"),
+        "{output}"
+    );
+    assert!(output.contains("1. RELEASED_BY_ANALYST"), "{output}");
+    assert!(output.contains("LIMIT_EXCEEDED"), "{output}");
+    assert!(output.contains("(with this order)"), "{output}");
+}
+
+#[tokio::test]
+#[ignore = "needs GetDecision on the server (lands with the review service)"]
 async fn explain_of_an_unknown_decision_says_it_aged_out_or_never_existed() {
     let app = TestApp::spawn().await;
     let (ok, output) = explain(vec![
         "explain".into(),
-        "no-such-decision".into(),
+        "0193a1b2-0000-7000-8000-000000000000".into(),
         "--server".into(),
         format!("http://{}", app.addr),
     ])
     .await;
     assert!(!ok, "{output}");
     assert!(
-        output.contains("decision no-such-decision not found: it aged out"),
+        output.contains("decision 0193a1b2-0000-7000-8000-000000000000 not found: it aged out"),
         "{output}"
     );
 }
