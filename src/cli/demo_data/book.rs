@@ -509,8 +509,8 @@ mod tests {
             let revenue = revenue(&mut rng);
             assert!((500_000..500_000_000).contains(&revenue), "{revenue}");
             decades[match revenue {
-                ..5_000_000 => 0,
-                ..50_000_000 => 1,
+                500_000..5_000_000 => 0,
+                5_000_000..50_000_000 => 1,
                 _ => 2,
             }] += 1;
         }
