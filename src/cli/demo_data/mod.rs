@@ -1,12 +1,28 @@
 //! `creditgate demo-data --buyers N`: a realistic, deterministic book in the import
 //! formats (buyers.csv, invoices.csv, payments.csv).
 //!
+//! ```text
+//! creditgate demo-data --buyers 1000 --seed 7 --out demo
+//! creditgate import demo/buyers.csv demo/invoices.csv demo/payments.csv \
+//!     --server http://127.0.0.1:50051
+//! ```
+//!
 //! The same `--seed`, `--buyers` and `--today` write byte-identical files, so
 //! tests and benchmarks can name a book by its arguments. Buyer k is drawn from
 //! its own stream of the seed: the first 100 buyers of `--buyers 1000` are the
-//! buyers of `--buyers 100`. Paid parts: payments.csv covers invoices paid in full
-//! exactly; a part-paid invoice's paid part is left to the importer's derivation
-//! (see `book`).
+//! buyers of `--buyers 100`.
+//!
+//! Paid parts: payments.csv covers the invoices paid in full (open_amount 0),
+//! exactly; a part-paid invoice has no payment rows, and its paid part
+//! (amount − open_amount) is left to the importer's derivation (see `book`).
+//!
+//! What is in it: three in four buyers in EUR, the rest in GBP, USD, CHF, SEK,
+//! PLN and JPY; tiers core 20% / standard 50% / new 20% / watch 10%; revenue
+//! log-uniform 0.5M–500M; limits a share of revenue falling with the grade;
+//! most buyers insured at 90% indemnity; 0–12 invoices each over the last ~120
+//! days (a tail to 200), on 30/45/60-day terms, most overdue ones paid, most open
+//! ones not yet due, some in every aging bucket; some part paid; about 2% disputed
+//! and 1% of buyers insolvent.
 
 mod book;
 mod csv;
@@ -37,7 +53,9 @@ pub struct DemoDataArgs {
     pub seed: u64,
     /// The business date the book is dated around (YYYY-MM-DD): invoice and
     /// payment dates are relative to it. Default: today (UTC). Give it to get
-    /// byte-identical files on any day.
+    /// byte-identical files on any day; import such a book into a server whose
+    /// today is on or after it (a payment dated after the server's today is
+    /// refused) and near it (the aging is the server's).
     #[arg(long, value_parser = parse_date)]
     pub today: Option<Date>,
 }
