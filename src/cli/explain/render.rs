@@ -160,7 +160,6 @@ fn row(out: &mut String, label: &str, value: impl std::fmt::Display) {
 
 fn numbers(out: &mut String, record: &pb::DecisionRecord, s: &pb::DecisionSnapshot) {
     out.push_str("\nThe numbers it used\n");
-    let currency_of_limit = s.credit_limit.as_ref();
     let mut notes = Vec::new();
     if !s.limit_source.is_empty() {
         notes.push(s.limit_source.clone());
@@ -171,7 +170,7 @@ fn numbers(out: &mut String, record: &pb::DecisionRecord, s: &pb::DecisionSnapsh
             s.limit_adjustment_percent, s.on_time_streak
         ));
     }
-    let mut limit = money(currency_of_limit);
+    let mut limit = money(s.credit_limit.as_ref());
     if !notes.is_empty() {
         let _ = write!(limit, " ({})", notes.join(", "));
     }
@@ -375,7 +374,11 @@ fn tier_rules(out: &mut String, s: &pb::DecisionSnapshot) {
         "",
         format!(
             "above the insured limit: {}{}",
-            decision_name(t.uninsured_outcome),
+            match pb::Decision::try_from(t.uninsured_outcome) {
+                // Core: approved, with UNINSURED_EXPOSURE as information.
+                Ok(pb::Decision::Approved) => "approved, reported",
+                _ => decision_name(t.uninsured_outcome),
+            },
             if t.insurance_expected {
                 "; cover expected"
             } else {

@@ -241,3 +241,31 @@ fn amounts_are_grouped_by_thousands() {
     assert_eq!(group("1000000"), "1,000,000");
     assert_eq!(group("abc"), "abc");
 }
+
+#[test]
+fn a_new_buyer_without_cover_shows_the_cap_and_the_missing_insurance() {
+    let mut record = held_for_limit();
+    record.decision = pb::Decision::Referred as i32;
+    record.reasons = vec![
+        reason("NEW_BUYER_MAX_ORDER", "approvable up to 50000.00 EUR"),
+        reason("UNINSURED_EXPOSURE", "no insurance on file"),
+    ];
+    let snapshot = record.snapshot.as_mut().unwrap();
+    snapshot.buyer.as_mut().unwrap().insurance = None;
+    snapshot.tier_rules = Some(pb::TierRules {
+        risk_tier: pb::RiskTier::New as i32,
+        tolerance_percent: "0".into(),
+        max_order_percent_of_limit: "50".into(),
+        uninsured_outcome: pb::Decision::Referred as i32,
+        insurance_expected: true,
+        ..standard_rules()
+    });
+    let text = render(&record);
+    assert!(text.contains("1. NEW_BUYER_MAX_ORDER"));
+    assert!(text.contains("remedy: split the order under the new-buyer cap"));
+    assert!(text.contains("2. UNINSURED_EXPOSURE"));
+    assert!(text.contains("remedy: ask the insurer for more cover"));
+    assert!(text.contains("insured limit          none on file (this tier counts it as zero)"));
+    assert!(text.contains("new: tolerance 0% over the limit; largest order 50% of the limit"));
+    assert!(text.contains("above the insured limit: REFERRED; cover expected"));
+}
