@@ -16,7 +16,6 @@ async fn explain(args: Vec<String>) -> (bool, String) {
 }
 
 #[tokio::test]
-#[ignore = "needs GetDecision on the server (lands with the review service)"]
 async fn explain_prints_a_held_decision_with_its_reason_and_limit() {
     let app = TestApp::spawn().await;
     app.upsert(buyer("ACME", "100000.00")).await;
@@ -43,7 +42,6 @@ async fn explain_prints_a_held_decision_with_its_reason_and_limit() {
 }
 
 #[tokio::test]
-#[ignore = "needs GetDecision on the server (lands with the review service)"]
 async fn explain_of_a_released_order_names_the_analyst_and_why() {
     let app = TestApp::spawn().await;
     app.upsert(buyer("ACME", "100000.00")).await;
@@ -81,7 +79,6 @@ async fn explain_of_a_released_order_names_the_analyst_and_why() {
 }
 
 #[tokio::test]
-#[ignore = "needs GetDecision on the server (lands with the review service)"]
 async fn explain_of_an_unknown_decision_says_it_aged_out_or_never_existed() {
     let app = TestApp::spawn().await;
     let (ok, output) = explain(vec![
