@@ -10,6 +10,7 @@ use crate::domain::buyer::BuyerProfile;
 use crate::domain::buyer_name::check_name;
 use crate::domain::decision_record::AnalystRelease;
 use crate::domain::ids::{BuyerId, InvoiceId, OrderId};
+use crate::domain::text::classify;
 use crate::service::{InvoiceDraft, OrderCheck, OrderRelease, PaymentDraft, ServiceError};
 use crate::store::HeldCursor;
 
@@ -211,10 +212,18 @@ fn held_cursor(token: &str, filter: Option<&BuyerId>) -> Result<HeldCursor> {
 /// Free text an analyst writes: required, and held to the buyer-name rule (it
 /// is shown in decision records and logs).
 fn analyst_text(field: &str, text: &str) -> Result<String> {
-    if text.trim().is_empty() {
-        return Err(ServiceError::invalid(field, "is required"));
-    }
     check_name(text).map_err(|e| ServiceError::invalid(field, e))?;
+    // Required means something a reader can see: not only spaces, zero-width
+    // or otherwise invisible characters.
+    let visible = text
+        .chars()
+        .any(|c| !c.is_whitespace() && classify(c).is_none());
+    if !visible {
+        return Err(ServiceError::invalid(
+            field,
+            "is required (and must contain visible text)",
+        ));
+    }
     Ok(text.to_owned())
 }
 

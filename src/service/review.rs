@@ -172,8 +172,13 @@ impl<S: Store> CreditService<S> {
                                 created: false,
                             })
                         }
+                        // A release whose record has aged out is told apart from
+                        // a check's approval no more: the answer names the
+                        // approval, so a caller retrying its own release can see
+                        // that it took effect.
                         _ => refused(format!(
-                            "order {order} is already approved (decision {}) for {}: nothing to release",
+                            "order {order} is already approved (decision {}) for {}: nothing to \
+                             release; if that decision is your release, it took effect",
                             approval.decision_id,
                             Money::from_minor(currency, approval.amount)
                         )),

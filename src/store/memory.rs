@@ -1,7 +1,9 @@
 //! The embedded store: state in process memory only, lost on restart.
 //!
 //! One mutex per buyer, never held across an await: check-and-reserve for a buyer
-//! is a single critical section, and buyers never contend with each other.
+//! is a single critical section. Buyers contend only for the short step that
+//! files a decision's record (the review lock, `store::review`, taken inside
+//! the buyer's and never the other way round).
 
 use super::review::{DEFAULT_DECISION_HISTORY, Review};
 use super::tables::{Fifo, Table};
@@ -337,13 +339,17 @@ impl MemoryStore {
     /// order on or off the held list as its verdict says.
     fn record(&self, record: DecisionRecord) {
         let record = Arc::new(record);
-        let mut review = self.review.lock();
-        if record.waits_for_review() {
-            review.hold(record.clone());
-        } else {
-            review.unhold(&record.inputs.buyer.profile.id, &record.inputs.order_id);
-        }
-        review.keep(record);
+        let forgotten = {
+            let mut review = self.review.lock();
+            if record.waits_for_review() {
+                review.hold(record.clone());
+            } else {
+                review.unhold(&record.inputs.buyer.profile.id, &record.inputs.order_id);
+            }
+            review.keep(record)
+        };
+        // Freed outside the lock every check takes.
+        drop(forgotten);
     }
 
     fn buyer(&self, buyer_id: &BuyerId) -> Result<Arc<Mutex<BuyerState>>, StoreError> {

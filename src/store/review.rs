@@ -1,6 +1,8 @@
 //! The embedded store's decision history and held-order list: bounded, and kept
 //! under one lock taken after a buyer's own (never the other way round), so a
 //! decision, its record and its place in the list change in one critical section.
+//! Every operation under that lock costs O(log n) or O(one buyer's waiting
+//! orders), never a walk of the whole list: every check takes it.
 
 use super::tables::{Fifo, Table};
 use super::{HeldCursor, HeldOrder};
@@ -9,7 +11,7 @@ use crate::domain::ids::{BuyerId, OrderId};
 use std::sync::Arc;
 
 /// Decisions the embedded store keeps by default (docs/operations.md,
-/// "Decision history"): about 100 MB at the measured size of a record.
+/// "Decision history").
 pub const DEFAULT_DECISION_HISTORY: usize = 100_000;
 
 pub struct Review {
@@ -18,7 +20,12 @@ pub struct Review {
     by_id: Table<String, Arc<DecisionRecord>>,
     /// Ascending; listed from the end (newest first).
     held: Table<HeldCursor, HeldOrder>,
-    held_at: Table<(BuyerId, OrderId), HeldCursor>,
+    /// Each buyer's waiting orders: a buyer's list and a check's lookup touch
+    /// only that buyer's entries, and without building a key.
+    by_buyer: Table<BuyerId, Table<OrderId, HeldCursor>>,
+    /// A waiting order's latest decision stays readable by its id while the
+    /// order is listed, even once the history has moved past it.
+    held_ids: Table<String, HeldCursor>,
 }
 
 impl Review {
@@ -28,38 +35,40 @@ impl Review {
             history: Fifo::default(),
             by_id: Table::new(),
             held: Table::new(),
-            held_at: Table::new(),
+            by_buyer: Table::new(),
+            held_ids: Table::new(),
         }
     }
 
-    /// Keeps a record, forgetting the oldest beyond the capacity.
-    pub fn keep(&mut self, record: Arc<DecisionRecord>) {
+    /// Keeps a record, forgetting the oldest beyond the capacity. Returns what
+    /// was forgotten, for the caller to drop once the lock is released.
+    pub fn keep(&mut self, record: Arc<DecisionRecord>) -> Option<Arc<DecisionRecord>> {
         self.by_id
             .insert(record.inputs.decision_id.clone(), record.clone());
         self.history.push_back(record);
-        while self.history.len() > self.capacity {
-            if let Some(old) = self.history.pop_front() {
-                self.by_id.remove(&old.inputs.decision_id);
-            }
+        if self.history.len() <= self.capacity {
+            return None;
         }
+        let old = self.history.pop_front()?;
+        self.by_id.remove(&old.inputs.decision_id);
+        Some(old)
     }
 
     pub fn get(&self, decision_id: &str) -> Option<&Arc<DecisionRecord>> {
-        self.by_id.get(decision_id)
+        self.by_id.get(decision_id).or_else(|| {
+            let cursor = self.held_ids.get(decision_id)?;
+            self.held.get(cursor).map(|held| &held.record)
+        })
     }
 
     /// The order waits, with this as its latest decision. The list is bounded
-    /// like the history: beyond it, the order that waited longest unseen leaves.
+    /// like the history: beyond it, the order whose latest decision is oldest
+    /// leaves, with a warning (it is work the credit team no longer sees).
     pub fn hold(&mut self, record: Arc<DecisionRecord>) {
-        let key = (
-            record.inputs.buyer.profile.id.clone(),
-            record.inputs.order_id.clone(),
-        );
-        let first_at_ms = match self.held_at.remove(&key) {
-            Some(cursor) => self
-                .held
-                .remove(&cursor)
-                .map_or(record.decided_at_ms, |held| held.first_at_ms),
+        let buyer_id = &record.inputs.buyer.profile.id;
+        let order_id = &record.inputs.order_id;
+        let first_at_ms = match self.take(buyer_id, order_id) {
+            Some(earlier) => earlier.first_at_ms,
             None => record.decided_at_ms,
         };
         let held = HeldOrder {
@@ -67,25 +76,41 @@ impl Review {
             record,
         };
         let cursor = held.cursor();
-        self.held_at.insert(key, cursor.clone());
+        self.by_buyer
+            .entry(cursor.buyer_id.clone())
+            .or_default()
+            .insert(cursor.order_id.clone(), cursor.clone());
+        self.held_ids
+            .insert(held.record.inputs.decision_id.clone(), cursor.clone());
         self.held.insert(cursor, held);
         while self.held.len() > self.capacity {
-            if let Some((_, dropped)) = self.held.pop_first() {
-                let cursor = dropped.cursor();
-                self.held_at.remove(&(cursor.buyer_id, cursor.order_id));
+            let Some(oldest) = self.held.keys().next().cloned() else {
+                break;
+            };
+            if let Some(dropped) = self.take(&oldest.buyer_id, &oldest.order_id) {
+                tracing::warn!(buyer_id = %oldest.buyer_id, order_id = %oldest.order_id, decision_id = %dropped.record.inputs.decision_id, "the list of waiting orders is full (--decision-history): the order waiting longest since its last check leaves it");
             }
         }
     }
 
     /// The order left the list (approved, released, cancelled, invoiced).
     pub fn unhold(&mut self, buyer_id: &BuyerId, order_id: &OrderId) {
-        if let Some(cursor) = self.held_at.remove(&(buyer_id.clone(), order_id.clone())) {
-            self.held.remove(&cursor);
+        self.take(buyer_id, order_id);
+    }
+
+    fn take(&mut self, buyer_id: &BuyerId, order_id: &OrderId) -> Option<HeldOrder> {
+        let orders = self.by_buyer.get_mut(buyer_id)?;
+        let cursor = orders.remove(order_id)?;
+        if orders.is_empty() {
+            self.by_buyer.remove(buyer_id);
         }
+        let held = self.held.remove(&cursor)?;
+        self.held_ids.remove(&held.record.inputs.decision_id);
+        Some(held)
     }
 
     pub fn held(&self, buyer_id: &BuyerId, order_id: &OrderId) -> Option<&HeldOrder> {
-        let cursor = self.held_at.get(&(buyer_id.clone(), order_id.clone()))?;
+        let cursor = self.by_buyer.get(buyer_id)?.get(order_id)?;
         self.held.get(cursor)
     }
 
@@ -95,16 +120,27 @@ impl Review {
         after: Option<&HeldCursor>,
         limit: usize,
     ) -> Vec<HeldOrder> {
-        let before = match after {
-            Some(cursor) => self.held.range(..cursor.clone()),
-            None => self.held.range(..),
+        let before = |cursor: &HeldCursor| after.is_none_or(|after| cursor < after);
+        let Some(buyer_id) = buyer_id else {
+            let page = match after {
+                Some(cursor) => self.held.range(..cursor.clone()),
+                None => self.held.range(..),
+            };
+            return page
+                .rev()
+                .take(limit)
+                .map(|(_, held)| held.clone())
+                .collect();
         };
-        before
-            .rev()
-            .map(|(_, held)| held)
-            .filter(|held| buyer_id.is_none_or(|id| &held.record.inputs.buyer.profile.id == id))
+        let Some(orders) = self.by_buyer.get(buyer_id) else {
+            return Vec::new();
+        };
+        let mut cursors: Vec<&HeldCursor> = orders.values().filter(|c| before(c)).collect();
+        cursors.sort_unstable_by(|a, b| b.cmp(a));
+        cursors
+            .into_iter()
             .take(limit)
-            .cloned()
+            .filter_map(|cursor| self.held.get(cursor).cloned())
             .collect()
     }
 }

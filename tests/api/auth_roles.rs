@@ -7,6 +7,7 @@ use crate::helpers::*;
 use creditgate::auth::Authenticator;
 use creditgate::grpc::pb;
 use creditgate::grpc::pb::credit_decision_service_client::CreditDecisionServiceClient;
+use creditgate::grpc::pb::credit_review_service_client::CreditReviewServiceClient;
 use creditgate::grpc::pb::ledger_service_client::LedgerServiceClient;
 use creditgate::grpc::server::ServerOptions;
 use std::path::Path;
@@ -38,6 +39,9 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("RecordPayment", &["ledger"]),
     ("SetInvoiceDispute", &["ledger"]),
     ("GetBuyerExposure", &["ledger", "analyst"]),
+    ("ListHeldOrders", &["analyst"]),
+    ("ReleaseOrder", &["analyst"]),
+    ("GetDecision", &["analyst"]),
 ];
 
 fn sha256_hex(token: &str) -> String {
@@ -78,6 +82,7 @@ pub(crate) fn with_token<T>(message: T, token: Option<&str>) -> tonic::Request<T
 async fn call(channel: &Channel, rpc: &str, token: Option<&str>) -> Result<(), tonic::Status> {
     let mut decisions = CreditDecisionServiceClient::new(channel.clone());
     let mut ledger = LedgerServiceClient::new(channel.clone());
+    let mut review = CreditReviewServiceClient::new(channel.clone());
     match rpc {
         "CheckCreditLimit" => decisions
             .check_credit_limit(with_token(Default::default(), token))
@@ -109,6 +114,18 @@ async fn call(channel: &Channel, rpc: &str, token: Option<&str>) -> Result<(), t
             .map(drop),
         "GetBuyerExposure" => ledger
             .get_buyer_exposure(with_token(Default::default(), token))
+            .await
+            .map(drop),
+        "ListHeldOrders" => review
+            .list_held_orders(with_token(Default::default(), token))
+            .await
+            .map(drop),
+        "ReleaseOrder" => review
+            .release_order(with_token(Default::default(), token))
+            .await
+            .map(drop),
+        "GetDecision" => review
+            .get_decision(with_token(Default::default(), token))
             .await
             .map(drop),
         other => panic!("no such RPC in the matrix: {other}"),

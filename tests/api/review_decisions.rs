@@ -218,4 +218,15 @@ async fn the_embedded_store_keeps_a_bounded_history() {
         let found = app.decision_record(id).await;
         assert_eq!(found.is_ok(), n >= 2, "decision {n}: {found:?}");
     }
+    // A waiting order's decision stays readable while it is listed, however
+    // many decisions came after it.
+    app.upsert(buyer("WAITS", "1.00")).await;
+    let waiting = app.check("WAITS", "SO-W", "500.00").await;
+    for n in 0..5 {
+        app.check("HIST", &format!("SO-LATER-{n}"), "1.00").await;
+    }
+    let listed = app.held("WAITS", 10, "").await.unwrap();
+    assert_eq!(listed.held_orders[0].decision_id, waiting.decision_id);
+    let record = app.decision_record(&waiting.decision_id).await.unwrap();
+    assert_eq!(record.reasons, waiting.reasons);
 }
