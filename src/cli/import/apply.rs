@@ -93,10 +93,18 @@ fn refused(row: &Row, step: Step, status: tonic::Status) -> Failure {
         Refusal::Fatal(message) => return Failure::Fatal(message),
         Refusal::Row(status) => status,
     };
-    let message = status.message();
+    let mut message = status.message();
     let column = match status.code() {
-        // The API's INVALID_ARGUMENT starts with the field path.
-        tonic::Code::InvalidArgument => step.column(message.split(' ').next().unwrap_or("")),
+        // The API's INVALID_ARGUMENT starts with the field path: once it names
+        // a column, the rest of the message is what is wrong with that cell.
+        tonic::Code::InvalidArgument => {
+            let (field, rest) = message.split_once(' ').unwrap_or((message, ""));
+            let column = step.column(field);
+            if column.is_some() && step != Step::PaidPart && !rest.is_empty() {
+                message = rest;
+            }
+            column
+        }
         code => step.column_for(code, message),
     };
     let context = match step {
