@@ -17,6 +17,7 @@ mod edge_shutdown;
 mod edge_tls;
 mod hostile_input;
 mod idempotency;
+mod import;
 mod invariants;
 mod ledger;
 mod limits;
