@@ -261,6 +261,9 @@ async fn buyer_row<S: Sink>(shared: &Shared<S>, row: &Row) -> Result<Written, Fa
 /// The buyer's currency: invoices and payments rows carry none.
 async fn currency<S: Sink>(shared: &Shared<S>, row: &Row, step: Step) -> Result<String, Failure> {
     let buyer_id = row.text(0);
+    // An id no buyer can have is named as the API names it, not as "not found".
+    crate::grpc::convert::buyer_id("buyer_id", &buyer_id)
+        .map_err(|e| refused(row, step, e.into()))?;
     let known = shared.currencies.lock().get(&buyer_id).cloned();
     let currency = match known {
         Some(currency) => currency,
