@@ -118,7 +118,12 @@ pub async fn run(args: &ImportArgs, config: &crate::config::Config) -> Result<St
         let sink = Arc::new(sink_redis::RedisSink::open(config)?);
         let report = apply::apply(sink.clone(), plan, tally.clone(), concurrency).await;
         let mut notes = Vec::new();
-        let failed = failure(&tally, &report, &mut notes);
+        let mut failed = failure(&tally, &report, &mut notes);
+        if args.complete && failed.is_none() && tally.loaded() == 0 {
+            // Markers over an empty store read as "no exposure anywhere": the
+            // very thing they exist to prevent.
+            failed = Some("--complete refused: no row was loaded".to_owned());
+        }
         let complete = match (args.complete, failed.is_some()) {
             (true, true) => {
                 notes.push(

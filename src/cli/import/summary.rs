@@ -65,6 +65,12 @@ impl Tally {
         self.totals()[3]
     }
 
+    /// Rows that are in the store now (applied or already there).
+    pub fn loaded(&self) -> u64 {
+        let [_, applied, unchanged, _] = self.totals();
+        applied + unchanged
+    }
+
     /// Rows read that were never tried (the import stopped early).
     pub fn not_attempted(&self) -> u64 {
         let [read, applied, unchanged, rejected] = self.totals();
