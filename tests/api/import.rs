@@ -544,3 +544,43 @@ async fn a_reseed_of_an_emptied_redis_stays_exposure_unknown_until_complete_and_
     assert!(!codes(&check).contains(&"EXPOSURE_UNKNOWN"), "{check:?}");
     assert_eq!(check.exposure, before[0].total_exposure);
 }
+
+#[tokio::test]
+async fn complete_needs_redis_and_an_unreachable_server_stops_the_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let buyers = write(
+        dir.path(),
+        "buyers.csv",
+        &[
+            BUYERS_HEADER.to_owned(),
+            "C-1,Good GmbH,DE,EUR,core,10000.00,30,,,,,,,,".to_owned(),
+        ],
+    );
+    let file = buyers.display().to_string();
+    let run = import(vec!["--complete".to_owned(), file.clone()]).await;
+    assert!(!run.ok);
+    assert!(
+        run.stderr
+            .contains("--complete writes Redis's store markers: it needs --redis-url"),
+        "{}",
+        run.text()
+    );
+    // A port nothing listens on (bound, then released).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let run = import(vec![
+        "--server".to_owned(),
+        format!("http://127.0.0.1:{port}"),
+        file,
+    ])
+    .await;
+    assert!(!run.ok);
+    assert!(
+        run.stderr.contains("cannot reach the server"),
+        "{}",
+        run.text()
+    );
+}
