@@ -17,6 +17,11 @@
 //! "file:line: column N (name): message", the column found from the field the
 //! API names.
 //!
+//! **Currency.** Invoices and payments rows carry none: amounts are in the
+//! buyer's currency, taken from the buyers row applied in the same run, else
+//! asked once per buyer (a server: GetBuyerExposure, whose credit limit is in
+//! it; Redis: the stored profile).
+//!
 //! **Order.** All buyers before any invoice, all invoices before any payment,
 //! whatever the order of the files; one buyer's rows in file and line order;
 //! up to `--concurrency` buyers at once.
@@ -51,8 +56,12 @@
 //! server's UpsertBuyer does not say, so there every accepted buyer counts as
 //! applied (the server writes nothing for an equal profile). A dispute flag set
 //! again does not make a row applied. Exit status 1 when any row was rejected or
-//! the import stopped; the summary goes to stdout, progress and each rejected row
-//! to stderr.
+//! the import stopped; the summary goes to stdout, progress (a bar on a
+//! terminal, a plain line every 5 s otherwise) and each rejected row to stderr.
+//! A file that cannot be read or whose kind cannot be told stops the import
+//! before anything is written; so does a failure nothing else would get past
+//! (server unreachable, token refused, Redis down): the rows not tried are
+//! counted, and a re-run of the same files picks them up.
 //!
 //! **Re-seed** (`--redis-url` / `--redis-cluster`, docs/operations.md "Store
 //! loss"): writes while the store marker is missing, so Redis stays

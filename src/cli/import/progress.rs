@@ -25,7 +25,7 @@ impl Progress {
         let bar = std::io::stderr().is_terminal().then(|| {
             let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
             if let Ok(style) = ProgressStyle::with_template(
-                "{bar:40} {pos}/{len} rows, {per_sec}, {eta} left {msg}",
+                "{bar:40} {pos}/{len} rows ({percent}%), {elapsed} elapsed, {eta} left",
             ) {
                 bar.set_style(style);
             }
