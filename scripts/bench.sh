@@ -18,6 +18,10 @@
 #   scripts/bench.sh telemetry  the cost of metrics (--metrics-listen, scraped every second)
 #                               and of the per-decision info log line: off / metrics / logs /
 #                               both, alternated, TELEMETRY_REPS (3) rounds per store
+#   scripts/bench.sh import     rows/s of `creditgate import`: straight into an empty
+#                               redis-server (a re-seed), the same files again (every row a
+#                               replay), and through a server on the embedded store;
+#                               IMPORT_BUYERS (20000) buyers with 5 invoices and 1 payment each
 #
 # BENCH_DURATION (10) and BENCH_WARMUP (2) set the seconds of each run (quick uses 3
 # and 1, the 60 s tail run its own); TAIL_REPS (3) the runs per tail figure, TAIL_STORES
@@ -494,8 +498,78 @@ memory() {
     "$BIN/creditgate-memory" cycles --per-day 10 --retention-days 36500
 }
 
+# Import throughput. The files are generated here (deterministic, dated from
+# today); redis-server (or the server) on REDIS_CPU / the server core, the import
+# on the other core. CPU steal over each run is printed next to it: a figure
+# taken while the host took the cores away is not comparable.
+steal_ticks() { awk '/^cpu /{print $9, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat; }
+
+import_run() {
+    local name=$1 s0 s1 t0 t1
+    shift
+    read -r s0 t0 < <(steal_ticks)
+    "${LOAD_CPU[@]}" "$CG_BIN" import "$@" >"$OUT/import-$name.txt" 2>"$OUT/import-$name.log" ||
+        { echo "import $name failed: $OUT/import-$name.txt, $OUT/import-$name.log" >&2; exit 1; }
+    read -r s1 t1 < <(steal_ticks)
+    printf '%-18s %s (steal %s%%)\n' "$name" "$(head -1 "$OUT/import-$name.txt" | sed 's/^import into .*: \([0-9]* rows\)/\1/')" \
+        "$(python3 -c "print(round(100 * ($s1 - $s0) / max(1, $t1 - $t0), 1))")"
+}
+
+import_rows() {
+    local buyers=${IMPORT_BUYERS:-20000} dir="$OUT/import"
+    rm -rf "$dir" "$OUT"/import-*
+    mkdir -p "$dir"
+    python3 - "$buyers" "$dir" <<'PY'
+import datetime, sys
+n, out = int(sys.argv[1]), sys.argv[2]
+today = datetime.datetime.now(datetime.timezone.utc).date()
+day = lambda offset: (today + datetime.timedelta(days=offset)).isoformat()
+with open(f"{out}/buyers.csv", "w") as b, open(f"{out}/invoices.csv", "w") as i, \
+        open(f"{out}/payments.csv", "w") as p:
+    b.write("buyer_id,name,country_code,currency_code,risk_tier,credit_limit,payment_terms_days,"
+            "annual_revenue,net_worth,years_in_business,external_grade,legal_disputes,insolvency,"
+            "insured_limit,indemnity_percent\n")
+    i.write("buyer_id,invoice_id,order_id,amount,open_amount,issue_date,due_date,disputed\n")
+    p.write("buyer_id,invoice_id,payment_id,amount,paid_date\n")
+    for k in range(n):
+        tier = ("core", "standard", "new", "watch")[k % 4]
+        b.write(f"C-{k:06},Customer {k} GmbH,DE,EUR,{tier},{50000 + k % 50 * 1000}.00,30,"
+                f"{2000000 + k * 37}.00,{400000 + k * 11}.00,{1 + k % 40},{1 + k % 9},0,false,,\n")
+        for j in range(5):
+            cents = 100000 + (k * 7919 + j * 104729) % 900000
+            issue = -(10 + j * 15 + k % 7)
+            amount = f"{cents // 100}.{cents % 100:02}"
+            if j == 0:
+                # 60% paid: half of that by a payments row, the rest derived.
+                paid_row = cents * 3 // 10
+                open_ = cents - cents * 6 // 10
+                p.write(f"C-{k:06},INV-{k:06}-{j},PAY-{k:06},{paid_row // 100}.{paid_row % 100:02},"
+                        f"{day(issue + 5)}\n")
+            else:
+                open_ = cents
+            i.write(f"C-{k:06},INV-{k:06}-{j},SO-{k:06}-{j},{amount},{open_ // 100}.{open_ % 100:02},"
+                    f"{day(issue)},{day(issue + 30)},{'true' if j == 4 and k % 10 == 0 else 'false'}\n")
+PY
+    local files=("$dir/buyers.csv" "$dir/invoices.csv" "$dir/payments.csv")
+    echo "import: $(($(cat "${files[@]}" | wc -l) - 3)) rows ($buyers buyers), $CORES cores"
+    # Runs of one configuration vary by up to 2x on this machine without visible
+    # steal: IMPORT_REPS (3) rounds, each on a new redis-server / server.
+    local rep url
+    for rep in $(seq "${IMPORT_REPS:-3}"); do
+        start_redis_on "$REDIS_CPU"
+        url="redis://127.0.0.1:$REDIS_PORT"
+        import_run "redis-empty-$rep" --redis-url "$url" "${files[@]}"
+        import_run "redis-replay-$rep" --redis-url "$url" --complete "${files[@]}"
+        stop "$REDIS_PID"
+        start_creditgate
+        import_run "server-$rep" --server "http://127.0.0.1:$CG_PORT" "${files[@]}"
+        stop "$CG_PID"
+    done
+}
+
 case $SECTION in
     ratios) ratios ;;
+    import) import_rows ;;
     quick) quick ;;
     telemetry) telemetry ;;
     tail) tail_runs ;;
@@ -509,5 +583,5 @@ case $SECTION in
         tail_runs
         capacity
         ;;
-    *) echo "unknown section $SECTION (quick, ratios, tail, capacity, flat, memory, telemetry, all)" >&2; exit 2 ;;
+    *) echo "unknown section $SECTION (quick, ratios, tail, capacity, flat, memory, telemetry, import, all)" >&2; exit 2 ;;
 esac

@@ -17,7 +17,7 @@ use crate::{reload, shutdown};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-fn redis_options(config: &Config) -> Result<Option<RedisOptions>, String> {
+pub(crate) fn redis_options(config: &Config) -> Result<Option<RedisOptions>, String> {
     let Some(target) = config.redis_target() else {
         return Ok(None);
     };

@@ -19,6 +19,7 @@ mod edge_tls;
 mod explain;
 mod hostile_input;
 mod idempotency;
+mod import;
 mod invariants;
 mod ledger;
 mod limits;

@@ -1,0 +1,430 @@
+//! Applying the rows: buyers first, then invoices, then payments, whatever the
+//! order of the files; within a buyer in row order; many buyers at once.
+
+use super::columns::{Kind, invoice};
+use super::formats::FileRows;
+use super::progress::Progress;
+use super::rows::{self, Row, RowError, Step};
+use super::sink::{Refusal, Sink, Written, judge};
+use super::summary::{Settled, Tally};
+use crate::clock::{Clock, SystemClock};
+use crate::domain::money::Money;
+use crate::grpc::{pb, requests};
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+/// The rows of every file, grouped by kind and buyer.
+pub struct Plan {
+    groups: [Vec<Vec<Row>>; 3],
+    /// Rows refused while reading.
+    rejected_on_read: Vec<RowError>,
+    /// (buyer_id, invoice_id) → the amounts of its payments rows: the part of
+    /// an invoice's paid part they explain is not derived again.
+    explicit_paid: HashMap<(String, String), Vec<String>>,
+    rows: u64,
+}
+
+/// Groups rows by buyer (column 0 of every kind), buyers in first-seen order,
+/// each buyer's rows in file and line order.
+fn by_buyer(rows: Vec<Row>) -> Vec<Vec<Row>> {
+    let mut at: HashMap<String, usize> = HashMap::new();
+    let mut groups: Vec<Vec<Row>> = Vec::new();
+    for row in rows {
+        let buyer = row.text(0);
+        match at.get(&buyer) {
+            Some(i) => groups[*i].push(row),
+            None => {
+                at.insert(buyer, groups.len());
+                groups.push(vec![row]);
+            }
+        }
+    }
+    groups
+}
+
+impl Plan {
+    pub fn new(files: Vec<FileRows>, tally: &Tally) -> Plan {
+        let mut by_kind: [Vec<Row>; 3] = Default::default();
+        let mut rejected_on_read = Vec::new();
+        for file in files {
+            tally.read(file.kind, (file.rows.len() + file.rejected.len()) as u64);
+            by_kind[file.kind as usize].extend(file.rows);
+            rejected_on_read.extend(file.rejected);
+        }
+        let mut explicit_paid: HashMap<(String, String), Vec<String>> = HashMap::new();
+        for row in &by_kind[Kind::Payments as usize] {
+            use super::columns::payment::{AMOUNT, BUYER_ID, INVOICE_ID};
+            explicit_paid
+                .entry((row.text(BUYER_ID), row.text(INVOICE_ID)))
+                .or_default()
+                .push(row.text(AMOUNT));
+        }
+        let rows = by_kind.iter().map(|rows| rows.len() as u64).sum();
+        Plan {
+            groups: by_kind.map(by_buyer),
+            rejected_on_read,
+            explicit_paid,
+            rows,
+        }
+    }
+}
+
+/// Why a row was not applied.
+enum Failure {
+    Row(RowError),
+    /// Stops the import (see [`Refusal::Fatal`]).
+    Fatal(String),
+}
+
+impl From<RowError> for Failure {
+    fn from(error: RowError) -> Failure {
+        Failure::Row(error)
+    }
+}
+
+/// A refusal of `step` for `row`, its message naming the column it came from.
+fn refused(row: &Row, step: Step, status: tonic::Status) -> Failure {
+    let status = match judge(status) {
+        Refusal::Fatal(message) => return Failure::Fatal(message),
+        Refusal::Row(status) => status,
+    };
+    let mut message = status.message();
+    let column = match status.code() {
+        // The API's INVALID_ARGUMENT starts with the field path: once it names
+        // a column, the rest of the message is what is wrong with that cell.
+        tonic::Code::InvalidArgument => {
+            let (field, rest) = message.split_once(' ').unwrap_or((message, ""));
+            let column = step.column(field);
+            if column.is_some() && step != Step::PaidPart && !rest.is_empty() {
+                message = rest;
+            }
+            column
+        }
+        code => step.column_for(code, message),
+    };
+    let context = match step {
+        Step::PaidPart => format!(
+            "the paid part (amount − open_amount, payment {}): ",
+            rows::derived_payment_id(row.cell(invoice::INVOICE_ID).unwrap_or_default())
+        ),
+        Step::Dispute => "marking it disputed: ".to_owned(),
+        _ => String::new(),
+    };
+    Failure::Row(row.error(column, format!("{context}{message}")))
+}
+
+struct Shared<S: Sink> {
+    sink: Arc<S>,
+    tally: Arc<Tally>,
+    progress: Arc<Progress>,
+    explicit_paid: HashMap<(String, String), Vec<String>>,
+    /// buyer_id → its currency: from this run's applied buyers rows, else asked
+    /// of the sink once (None: no such buyer).
+    currencies: Mutex<HashMap<String, Option<String>>>,
+    stop: AtomicBool,
+    fatal: Mutex<Option<String>>,
+}
+
+pub struct Report {
+    pub fatal: Option<String>,
+    pub elapsed: std::time::Duration,
+}
+
+/// Applies the plan with at most `concurrency` buyers in flight.
+pub async fn apply<S: Sink>(
+    sink: Arc<S>,
+    plan: Plan,
+    tally: Arc<Tally>,
+    concurrency: usize,
+) -> Report {
+    let started = Instant::now();
+    let progress = Progress::start(plan.rows);
+    for error in &plan.rejected_on_read {
+        tally.settle(error.kind, Settled::Rejected);
+        progress.rejected(&error.message);
+    }
+    let shared = Arc::new(Shared {
+        sink,
+        tally,
+        progress: progress.clone(),
+        explicit_paid: plan.explicit_paid,
+        currencies: Mutex::new(HashMap::new()),
+        stop: AtomicBool::new(false),
+        fatal: Mutex::new(None),
+    });
+    let [buyers, invoices, payments] = plan.groups;
+    for (kind, groups) in [
+        (Kind::Buyers, buyers),
+        (Kind::Invoices, invoices),
+        (Kind::Payments, payments),
+    ] {
+        phase(&shared, kind, groups, concurrency.max(1)).await;
+    }
+    progress.finish();
+    let fatal = shared.fatal.lock().take();
+    Report {
+        fatal,
+        elapsed: started.elapsed(),
+    }
+}
+
+async fn phase<S: Sink>(
+    shared: &Arc<Shared<S>>,
+    kind: Kind,
+    groups: Vec<Vec<Row>>,
+    concurrency: usize,
+) {
+    let slots = Arc::new(Semaphore::new(concurrency));
+    let mut tasks = JoinSet::new();
+    for group in groups {
+        if shared.stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            break;
+        };
+        let task_shared = shared.clone();
+        tasks.spawn(async move {
+            apply_group(&task_shared, kind, group).await;
+            drop(slot);
+        });
+        // Finished tasks are reaped as we go, so the set stays small.
+        while let Some(done) = tasks.try_join_next() {
+            shared_panic(shared, done);
+        }
+    }
+    while let Some(done) = tasks.join_next().await {
+        shared_panic(shared, done);
+    }
+}
+
+fn shared_panic<S: Sink>(shared: &Shared<S>, done: Result<(), tokio::task::JoinError>) {
+    if let Err(error) = done {
+        shared.stop.store(true, Ordering::Relaxed);
+        shared
+            .fatal
+            .lock()
+            .get_or_insert_with(|| format!("internal error while applying rows: {error}"));
+    }
+}
+
+async fn apply_group<S: Sink>(shared: &Shared<S>, kind: Kind, group: Vec<Row>) {
+    for row in &group {
+        if shared.stop.load(Ordering::Relaxed) {
+            return;
+        }
+        let result = match kind {
+            Kind::Buyers => buyer_row(shared, row).await,
+            Kind::Invoices => invoice_row(shared, row).await,
+            Kind::Payments => payment_row(shared, row).await,
+        };
+        let settled = match result {
+            Ok(Written::Applied) => Settled::Applied,
+            Ok(Written::Unchanged) => Settled::Unchanged,
+            Err(Failure::Row(error)) => {
+                shared.progress.rejected(&error.message);
+                Settled::Rejected
+            }
+            Err(Failure::Fatal(message)) => {
+                shared.stop.store(true, Ordering::Relaxed);
+                shared.fatal.lock().get_or_insert(message);
+                return;
+            }
+        };
+        shared.tally.settle(kind, settled);
+        shared.progress.row_done();
+    }
+}
+
+async fn buyer_row<S: Sink>(shared: &Shared<S>, row: &Row) -> Result<Written, Failure> {
+    let request = rows::upsert_buyer(row)?;
+    let (buyer_id, currency) = request
+        .buyer
+        .as_ref()
+        .map(|b| (b.buyer_id.clone(), b.currency_code.clone()))
+        .unwrap_or_default();
+    let written = shared
+        .sink
+        .upsert_buyer(request)
+        .await
+        .map_err(|status| refused(row, Step::Buyer, status))?;
+    // Its invoices and payments are in this currency (rows carry none).
+    shared.currencies.lock().insert(buyer_id, Some(currency));
+    Ok(written)
+}
+
+/// The buyer's currency: invoices and payments rows carry none.
+async fn currency<S: Sink>(shared: &Shared<S>, row: &Row, step: Step) -> Result<String, Failure> {
+    let buyer_id = row.text(0);
+    // An id no buyer can have is named as the API names it, not as "not found".
+    crate::grpc::convert::buyer_id("buyer_id", &buyer_id)
+        .map_err(|e| refused(row, step, e.into()))?;
+    let known = shared.currencies.lock().get(&buyer_id).cloned();
+    let currency = match known {
+        Some(currency) => currency,
+        None => {
+            let asked = shared
+                .sink
+                .currency(&buyer_id)
+                .await
+                .map_err(|status| refused(row, step, status))?;
+            shared
+                .currencies
+                .lock()
+                .insert(buyer_id.clone(), asked.clone());
+            asked
+        }
+    };
+    currency.ok_or_else(|| {
+        Failure::Row(row.error(
+            Some(0),
+            format!(
+                "buyer {buyer_id:?} not found: neither applied from this import's buyers rows nor stored"
+            ),
+        ))
+    })
+}
+
+/// The payment of the invoice's paid part that its payments rows (if any) do
+/// not explain, paid on the issue date; None when nothing is left to derive.
+fn paid_part<S: Sink>(
+    shared: &Shared<S>,
+    row: &Row,
+    request: &pb::RecordInvoiceRequest,
+    amount: Money,
+) -> Result<Option<pb::RecordPaymentRequest>, Failure> {
+    let Some(open_text) = row.cell(invoice::OPEN_AMOUNT) else {
+        // No open_amount: the whole invoice is open.
+        return Ok(None);
+    };
+    let currency = amount.currency();
+    let open = Money::parse(currency, open_text)
+        .map_err(|e| row.error(Some(invoice::OPEN_AMOUNT), format!("{open_text:?} {e}")))?;
+    if open.minor() > amount.minor() {
+        return Err(row
+            .error(
+                Some(invoice::OPEN_AMOUNT),
+                format!("{open} is more than the amount {amount}"),
+            )
+            .into());
+    }
+    let explained: i64 = shared
+        .explicit_paid
+        .get(&(request.buyer_id.clone(), request.invoice_id.clone()))
+        .map(|amounts| {
+            amounts
+                .iter()
+                .filter_map(|a| Money::parse_positive(currency, a).ok())
+                .map(|m| m.minor())
+                .sum()
+        })
+        .unwrap_or(0);
+    let paid = amount.minor() - open.minor();
+    let derived = paid - explained;
+    if derived < 0 {
+        return Err(row
+            .error(
+                Some(invoice::OPEN_AMOUNT),
+                format!(
+                    "the payments rows of this invoice pay {}, more than amount − open_amount ({})",
+                    Money::from_minor(currency, explained),
+                    Money::from_minor(currency, paid)
+                ),
+            )
+            .into());
+    }
+    if derived == 0 {
+        return Ok(None);
+    }
+    Ok(Some(pb::RecordPaymentRequest {
+        buyer_id: request.buyer_id.clone(),
+        invoice_id: request.invoice_id.clone(),
+        amount: Some(pb::Money {
+            currency_code: currency.code().to_owned(),
+            amount: Money::from_minor(currency, derived).amount_string(),
+        }),
+        paid_date: request.issue_date.clone(),
+        payment_id: rows::derived_payment_id(&request.invoice_id),
+    }))
+}
+
+/// An invoices row: RecordInvoice, then the payment of its paid part, then
+/// SetInvoiceDispute when disputed. Every request is validated by the API's
+/// parsing before the first is sent, so a row the API would refuse in a later
+/// step writes nothing.
+async fn invoice_row<S: Sink>(shared: &Shared<S>, row: &Row) -> Result<Written, Failure> {
+    let currency = currency(shared, row, Step::Invoice).await?;
+    let request = rows::record_invoice(row, &currency);
+    let draft =
+        requests::record_invoice(&request).map_err(|e| refused(row, Step::Invoice, e.into()))?;
+    let disputed = rows::invoice_disputed(row)?;
+    let paid_part = paid_part(shared, row, &request, draft.amount)?;
+    if let Some(payment) = &paid_part {
+        let parsed = requests::record_payment(payment)
+            .map_err(|e| refused(row, Step::PaidPart, e.into()))?;
+        // A payment cannot lie after today (the API's rule, checked by the
+        // service only after the invoice would have been written).
+        if parsed.paid_date > SystemClock.today() {
+            return Err(row
+                .error(
+                    Some(invoice::ISSUE_DATE),
+                    format!(
+                        "{} is after today, so no part of the invoice can be paid yet (open_amount is below amount)",
+                        parsed.paid_date
+                    ),
+                )
+                .into());
+        }
+    }
+    let dispute = disputed.then(|| pb::SetInvoiceDisputeRequest {
+        buyer_id: request.buyer_id.clone(),
+        invoice_id: request.invoice_id.clone(),
+        disputed: true,
+    });
+    let mut created = shared
+        .sink
+        .record_invoice(request)
+        .await
+        .map_err(|status| refused(row, Step::Invoice, status))?;
+    if let Some(payment) = paid_part {
+        created |= shared
+            .sink
+            .record_payment(payment)
+            .await
+            .map_err(|status| refused(row, Step::PaidPart, status))?;
+    }
+    if let Some(dispute) = dispute {
+        // Setting a flag that is already set changes nothing and says so not:
+        // it does not make the row count as applied.
+        shared
+            .sink
+            .set_dispute(dispute)
+            .await
+            .map_err(|status| refused(row, Step::Dispute, status))?;
+    }
+    Ok(if created {
+        Written::Applied
+    } else {
+        Written::Unchanged
+    })
+}
+
+async fn payment_row<S: Sink>(shared: &Shared<S>, row: &Row) -> Result<Written, Failure> {
+    let currency = currency(shared, row, Step::Payment).await?;
+    let request = rows::record_payment(row, &currency);
+    let created = shared
+        .sink
+        .record_payment(request)
+        .await
+        .map_err(|status| refused(row, Step::Payment, status))?;
+    Ok(if created {
+        Written::Applied
+    } else {
+        Written::Unchanged
+    })
+}

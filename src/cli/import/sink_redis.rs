@@ -1,0 +1,153 @@
+//! The Redis sink, for a re-seed: an in-process `CreditService` on a
+//! `RedisStore` in seed mode (writes accepted while the store marker is
+//! missing, as `--seed-mode` does), called through the same request parsing
+//! and service methods as the LedgerService handlers (`grpc::ledger`).
+
+use super::sink::{Sink, Written};
+use crate::clock::SystemClock;
+use crate::config::Config;
+use crate::domain::date_window::DateWindow;
+use crate::domain::ids::BuyerId;
+use crate::domain::policy::Policy;
+use crate::grpc::pb;
+use crate::grpc::requests::{self, Upsert};
+use crate::service::{CreditService, ServiceError, ServiceSettings};
+use crate::store::Store;
+use crate::store::redis::RedisStore;
+use std::sync::Arc;
+use std::time::Duration;
+use tonic::Status;
+
+/// The shortest store timeout an import uses: `--redis-timeout` is tuned for a
+/// decision's latency, while an import keeps 64 buyers' scripts in flight on
+/// one connection and a slow answer is only a slower import.
+const MIN_STORE_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub struct RedisSink {
+    store: Arc<RedisStore>,
+    service: CreditService<RedisStore>,
+    describe: String,
+}
+
+impl RedisSink {
+    pub fn open(config: &Config) -> Result<RedisSink, String> {
+        let mut options =
+            crate::app::redis_options(config)?.ok_or("no --redis-url or --redis-cluster given")?;
+        options.allow_uninitialised_writes = true;
+        let store =
+            Arc::new(RedisStore::open(&options).map_err(|e| format!("cannot open redis: {e}"))?);
+        // UpsertBuyer rates the buyer: with the servers' policy, or their ratings
+        // would differ from what the servers compute.
+        let policy = match &config.policy_file {
+            Some(path) => crate::policy_file::load(path)?,
+            None => Policy::default(),
+        };
+        let settings = ServiceSettings {
+            reservation_ttl: config.reservation_ttl,
+            store_timeout: config.redis_timeout.max(MIN_STORE_TIMEOUT),
+            ledger_date_window: DateWindow {
+                years: config.ledger_date_window_years,
+            },
+            ledger_retention: config.ledger_retention()?,
+        };
+        let service = CreditService::new(
+            store.clone(),
+            Arc::new(policy),
+            Arc::new(SystemClock),
+            settings,
+        );
+        let target = match &options.target {
+            crate::store::redis::RedisTarget::Url(url) => {
+                crate::store::redis::conn::redact_url(url)
+            }
+            crate::store::redis::RedisTarget::Cluster(nodes) => format!(
+                "cluster {}",
+                nodes
+                    .iter()
+                    .map(|n| crate::store::redis::conn::redact_url(n))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+        };
+        Ok(RedisSink {
+            store,
+            service,
+            describe: format!("Redis {target} (namespace {})", options.namespace),
+        })
+    }
+
+    pub fn store(&self) -> &RedisStore {
+        &self.store
+    }
+}
+
+fn status(error: ServiceError) -> Status {
+    Status::from(error)
+}
+
+impl Sink for RedisSink {
+    fn describe(&self) -> String {
+        self.describe.clone()
+    }
+
+    async fn upsert_buyer(&self, request: pb::UpsertBuyerRequest) -> Result<Written, Status> {
+        let profile = match requests::upsert_buyer(request).map_err(status)? {
+            Upsert::Replace(profile) => profile,
+            // The import never sends an update_mask.
+            Upsert::Patch { buyer_id, .. } => {
+                return Err(Status::internal(format!(
+                    "buyer {buyer_id}: a masked write from the import"
+                )));
+            }
+        };
+        // The service writes nothing for a profile equal to the stored one; the
+        // same fresh read tells the summary so.
+        let before = self
+            .store
+            .load_buyer_fresh(&profile.id)
+            .await
+            .map_err(|e| status(e.into()))?;
+        let unchanged = before.is_some_and(|stored| stored.record.profile == profile);
+        self.service.upsert_buyer(profile).await.map_err(status)?;
+        Ok(if unchanged {
+            Written::Unchanged
+        } else {
+            Written::Applied
+        })
+    }
+
+    async fn record_invoice(&self, request: pb::RecordInvoiceRequest) -> Result<bool, Status> {
+        let draft = requests::record_invoice(&request).map_err(status)?;
+        let outcome = self.service.record_invoice(draft).await.map_err(status)?;
+        Ok(outcome.created)
+    }
+
+    async fn record_payment(&self, request: pb::RecordPaymentRequest) -> Result<bool, Status> {
+        let draft = requests::record_payment(&request).map_err(status)?;
+        let outcome = self.service.record_payment(draft).await.map_err(status)?;
+        Ok(outcome.created)
+    }
+
+    async fn set_dispute(&self, request: pb::SetInvoiceDisputeRequest) -> Result<(), Status> {
+        let (buyer_id, invoice_id, disputed) =
+            requests::set_invoice_dispute(&request).map_err(status)?;
+        self.service
+            .set_dispute(&buyer_id, &invoice_id, disputed)
+            .await
+            .map_err(status)?;
+        Ok(())
+    }
+
+    async fn currency(&self, buyer_id: &str) -> Result<Option<String>, Status> {
+        let Ok(id) = BuyerId::parse(buyer_id) else {
+            // No such buyer can exist; the row's own validation names the id.
+            return Ok(None);
+        };
+        let stored = self
+            .store
+            .load_buyer(&id)
+            .await
+            .map_err(|e| status(e.into()))?;
+        Ok(stored.map(|s| s.record.profile.currency.code().to_owned()))
+    }
+}
