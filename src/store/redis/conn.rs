@@ -80,7 +80,14 @@ pub struct RedisSettings {
     pub wait_replicas: u32,
     /// `--redis-wait-timeout`: how long WAIT may block for them.
     pub wait_timeout: Duration,
+    /// `--redis-decision-history`: decision records kept per hash slot (at
+    /// least; stream trimming is by whole nodes, see docs/redis.md).
+    pub decision_history: usize,
 }
+
+/// Decision records kept per hash slot by default: 100 × the slots buyers use
+/// (docs/redis.md, "Decision history and held orders").
+pub const DEFAULT_DECISION_HISTORY_PER_SLOT: usize = 100;
 
 impl Default for RedisSettings {
     fn default() -> RedisSettings {
@@ -91,6 +98,7 @@ impl Default for RedisSettings {
             ca_pem: None,
             wait_replicas: 0,
             wait_timeout: Duration::from_millis(100),
+            decision_history: DEFAULT_DECISION_HISTORY_PER_SLOT,
         }
     }
 }

@@ -8,13 +8,15 @@ pub mod conn;
 mod eviction;
 mod init;
 pub mod keys;
-mod record;
+pub(crate) mod record;
 mod replica_wait;
 mod reply;
+mod review;
 
-pub use conn::{RedisSettings, RedisTarget};
+pub use conn::{DEFAULT_DECISION_HISTORY_PER_SLOT, RedisSettings, RedisTarget};
 pub use init::{InitReport, init_store};
 
+use super::decision_format;
 use super::{
     Approval, CancelOutcome, DisputeOutcome, HeldCursor, HeldOrder, InvoiceOutcome, LedgerView,
     PaymentOutcome, PaymentRequest, ReleaseOutcome, ReleaseRequest, ReserveOutcome, ReserveRequest,
@@ -59,6 +61,7 @@ struct Scripts {
     buyer: Script,
     ledger: Script,
     release: Script,
+    release_order: Script,
 }
 
 impl Scripts {
@@ -72,6 +75,7 @@ impl Scripts {
             buyer: script(include_str!("scripts/buyer.lua")),
             ledger: script(include_str!("scripts/ledger.lua")),
             release: script(include_str!("scripts/release.lua")),
+            release_order: script(include_str!("scripts/release_order.lua")),
         }
     }
 }
@@ -100,6 +104,8 @@ pub struct RedisStore {
     /// Set with `--redis-wait-replicas`: the scripts that reserve or move money
     /// run through it and wait for replicas.
     replica_wait: Option<ReplicaWait>,
+    /// Decision records kept per hash slot (`--redis-decision-history`).
+    decision_history: usize,
 }
 
 /// Whether a script's call waits for replicas (when the store is set to).
@@ -238,6 +244,7 @@ impl RedisStore {
             clock: RedisClock::default(),
             replica_wait: ReplicaWait::open(&options.target, &options.settings)
                 .map_err(unavailable)?,
+            decision_history: options.settings.decision_history.max(1),
         })
     }
 
@@ -527,31 +534,29 @@ impl Store for RedisStore {
             .await
     }
 
-    async fn release_order(
-        &self,
-        _request: ReleaseRequest,
-        _day: LedgerDay,
-    ) -> Result<ReleaseOutcome, StoreError> {
-        Err(StoreError::Unavailable(
-            "release_order: not on Redis yet".to_owned(),
-        ))
+    fn new_decision_id(&self, buyer_id: &BuyerId) -> String {
+        review::decision_id_in_slot(self.keys.buyer_slot(buyer_id))
     }
 
-    async fn decision(&self, _decision_id: &str) -> Result<Option<DecisionRecord>, StoreError> {
-        Err(StoreError::Unavailable(
-            "decision: not on Redis yet".to_owned(),
-        ))
+    async fn release_order(
+        &self,
+        request: ReleaseRequest,
+        day: LedgerDay,
+    ) -> Result<ReleaseOutcome, StoreError> {
+        self.release_held(request, day).await
+    }
+
+    async fn decision(&self, decision_id: &str) -> Result<Option<DecisionRecord>, StoreError> {
+        self.find_decision(decision_id).await
     }
 
     async fn held_orders(
         &self,
-        _buyer_id: Option<&BuyerId>,
-        _after: Option<&HeldCursor>,
-        _limit: usize,
+        buyer_id: Option<&BuyerId>,
+        after: Option<&HeldCursor>,
+        limit: usize,
     ) -> Result<Vec<HeldOrder>, StoreError> {
-        Err(StoreError::Unavailable(
-            "held_orders: not on Redis yet".to_owned(),
-        ))
+        self.list_held(buyer_id, after, limit).await
     }
 
     async fn check_and_reserve(
@@ -573,6 +578,13 @@ impl Store for RedisStore {
             request.reservation_ttl_secs,
             DUNNING_SAMPLE,
         );
+        let review = (
+            decision_format::inputs_to_json(&request.inputs),
+            request.buyer_id.as_str(),
+            self.decision_history,
+            review::HELD_PER_SLOT,
+        );
+        let args = (args, review);
         // Decisions never bypass the marker, even in seeding mode.
         let (reply, acked) = self
             .run(
@@ -655,7 +667,7 @@ impl Store for RedisStore {
                 buyer_id,
                 Some(day),
                 Durability::Replicated,
-                order_id.as_str(),
+                (order_id.as_str(), buyer_id.as_str()),
             )
             .await?;
         let (_, rest) = status(&reply)?;
@@ -680,6 +692,7 @@ impl Store for RedisStore {
             invoice.amount,
             invoice.issue_date.days(),
             invoice.due_date.days(),
+            buyer_id.as_str(),
         );
         let reply = self
             .write(
@@ -866,7 +879,7 @@ impl Store for RedisStore {
 mod tests {
     use super::*;
 
-    const SCRIPTS: [(&str, &str); 9] = [
+    const SCRIPTS: [(&str, &str); 10] = [
         ("prelude.lua", PRELUDE),
         ("check.lua", include_str!("scripts/check.lua")),
         ("invoice.lua", include_str!("scripts/invoice.lua")),
@@ -876,6 +889,10 @@ mod tests {
         ("buyer.lua", include_str!("scripts/buyer.lua")),
         ("ledger.lua", include_str!("scripts/ledger.lua")),
         ("release.lua", include_str!("scripts/release.lua")),
+        (
+            "release_order.lua",
+            include_str!("scripts/release_order.lua"),
+        ),
     ];
 
     /// A script is atomic: Redis serves nobody else while it runs. A command that
