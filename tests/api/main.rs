@@ -37,6 +37,8 @@ mod redis_pause;
 mod redis_replicas;
 mod redis_wait;
 mod retention;
+mod review;
+mod review_decisions;
 mod scoring;
 mod server;
 mod tiers;

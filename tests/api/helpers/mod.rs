@@ -12,6 +12,7 @@ use creditgate::domain::date::Date;
 use creditgate::domain::policy::Policy;
 use creditgate::grpc::pb;
 use creditgate::grpc::pb::credit_decision_service_client::CreditDecisionServiceClient;
+use creditgate::grpc::pb::credit_review_service_client::CreditReviewServiceClient;
 use creditgate::grpc::pb::ledger_service_client::LedgerServiceClient;
 use creditgate::grpc::server::{self, ServerOptions};
 use creditgate::service::{CreditService, InvariantMonitor, ServiceSettings};
@@ -101,6 +102,7 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub decisions: CreditDecisionServiceClient<Channel>,
     pub ledger: LedgerServiceClient<Channel>,
+    pub review: CreditReviewServiceClient<Channel>,
     pub clock: Arc<ManualClock>,
     /// Runtime invariant violations the server logged (reserved without APPROVED).
     pub invariants: InvariantMonitor,
@@ -198,7 +200,8 @@ impl TestApp {
         TestApp {
             addr,
             decisions: CreditDecisionServiceClient::new(channel.clone()),
-            ledger: LedgerServiceClient::new(channel),
+            ledger: LedgerServiceClient::new(channel.clone()),
+            review: CreditReviewServiceClient::new(channel),
             clock,
             invariants,
             shutdown: Some(tx),
@@ -378,6 +381,54 @@ impl TestApp {
             .clone()
             .get_buyer_exposure(pb::GetBuyerExposureRequest {
                 buyer_id: buyer.into(),
+            })
+            .await
+            .map(|r| r.into_inner())
+    }
+
+    pub async fn held(
+        &self,
+        buyer: &str,
+        page_size: i32,
+        page_token: &str,
+    ) -> Result<pb::ListHeldOrdersResponse, tonic::Status> {
+        self.review
+            .clone()
+            .list_held_orders(pb::ListHeldOrdersRequest {
+                buyer_id: buyer.into(),
+                page_size,
+                page_token: page_token.into(),
+            })
+            .await
+            .map(|r| r.into_inner())
+    }
+
+    pub async fn release(
+        &self,
+        buyer: &str,
+        order: &str,
+        amount: &str,
+        by: &str,
+        reason: &str,
+    ) -> Result<pb::ReleaseOrderResponse, tonic::Status> {
+        self.review
+            .clone()
+            .release_order(pb::ReleaseOrderRequest {
+                buyer_id: buyer.into(),
+                order_id: order.into(),
+                amount: eur(amount),
+                released_by: by.into(),
+                reason: reason.into(),
+            })
+            .await
+            .map(|r| r.into_inner())
+    }
+
+    pub async fn decision_record(&self, id: &str) -> Result<pb::DecisionRecord, tonic::Status> {
+        self.review
+            .clone()
+            .get_decision(pb::GetDecisionRequest {
+                decision_id: id.into(),
             })
             .await
             .map(|r| r.into_inner())
