@@ -391,6 +391,7 @@ mod tests {
         Currency::from_code("EUR").unwrap()
     }
 
+    #[derive(Debug)]
     struct Spec {
         ids: (String, String),
         amount: i64,
