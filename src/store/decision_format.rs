@@ -419,7 +419,7 @@ mod tests {
             tier: RiskTier::New,
             manual_limit: s.limits.0.map(money),
             payment_terms_days: 30,
-            early_payment_discount: s.optional.0.then(|| EarlyPaymentDiscount {
+            early_payment_discount: s.optional.0.then_some(EarlyPaymentDiscount {
                 percent: pct,
                 days: 10,
             }),

@@ -63,11 +63,10 @@ async fn redis_a_decision_is_kept_in_its_buyers_slot_and_reads_back_whole() {
     assert_eq!(held.held_orders[0].decision_id, refused.decision_id);
     assert_eq!(held.held_orders[0].order_id, "O:1|x");
 
-    // An id of another store, or of a slot with nothing in it: not found.
+    // An id of another store (a v4), or of a slot with nothing in it: not found.
     for id in [
         "0193b3c4-5d6e-7f80-9a1b-2c3d4e5f0000",
         "6f1c2d3e-4b5a-4c6d-8e7f-8091a2b30001",
-        "nonsense",
     ] {
         let missing = app.decision_record(id).await.unwrap_err();
         assert_eq!(missing.code(), tonic::Code::NotFound, "{id}");
@@ -108,11 +107,15 @@ async fn redis_the_decision_history_keeps_about_its_cap_per_slot() {
 async fn cluster_buyers_in_many_slots_list_newest_first_without_a_filter() {
     let cluster = RedisCluster::start();
     let namespace = unique_namespace();
-    let app = app_on(redis_options(
-        RedisTarget::Cluster(cluster.seeds()),
-        &namespace,
-    ))
-    .await;
+    let options = redis_options(RedisTarget::Cluster(cluster.seeds()), &namespace);
+    // An unfiltered page reads all 16,384 slots: 0.3-0.4 s in a debug build on
+    // a loaded CI core (docs/redis.md gives the release cost), so this test
+    // allows more than the suite's 500 ms; it is about what is listed.
+    let settings = creditgate::service::ServiceSettings {
+        store_timeout: Duration::from_secs(5),
+        ..test_settings()
+    };
+    let app = TestApp::spawn_on(initialised_redis(&options).await, settings).await;
     let buyers: Vec<String> = (0..6).map(|n| format!("C-{n}")).collect();
     let mut masters = BTreeSet::new();
     let mut expected = Vec::new();
@@ -153,4 +156,36 @@ async fn cluster_buyers_in_many_slots_list_newest_first_without_a_filter() {
     let after = app.held("", 10, "").await.unwrap();
     assert_eq!(after.held_orders.len(), buyers.len() - 1);
     assert!(after.held_orders.iter().all(|h| h.order_id != "C-3-O"));
+}
+
+/// The figure docs/redis.md quotes: what one record costs in Redis, stream
+/// overhead included, for the test suite's bare buyer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_measures_bytes_per_decision_record() {
+    let redis = RedisServer::start();
+    let namespace = unique_namespace();
+    let app = app_on(redis_options(RedisTarget::Url(redis.url()), &namespace)).await;
+    app.upsert(buyer("B-MEASURE", "1000000.00")).await;
+    let key = KeySchema::new(&namespace)
+        .slot(slot_of_tag(&format!("{namespace}:b:B-MEASURE")))
+        .decisions;
+    let records = 100;
+    for n in 0..records {
+        app.check("B-MEASURE", &format!("ORDER-{n:06}"), "10.00")
+            .await;
+    }
+    let len: usize = redis_cli(redis.port, &["XLEN", &key])
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(len, records);
+    let bytes: usize = redis_cli(redis.port, &["MEMORY", "USAGE", &key, "SAMPLES", "0"])
+        .trim()
+        .parse()
+        .unwrap();
+    println!(
+        "decision stream: {bytes} bytes for {len} records, {} bytes per record",
+        bytes / len
+    );
+    assert!(bytes / len < 2_000, "{bytes} bytes for {len} records");
 }

@@ -316,6 +316,60 @@ impl Connection {
         }
     }
 
+    /// Runs `pipe` on the master that owns `slot` (the one Redis: on it). The
+    /// commands may name keys of other slots that master owns: Redis checks
+    /// each command's key against the node, not the pipeline's, so one round
+    /// trip reads many slots (a slot that moved answers MOVED: the call fails).
+    pub async fn pipeline_on_master_of(
+        &self,
+        pipe: Pipeline,
+        count: usize,
+        slot: usize,
+    ) -> RedisResult<Vec<Value>> {
+        match self {
+            Connection::Single(c) => pipe.query_async(&mut c.clone()).await,
+            Connection::Cluster(c) => {
+                let route = redis::cluster_routing::Route::new(
+                    slot as u16,
+                    redis::cluster_routing::SlotAddr::Master,
+                );
+                c.clone()
+                    .route_pipeline(pipe, 0, count, SingleNodeRoutingInfo::SpecificNode(route))
+                    .await
+            }
+        }
+    }
+
+    /// Every master's slots (all 16,384 on the one Redis), from CLUSTER SLOTS.
+    pub async fn slots_by_master(&self) -> RedisResult<Vec<Vec<usize>>> {
+        let Connection::Cluster(c) = self else {
+            return Ok(vec![(0..super::keys::SLOTS).collect()]);
+        };
+        let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::Random);
+        let mut slots_cmd = redis::cmd("CLUSTER");
+        slots_cmd.arg("SLOTS");
+        let reply = c.clone().route_command(slots_cmd, routing).await?;
+        let ranges = <Vec<Vec<Value>> as redis::FromRedisValue>::from_redis_value_ref(&reply)?;
+        let mut by_master: std::collections::BTreeMap<String, Vec<usize>> = Default::default();
+        for range in &ranges {
+            let bound = |i: usize| {
+                <i64 as redis::FromRedisValue>::from_redis_value_ref(
+                    range.get(i).unwrap_or(&Value::Nil),
+                )
+            };
+            let (start, end) = (bound(0)?, bound(1)?);
+            let master = range
+                .get(2)
+                .map(|node| format!("{node:?}"))
+                .unwrap_or_default();
+            by_master
+                .entry(master)
+                .or_default()
+                .extend((start.max(0) as usize)..=(end.max(0) as usize));
+        }
+        Ok(by_master.into_values().collect())
+    }
+
     pub async fn pipeline(&self, pipe: &Pipeline) -> RedisResult<Vec<Value>> {
         match self {
             Connection::Single(c) => pipe.query_async(&mut c.clone()).await,

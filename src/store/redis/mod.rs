@@ -336,6 +336,21 @@ impl RedisStore {
         }
     }
 
+    /// Runs a script that decides (check, release): it never bypasses the
+    /// marker, even in seeding mode, and waits for replicas when the store does;
+    /// the caller tells which answers need the acknowledgement.
+    async fn decide(
+        &self,
+        script: &Script,
+        buyer_id: &BuyerId,
+        day: LedgerDay,
+        args: impl ToRedisArgs,
+    ) -> Result<(Value, Option<Acked>), StoreError> {
+        let keys = self.keys.buyer(buyer_id);
+        self.run(script, &keys, "0", Some(day), Durability::Replicated, args)
+            .await
+    }
+
     async fn script_cmd(
         &self,
         script: &Script,
@@ -564,7 +579,6 @@ impl Store for RedisStore {
         request: ReserveRequest,
         day: LedgerDay,
     ) -> Result<ReserveOutcome, StoreError> {
-        let keys = self.keys.buyer(&request.buyer_id);
         let c = &request.conditions;
         let args = (
             request.order_id.as_str(),
@@ -584,17 +598,8 @@ impl Store for RedisStore {
             self.decision_history,
             review::HELD_PER_SLOT,
         );
-        let args = (args, review);
-        // Decisions never bypass the marker, even in seeding mode.
         let (reply, acked) = self
-            .run(
-                &self.scripts.check,
-                &keys,
-                "0",
-                Some(day),
-                Durability::Replicated,
-                args,
-            )
+            .decide(&self.scripts.check, &request.buyer_id, day, (args, review))
             .await?;
         let (head, rest) = status(&reply)?;
         // An approval, new or replayed, is answered only once replicated: a new

@@ -6,8 +6,7 @@
 use super::keys::SLOTS;
 use super::reply::{self, at, int, items, status, text};
 use super::{
-    Connection, DUNNING_SAMPLE, Durability, RedisStore, approval, common_error, snapshot,
-    unavailable,
+    Connection, DUNNING_SAMPLE, RedisStore, approval, common_error, snapshot, unavailable,
 };
 use crate::domain::decision_record::DecisionRecord;
 use crate::domain::ids::{BuyerId, OrderId};
@@ -24,10 +23,6 @@ pub const HELD_PER_SLOT: usize = 1_000;
 
 /// Stream entries read per XREVRANGE while looking for a decision.
 const HISTORY_PAGE: usize = 256;
-
-/// Slots listed at once without a buyer filter: each is one command on the
-/// multiplexed connection (per node on a cluster), so they travel pipelined.
-const SLOTS_IN_FLIGHT: usize = 512;
 
 /// A UUIDv7 whose last 16 bits are the hash slot its record is kept in. The
 /// version and variant bits are elsewhere; the time prefix and the counter the
@@ -136,47 +131,64 @@ fn held_order(packed: &str) -> Result<HeldOrder, String> {
     })
 }
 
-/// One slot's listed orders strictly after `after` (and of `buyer`, if given),
-/// newest first, at most `limit`. The set orders by (score, member), which is
+/// What one slot's page is read with: a reverse range from the cursor's score.
+fn held_page(key: &str, after: Option<&HeldCursor>, offset: usize, limit: usize) -> redis::Cmd {
+    let max = after.map_or("+inf".to_owned(), |c| c.last_at_ms.to_string());
+    let mut cmd = redis::cmd("ZREVRANGEBYSCORE");
+    cmd.arg(key)
+        .arg(max)
+        .arg("-inf")
+        .arg("WITHSCORES")
+        .arg("LIMIT")
+        .arg(offset)
+        .arg(limit);
+    cmd
+}
+
+/// Keeps a page's entries strictly after `after` (and of `buyer`, if given);
+/// answers the page's length. The set orders by (score, member), which is
 /// HeldCursor's order, so entries at or before the cursor come first in a
-/// reverse range from its score and are skipped; a page that is all skipped
-/// entries reads on.
+/// reverse range from its score.
+fn take_page(
+    key: &str,
+    page: &Value,
+    after: Option<&HeldCursor>,
+    buyer: Option<&BuyerId>,
+    out: &mut Vec<(HeldCursor, String)>,
+) -> Result<usize, StoreError> {
+    let page = pairs(page)?;
+    for (member, at_ms) in &page {
+        let member = text(member)?;
+        let Some(cursor) = parse_member(&member, score(at_ms)?) else {
+            tracing::warn!(%key, ?member, "skipping an unreadable held-order entry");
+            continue;
+        };
+        let after_cursor = after.is_none_or(|a| &cursor < a);
+        let of_buyer = buyer.is_none_or(|b| &cursor.buyer_id == b);
+        if after_cursor && of_buyer {
+            out.push((cursor, member));
+        }
+    }
+    Ok(page.len())
+}
+
+/// One slot's listed orders, newest first, at most `limit`: page after page
+/// while whole pages are skipped (before the cursor, or other buyers').
 async fn held_in_slot(
-    conn: Connection,
-    key: String,
-    after: Option<HeldCursor>,
-    buyer: Option<BuyerId>,
+    conn: &Connection,
+    key: &str,
+    after: Option<&HeldCursor>,
+    buyer: Option<&BuyerId>,
     limit: usize,
 ) -> Result<Vec<(HeldCursor, String)>, StoreError> {
-    let max = after
-        .as_ref()
-        .map_or("+inf".to_owned(), |c| c.last_at_ms.to_string());
     let mut out = Vec::new();
     let mut offset = 0;
     while out.len() < limit {
-        let mut cmd = redis::cmd("ZREVRANGEBYSCORE");
-        cmd.arg(&key)
-            .arg(&max)
-            .arg("-inf")
-            .arg("WITHSCORES")
-            .arg("LIMIT")
-            .arg(offset)
-            .arg(limit);
-        let page = conn.query(&cmd).await.map_err(unavailable)?;
-        let page = pairs(&page)?;
-        for (member, at_ms) in &page {
-            let member = text(member)?;
-            let Some(cursor) = parse_member(&member, score(at_ms)?) else {
-                tracing::warn!(%key, ?member, "skipping an unreadable held-order entry");
-                continue;
-            };
-            let after_cursor = after.as_ref().is_none_or(|a| &cursor < a);
-            let of_buyer = buyer.as_ref().is_none_or(|b| &cursor.buyer_id == b);
-            if after_cursor && of_buyer {
-                out.push((cursor, member));
-            }
-        }
-        if page.len() < limit {
+        let page = conn
+            .query(&held_page(key, after, offset, limit))
+            .await
+            .map_err(unavailable)?;
+        if take_page(key, &page, after, buyer, &mut out)? < limit {
             break;
         }
         offset += limit;
@@ -185,13 +197,56 @@ async fn held_in_slot(
     Ok(out)
 }
 
+/// Every slot's first page, one pipeline per master (one round trip each, all
+/// masters at once); a slot whose full page held skipped entries is read on by
+/// itself (the entry at the cursor, mostly).
+async fn held_in_every_slot(
+    store: &RedisStore,
+    after: Option<&HeldCursor>,
+    limit: usize,
+) -> Result<Vec<(HeldCursor, usize, String)>, StoreError> {
+    let masters = store.conn.slots_by_master().await.map_err(unavailable)?;
+    let mut reads = tokio::task::JoinSet::new();
+    for slots in masters {
+        let Some(&first) = slots.first() else {
+            continue;
+        };
+        let mut pipe = redis::pipe();
+        for &slot in &slots {
+            pipe.add_command(held_page(&store.keys.slot(slot).held, after, 0, limit));
+        }
+        let conn = store.conn.clone();
+        reads.spawn(async move {
+            let pages = conn.pipeline_on_master_of(pipe, slots.len(), first).await;
+            (slots, pages)
+        });
+    }
+    let mut found = Vec::new();
+    while let Some(read) = reads.join_next().await {
+        let (slots, pages) = read.map_err(|e| corrupt(format!("held-order read: {e}")))?;
+        let pages = pages.map_err(unavailable)?;
+        if pages.len() != slots.len() {
+            return Err(corrupt("held-order pipeline answered short".to_owned()));
+        }
+        for (slot, page) in slots.into_iter().zip(&pages) {
+            let key = store.keys.slot(slot).held;
+            let mut out = Vec::new();
+            let len = take_page(&key, page, after, None, &mut out)?;
+            if len == limit && out.len() < limit {
+                out = held_in_slot(&store.conn, &key, after, None, limit).await?;
+            }
+            found.extend(out.into_iter().map(|(c, m)| (c, slot, m)));
+        }
+    }
+    Ok(found)
+}
+
 impl RedisStore {
     pub(super) async fn release_held(
         &self,
         request: ReleaseRequest,
         day: LedgerDay,
     ) -> Result<ReleaseOutcome, StoreError> {
-        let keys = self.keys.buyer(&request.buyer_id);
         let args = (
             request.order_id.as_str(),
             request.amount.minor(),
@@ -203,16 +258,8 @@ impl RedisStore {
             request.buyer_id.as_str(),
             self.decision_history,
         );
-        // A release is a decision: it never bypasses the marker.
         let (reply, acked) = self
-            .run(
-                &self.scripts.release_order,
-                &keys,
-                "0",
-                Some(day),
-                Durability::Replicated,
-                args,
-            )
+            .decide(&self.scripts.release_order, &request.buyer_id, day, args)
             .await?;
         let (head, rest) = status(&reply)?;
         if head == "UNKNOWN_BUYER" {
@@ -282,9 +329,9 @@ impl RedisStore {
         }
     }
 
-    /// With a buyer: its slot only. Without: every one of the 16,384 slots, each
-    /// one command (most slots are empty), merged here; docs/redis.md gives the
-    /// cost. Then the records of the page, one HMGET per slot that has any.
+    /// With a buyer: its slot only. Without: every one of the 16,384 slots, one
+    /// command each (most slots are empty) in one pipeline per master, merged
+    /// here; docs/redis.md gives the cost. Then the records of the page, one HMGET per slot that has any.
     pub(super) async fn list_held(
         &self,
         buyer_id: Option<&BuyerId>,
@@ -294,27 +341,18 @@ impl RedisStore {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let slots: Vec<usize> = match buyer_id {
-            Some(buyer) => vec![self.keys.buyer_slot(buyer)],
-            None => (0..SLOTS).collect(),
+        let mut candidates = match buyer_id {
+            Some(buyer) => {
+                let slot = self.keys.buyer_slot(buyer);
+                let key = self.keys.slot(slot).held;
+                held_in_slot(&self.conn, &key, after, Some(buyer), limit)
+                    .await?
+                    .into_iter()
+                    .map(|(c, m)| (c, slot, m))
+                    .collect()
+            }
+            None => held_in_every_slot(self, after, limit).await?,
         };
-        let permits = Arc::new(tokio::sync::Semaphore::new(SLOTS_IN_FLIGHT));
-        let mut reads = tokio::task::JoinSet::new();
-        for slot in slots {
-            let (conn, key) = (self.conn.clone(), self.keys.slot(slot).held);
-            let (after, buyer) = (after.cloned(), buyer_id.cloned());
-            let permits = permits.clone();
-            reads.spawn(async move {
-                let _permit = permits.acquire_owned().await;
-                let found = held_in_slot(conn, key, after, buyer, limit).await;
-                found.map(|found| (slot, found))
-            });
-        }
-        let mut candidates = Vec::new();
-        while let Some(read) = reads.join_next().await {
-            let (slot, found) = read.map_err(|e| corrupt(format!("held-order read: {e}")))??;
-            candidates.extend(found.into_iter().map(|(c, m)| (c, slot, m)));
-        }
         candidates.sort_by(|a, b| b.0.cmp(&a.0));
         candidates.truncate(limit);
         let mut by_slot: BTreeMap<usize, Vec<String>> = BTreeMap::new();
