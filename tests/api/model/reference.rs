@@ -107,6 +107,24 @@ enum Order {
     },
 }
 
+impl Buyer {
+    /// A new approval reserves the amount until `expires_at`; the order stops
+    /// waiting for review.
+    fn approve(&mut self, order: &str, amount: i64, expires_at: i64, released: bool) {
+        self.orders.insert(
+            order.to_owned(),
+            Order::Approved {
+                amount,
+                remaining: amount,
+                expires_at: Some(expires_at),
+                settled: None,
+                released,
+            },
+        );
+        self.held.remove(order);
+    }
+}
+
 impl Order {
     fn settled(&self) -> Option<i64> {
         match self {
@@ -431,17 +449,7 @@ impl Model {
         let (decision, codes) = b.evaluate(amount, today);
         let approved = decision == Outcome::Approved;
         if approved {
-            b.orders.insert(
-                order.to_owned(),
-                Order::Approved {
-                    amount,
-                    remaining: amount,
-                    expires_at: Some(now + ttl),
-                    settled: None,
-                    released: false,
-                },
-            );
-            b.held.remove(order);
+            b.approve(order, amount, now + ttl, false);
         } else {
             b.held.insert(order.to_owned(), amount);
         }
@@ -651,17 +659,7 @@ impl Model {
         if b.held.get(order) != Some(&amount) {
             return Err(Refusal::FailedPrecondition);
         }
-        b.held.remove(order);
-        b.orders.insert(
-            order.to_owned(),
-            Order::Approved {
-                amount,
-                remaining: amount,
-                expires_at: Some(now + ttl),
-                settled: None,
-                released: true,
-            },
-        );
+        b.approve(order, amount, now + ttl, true);
         Ok((total + amount, true))
     }
 }
