@@ -35,6 +35,7 @@ pub(crate) fn redis_options(config: &Config) -> Result<Option<RedisOptions>, Str
             ca_pem,
             wait_replicas: config.redis_wait_replicas,
             wait_timeout: config.redis_wait_timeout,
+            decision_history: config.redis_decision_history as usize,
             ..RedisSettings::default()
         },
         namespace: config.redis_namespace.clone(),

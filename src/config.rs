@@ -65,6 +65,12 @@ pub struct Config {
     #[arg(long, env = "CREDITGATE_REDIS_WAIT_REPLICAS", default_value_t = 0)]
     pub redis_wait_replicas: u32,
 
+    /// Decision records kept per Redis hash slot (GetDecision, ReleaseOrder
+    /// retries): at least this many of each slot's latest; see docs/redis.md,
+    /// "Decision history and held orders", for the memory it takes.
+    #[arg(long, env = "CREDITGATE_REDIS_DECISION_HISTORY", default_value_t = crate::store::redis::DEFAULT_DECISION_HISTORY_PER_SLOT as u32, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub redis_decision_history: u32,
+
     /// Longest WAIT for those replicas; below --redis-timeout (a check keeps within both).
     #[arg(long, env = "CREDITGATE_REDIS_WAIT_TIMEOUT", default_value = "100ms", value_parser = parse_duration)]
     pub redis_wait_timeout: Duration,
@@ -300,6 +306,10 @@ mod tests {
         let parse = |args: &[&str]| Config::try_parse_from([&["creditgate"], args].concat());
         let default = parse(&[]).unwrap();
         assert_eq!(default.redis_wait_replicas, 0);
+        assert_eq!(default.redis_decision_history, 100);
+        let history = parse(&["--redis-decision-history", "500"]).unwrap();
+        assert_eq!(history.redis_decision_history, 500);
+        assert!(parse(&["--redis-decision-history", "0"]).is_err());
         assert_eq!(default.redis_wait_timeout, Duration::from_millis(100));
         let on = parse(&["--redis-wait-replicas", "2", "--redis-wait-timeout", "50ms"]).unwrap();
         assert_eq!(on.redis_wait_replicas, 2);

@@ -5,6 +5,7 @@
 //! approve past a limit.
 
 pub mod deadline;
+pub mod decision_format;
 pub mod memory;
 pub mod redis;
 pub mod review;

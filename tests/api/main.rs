@@ -38,6 +38,7 @@ mod redis_faults;
 mod redis_outage;
 mod redis_pause;
 mod redis_replicas;
+mod redis_review;
 mod redis_wait;
 mod retention;
 mod review;

@@ -80,7 +80,14 @@ pub struct RedisSettings {
     pub wait_replicas: u32,
     /// `--redis-wait-timeout`: how long WAIT may block for them.
     pub wait_timeout: Duration,
+    /// `--redis-decision-history`: decision records kept per hash slot (at
+    /// least; stream trimming is by whole nodes, see docs/redis.md).
+    pub decision_history: usize,
 }
+
+/// Decision records kept per hash slot by default: 100 × the slots buyers use
+/// (docs/redis.md, "Decision history and held orders").
+pub const DEFAULT_DECISION_HISTORY_PER_SLOT: usize = 100;
 
 impl Default for RedisSettings {
     fn default() -> RedisSettings {
@@ -91,6 +98,7 @@ impl Default for RedisSettings {
             ca_pem: None,
             wait_replicas: 0,
             wait_timeout: Duration::from_millis(100),
+            decision_history: DEFAULT_DECISION_HISTORY_PER_SLOT,
         }
     }
 }
@@ -306,6 +314,60 @@ impl Connection {
                 "a script followed by WAIT got fewer than two answers",
             ))),
         }
+    }
+
+    /// Runs `pipe` on the master that owns `slot` (the one Redis: on it). The
+    /// commands may name keys of other slots that master owns: Redis checks
+    /// each command's key against the node, not the pipeline's, so one round
+    /// trip reads many slots (a slot that moved answers MOVED: the call fails).
+    pub async fn pipeline_on_master_of(
+        &self,
+        pipe: Pipeline,
+        count: usize,
+        slot: usize,
+    ) -> RedisResult<Vec<Value>> {
+        match self {
+            Connection::Single(c) => pipe.query_async(&mut c.clone()).await,
+            Connection::Cluster(c) => {
+                let route = redis::cluster_routing::Route::new(
+                    slot as u16,
+                    redis::cluster_routing::SlotAddr::Master,
+                );
+                c.clone()
+                    .route_pipeline(pipe, 0, count, SingleNodeRoutingInfo::SpecificNode(route))
+                    .await
+            }
+        }
+    }
+
+    /// Every master's slots (all 16,384 on the one Redis), from CLUSTER SLOTS.
+    pub async fn slots_by_master(&self) -> RedisResult<Vec<Vec<usize>>> {
+        let Connection::Cluster(c) = self else {
+            return Ok(vec![(0..super::keys::SLOTS).collect()]);
+        };
+        let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::Random);
+        let mut slots_cmd = redis::cmd("CLUSTER");
+        slots_cmd.arg("SLOTS");
+        let reply = c.clone().route_command(slots_cmd, routing).await?;
+        let ranges = <Vec<Vec<Value>> as redis::FromRedisValue>::from_redis_value_ref(&reply)?;
+        let mut by_master: std::collections::BTreeMap<String, Vec<usize>> = Default::default();
+        for range in &ranges {
+            let bound = |i: usize| {
+                <i64 as redis::FromRedisValue>::from_redis_value_ref(
+                    range.get(i).unwrap_or(&Value::Nil),
+                )
+            };
+            let (start, end) = (bound(0)?, bound(1)?);
+            let master = range
+                .get(2)
+                .map(|node| format!("{node:?}"))
+                .unwrap_or_default();
+            by_master
+                .entry(master)
+                .or_default()
+                .extend((start.max(0) as usize)..=(end.max(0) as usize));
+        }
+        Ok(by_master.into_values().collect())
     }
 
     pub async fn pipeline(&self, pipe: &Pipeline) -> RedisResult<Vec<Value>> {

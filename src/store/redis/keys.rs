@@ -7,11 +7,22 @@ use crate::domain::ids::BuyerId;
 /// Redis Cluster hash slots.
 pub const SLOTS: usize = 16_384;
 
-/// The keys of one buyer, in the order every script expects them as KEYS[1..9]:
-/// marker, buyer, oexp, inv, due, pay, paid, ret, sales.
+/// The keys of one buyer, in the order every script expects them as
+/// KEYS[1..12]: marker, buyer, oexp, inv, due, pay, paid, ret, sales, then the
+/// buyer's slot's decision stream, held set and held records ([`SlotKeys`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BuyerKeys {
-    pub keys: [String; 9],
+    pub keys: [String; 12],
+}
+
+/// The review keys of one hash slot, under its marker's tag so that any buyer's
+/// script in the slot may write them: the capped decision stream, the held-order
+/// sorted set and its records.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SlotKeys {
+    pub decisions: String,
+    pub held: String,
+    pub held_records: String,
 }
 
 impl BuyerKeys {
@@ -98,12 +109,30 @@ impl KeySchema {
         format!("{}:b:{}", self.namespace, escape(buyer_id.as_str()))
     }
 
+    /// The hash slot of the buyer's keys (and of its decisions).
+    pub fn buyer_slot(&self, buyer_id: &BuyerId) -> usize {
+        slot_of_tag(&self.tag(buyer_id))
+    }
+
+    pub fn slot(&self, slot: usize) -> SlotKeys {
+        let marker = &self.markers[slot];
+        // "{<ns>:m:N}:marker" → "{<ns>:m:N}:<suffix>"
+        let tag = &marker[..marker.len() - "marker".len()];
+        SlotKeys {
+            decisions: format!("{tag}decisions"),
+            held: format!("{tag}held"),
+            held_records: format!("{tag}heldrec"),
+        }
+    }
+
     pub fn buyer(&self, buyer_id: &BuyerId) -> BuyerKeys {
         let tag = self.tag(buyer_id);
         let key = |suffix: &str| format!("{{{tag}}}:{suffix}");
+        let slot = slot_of_tag(&tag);
+        let review = self.slot(slot);
         BuyerKeys {
             keys: [
-                self.markers[slot_of_tag(&tag)].clone(),
+                self.markers[slot].clone(),
                 key("buyer"),
                 key("oexp"),
                 key("inv"),
@@ -112,6 +141,9 @@ impl KeySchema {
                 key("paid"),
                 key("ret"),
                 key("sales"),
+                review.decisions,
+                review.held,
+                review.held_records,
             ],
         }
     }

@@ -8,13 +8,15 @@ pub mod conn;
 mod eviction;
 mod init;
 pub mod keys;
-mod record;
+pub(crate) mod record;
 mod replica_wait;
 mod reply;
+mod review;
 
-pub use conn::{RedisSettings, RedisTarget};
+pub use conn::{DEFAULT_DECISION_HISTORY_PER_SLOT, RedisSettings, RedisTarget};
 pub use init::{InitReport, init_store};
 
+use super::decision_format;
 use super::{
     Approval, CancelOutcome, DisputeOutcome, HeldCursor, HeldOrder, InvoiceOutcome, LedgerView,
     PaymentOutcome, PaymentRequest, ReleaseOutcome, ReleaseRequest, ReserveOutcome, ReserveRequest,
@@ -59,6 +61,7 @@ struct Scripts {
     buyer: Script,
     ledger: Script,
     release: Script,
+    release_order: Script,
 }
 
 impl Scripts {
@@ -72,6 +75,7 @@ impl Scripts {
             buyer: script(include_str!("scripts/buyer.lua")),
             ledger: script(include_str!("scripts/ledger.lua")),
             release: script(include_str!("scripts/release.lua")),
+            release_order: script(include_str!("scripts/release_order.lua")),
         }
     }
 }
@@ -100,6 +104,8 @@ pub struct RedisStore {
     /// Set with `--redis-wait-replicas`: the scripts that reserve or move money
     /// run through it and wait for replicas.
     replica_wait: Option<ReplicaWait>,
+    /// Decision records kept per hash slot (`--redis-decision-history`).
+    decision_history: usize,
 }
 
 /// Whether a script's call waits for replicas (when the store is set to).
@@ -238,6 +244,7 @@ impl RedisStore {
             clock: RedisClock::default(),
             replica_wait: ReplicaWait::open(&options.target, &options.settings)
                 .map_err(unavailable)?,
+            decision_history: options.settings.decision_history.max(1),
         })
     }
 
@@ -327,6 +334,21 @@ impl RedisStore {
                 Ok((reply, None))
             }
         }
+    }
+
+    /// Runs a script that decides (check, release): it never bypasses the
+    /// marker, even in seeding mode, and waits for replicas when the store does;
+    /// the caller tells which answers need the acknowledgement.
+    async fn decide(
+        &self,
+        script: &Script,
+        buyer_id: &BuyerId,
+        day: LedgerDay,
+        args: impl ToRedisArgs,
+    ) -> Result<(Value, Option<Acked>), StoreError> {
+        let keys = self.keys.buyer(buyer_id);
+        self.run(script, &keys, "0", Some(day), Durability::Replicated, args)
+            .await
     }
 
     async fn script_cmd(
@@ -527,31 +549,29 @@ impl Store for RedisStore {
             .await
     }
 
-    async fn release_order(
-        &self,
-        _request: ReleaseRequest,
-        _day: LedgerDay,
-    ) -> Result<ReleaseOutcome, StoreError> {
-        Err(StoreError::Unavailable(
-            "release_order: not on Redis yet".to_owned(),
-        ))
+    fn new_decision_id(&self, buyer_id: &BuyerId) -> String {
+        review::decision_id_in_slot(self.keys.buyer_slot(buyer_id))
     }
 
-    async fn decision(&self, _decision_id: &str) -> Result<Option<DecisionRecord>, StoreError> {
-        Err(StoreError::Unavailable(
-            "decision: not on Redis yet".to_owned(),
-        ))
+    async fn release_order(
+        &self,
+        request: ReleaseRequest,
+        day: LedgerDay,
+    ) -> Result<ReleaseOutcome, StoreError> {
+        self.release_held(request, day).await
+    }
+
+    async fn decision(&self, decision_id: &str) -> Result<Option<DecisionRecord>, StoreError> {
+        self.find_decision(decision_id).await
     }
 
     async fn held_orders(
         &self,
-        _buyer_id: Option<&BuyerId>,
-        _after: Option<&HeldCursor>,
-        _limit: usize,
+        buyer_id: Option<&BuyerId>,
+        after: Option<&HeldCursor>,
+        limit: usize,
     ) -> Result<Vec<HeldOrder>, StoreError> {
-        Err(StoreError::Unavailable(
-            "held_orders: not on Redis yet".to_owned(),
-        ))
+        self.list_held(buyer_id, after, limit).await
     }
 
     async fn check_and_reserve(
@@ -559,7 +579,6 @@ impl Store for RedisStore {
         request: ReserveRequest,
         day: LedgerDay,
     ) -> Result<ReserveOutcome, StoreError> {
-        let keys = self.keys.buyer(&request.buyer_id);
         let c = &request.conditions;
         let args = (
             request.order_id.as_str(),
@@ -573,16 +592,14 @@ impl Store for RedisStore {
             request.reservation_ttl_secs,
             DUNNING_SAMPLE,
         );
-        // Decisions never bypass the marker, even in seeding mode.
+        let review = (
+            decision_format::inputs_to_json(&request.inputs),
+            request.buyer_id.as_str(),
+            self.decision_history,
+            review::HELD_PER_SLOT,
+        );
         let (reply, acked) = self
-            .run(
-                &self.scripts.check,
-                &keys,
-                "0",
-                Some(day),
-                Durability::Replicated,
-                args,
-            )
+            .decide(&self.scripts.check, &request.buyer_id, day, (args, review))
             .await?;
         let (head, rest) = status(&reply)?;
         // An approval, new or replayed, is answered only once replicated: a new
@@ -655,7 +672,7 @@ impl Store for RedisStore {
                 buyer_id,
                 Some(day),
                 Durability::Replicated,
-                order_id.as_str(),
+                (order_id.as_str(), buyer_id.as_str()),
             )
             .await?;
         let (_, rest) = status(&reply)?;
@@ -680,6 +697,7 @@ impl Store for RedisStore {
             invoice.amount,
             invoice.issue_date.days(),
             invoice.due_date.days(),
+            buyer_id.as_str(),
         );
         let reply = self
             .write(
@@ -866,7 +884,7 @@ impl Store for RedisStore {
 mod tests {
     use super::*;
 
-    const SCRIPTS: [(&str, &str); 9] = [
+    const SCRIPTS: [(&str, &str); 10] = [
         ("prelude.lua", PRELUDE),
         ("check.lua", include_str!("scripts/check.lua")),
         ("invoice.lua", include_str!("scripts/invoice.lua")),
@@ -876,6 +894,10 @@ mod tests {
         ("buyer.lua", include_str!("scripts/buyer.lua")),
         ("ledger.lua", include_str!("scripts/ledger.lua")),
         ("release.lua", include_str!("scripts/release.lua")),
+        (
+            "release_order.lua",
+            include_str!("scripts/release_order.lua"),
+        ),
     ];
 
     /// A script is atomic: Redis serves nobody else while it runs. A command that

@@ -53,7 +53,13 @@ fn corrupt(what: &str) -> String {
 }
 
 pub fn profile_to_json(p: &BuyerProfile) -> String {
-    let record = ProfileV1 {
+    serde_json::to_string(&profile_v1(p)).expect("profile serialises")
+}
+
+/// The profile's stored form, also nested in a decision record
+/// (crate::store::decision_format).
+pub(crate) fn profile_v1(p: &BuyerProfile) -> ProfileV1 {
+    ProfileV1 {
         id: p.id.to_string(),
         name: p.name.clone(),
         country: p.country_code.clone(),
@@ -83,13 +89,16 @@ pub fn profile_to_json(p: &BuyerProfile) -> String {
             .as_ref()
             .map(|d| d.percent.to_string()),
         discount_days: p.early_payment_discount.as_ref().map(|d| d.days),
-    };
-    serde_json::to_string(&record).expect("profile serialises")
+    }
 }
 
 pub fn profile_from_json(json: &str) -> Result<BuyerProfile, String> {
     let r: ProfileV1 =
         serde_json::from_str(json).map_err(|e| corrupt(&format!("profile ({e})")))?;
+    profile_from_v1(r)
+}
+
+pub(crate) fn profile_from_v1(r: ProfileV1) -> Result<BuyerProfile, String> {
     let currency = Currency::from_code(&r.currency).ok_or_else(|| corrupt("currency"))?;
     let money = |minor: i64| Money::from_minor(currency, minor);
     let tier = match r.tier.as_str() {
@@ -141,7 +150,11 @@ pub fn profile_from_json(json: &str) -> Result<BuyerProfile, String> {
 }
 
 pub fn rating_to_json(rating: &Rating) -> String {
-    let record = RatingV1 {
+    serde_json::to_string(&rating_v1(rating)).expect("rating serialises")
+}
+
+pub(crate) fn rating_v1(rating: &Rating) -> RatingV1 {
+    RatingV1 {
         score: rating.score,
         grade: rating.grade.value(),
         pd: rating.probability_of_default.to_string(),
@@ -156,12 +169,15 @@ pub fn rating_to_json(rating: &Rating) -> String {
             .iter()
             .map(|r| (r.code.as_str().to_owned(), r.message.clone()))
             .collect(),
-    };
-    serde_json::to_string(&record).expect("rating serialises")
+    }
 }
 
 pub fn rating_from_json(json: &str, currency: Currency) -> Result<Rating, String> {
     let r: RatingV1 = serde_json::from_str(json).map_err(|e| corrupt(&format!("rating ({e})")))?;
+    rating_from_v1(r, currency)
+}
+
+pub(crate) fn rating_from_v1(r: RatingV1, currency: Currency) -> Result<Rating, String> {
     let reasons = r
         .reasons
         .into_iter()

@@ -169,6 +169,12 @@ pub enum Op {
         buyer: usize,
         order: u8,
     },
+    /// ReleaseOrder; `amount` None: the amount the order waits with (if any).
+    Release {
+        buyer: usize,
+        order: u8,
+        amount: Option<Amount>,
+    },
     Score {
         buyer: usize,
     },
@@ -206,6 +212,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (buyer.clone(), 0u8..6, any::<bool>())
             .prop_map(|(buyer, invoice, disputed)| Op::Dispute { buyer, invoice, disputed }),
         2 => (buyer.clone(), 0u8..6).prop_map(|(buyer, order)| Op::Cancel { buyer, order }),
+        2 => (buyer.clone(), 0u8..4, proptest::option::weighted(0.2, amount()))
+            .prop_map(|(buyer, order, amount)| Op::Release { buyer, order, amount }),
         1 => buyer.prop_map(|buyer| Op::Score { buyer }),
         2 => prop_oneof![Just(1i64), Just(7), Just(16), Just(31), Just(61), Just(100)]
             .prop_map(|days| Op::Advance { days }),
@@ -452,6 +460,11 @@ impl Runner {
                     }
                 }
             }
+            Op::Release {
+                buyer,
+                order,
+                amount,
+            } => self.release(BUYERS[*buyer], *order, *amount).await?,
             Op::Score { buyer } => {
                 let b = BUYERS[*buyer];
                 let expected = self.model.score(b);
@@ -506,6 +519,15 @@ impl Runner {
                     );
                     let limit = self.model.limit_of(b).expect("on file");
                     prop_assert_eq!(money_cents(&e.credit_limit), limit, "{} limit", b);
+                    // The orders waiting for review, with the amounts they wait with.
+                    let listed = self.app.held(b, 1000, "").await;
+                    let listed = listed.map_err(|s| TestCaseError::fail(format!("{s:?}")))?;
+                    let got: std::collections::BTreeMap<String, i64> = listed
+                        .held_orders
+                        .iter()
+                        .map(|h| (h.order_id.clone(), money_cents(&h.amount)))
+                        .collect();
+                    prop_assert_eq!(&got, &self.model.buyers[b].held, "{} held orders", b);
                 }
                 (None, Err(status)) => prop_assert_eq!(status.code(), Code::NotFound, "{}", b),
                 (e, g) => {
@@ -590,6 +612,46 @@ impl Runner {
                         money_cents(&after.total_exposure) <= money_cents(&after.credit_limit),
                         "approved past the limit"
                     );
+                }
+            }
+            (Err(e), Err(status)) => same_refusal(e, &status)?,
+            (e, g) => return mismatch(e, g),
+        }
+        Ok(())
+    }
+
+    async fn release(&mut self, b: &str, order: u8, amount: Option<Amount>) -> Step {
+        let id = format!("ORD-{order}");
+        let waiting = self
+            .model
+            .buyers
+            .get(b)
+            .and_then(|buyer| buyer.held.get(&id).copied());
+        let base = self.model.limit_of(b).unwrap_or(100_000);
+        // A retry repeats the call as it was sent, not as it would be resolved now.
+        let cents = match (self.retrying, self.last_cents, amount) {
+            (true, Some(cents), _) => cents,
+            (_, _, Some(amount)) => amount.of(base),
+            (_, _, None) => waiting.unwrap_or(100),
+        };
+        self.last_cents = Some(cents);
+        let expected = self.model.release(b, &id, cents);
+        let got = self
+            .app
+            .release(b, &id, &text(cents), "analyst", "model test")
+            .await;
+        match (expected, got) {
+            (Ok((exposure, created)), Ok(r)) => {
+                prop_assert_eq!(r.created, created, "created");
+                let answer = r.decision.expect("the decision");
+                prop_assert_eq!(outcome(&answer), Outcome::Approved, "released");
+                prop_assert_eq!(
+                    answer.reasons.first().map(|r| r.code.as_str()),
+                    Some("RELEASED_BY_ANALYST"),
+                    "first reason"
+                );
+                if created {
+                    prop_assert_eq!(money_cents(&answer.exposure), exposure, "exposure");
                 }
             }
             (Err(e), Err(status)) => same_refusal(e, &status)?,

@@ -93,6 +93,8 @@ enum Order {
         remaining: i64,
         expires_at: Option<i64>,
         settled: Option<i64>,
+        /// Made by an analyst's release: a retried release answers it again.
+        released: bool,
     },
     Invoiced {
         invoice: String,
@@ -103,6 +105,24 @@ enum Order {
         settled: i64,
         was_approved: bool,
     },
+}
+
+impl Buyer {
+    /// A new approval reserves the amount until `expires_at`; the order stops
+    /// waiting for review.
+    fn approve(&mut self, order: &str, amount: i64, expires_at: i64, released: bool) {
+        self.orders.insert(
+            order.to_owned(),
+            Order::Approved {
+                amount,
+                remaining: amount,
+                expires_at: Some(expires_at),
+                settled: None,
+                released,
+            },
+        );
+        self.held.remove(order);
+    }
 }
 
 impl Order {
@@ -142,6 +162,9 @@ pub struct Buyer {
     orders: BTreeMap<String, Order>,
     invoices: BTreeMap<String, Invoice>,
     payments: BTreeMap<String, Payment>,
+    /// Orders waiting for the credit team (their latest check was HELD or
+    /// REFERRED), with the amount checked: docs/policy.md, "Review".
+    pub held: BTreeMap<String, i64>,
 }
 
 /// What a call answered when it failed: the gRPC code class.
@@ -324,6 +347,7 @@ impl Model {
                 remaining,
                 expires_at,
                 settled,
+                ..
             } = order
                 && follow
                 && expires_at.is_some_and(|at| at <= now)
@@ -367,6 +391,7 @@ impl Model {
                         orders: BTreeMap::new(),
                         invoices: BTreeMap::new(),
                         payments: BTreeMap::new(),
+                        held: BTreeMap::new(),
                     },
                 );
             }
@@ -398,6 +423,7 @@ impl Model {
         match b.orders.get(order) {
             Some(Order::Cancelled { .. }) => return Err(Refusal::FailedPrecondition),
             Some(Order::Invoiced { invoice, .. }) => {
+                b.held.remove(order);
                 return Ok(CheckAnswer {
                     decision: Outcome::Referred,
                     codes: vec!["ALREADY_INVOICED"],
@@ -423,15 +449,9 @@ impl Model {
         let (decision, codes) = b.evaluate(amount, today);
         let approved = decision == Outcome::Approved;
         if approved {
-            b.orders.insert(
-                order.to_owned(),
-                Order::Approved {
-                    amount,
-                    remaining: amount,
-                    expires_at: Some(now + ttl),
-                    settled: None,
-                },
-            );
+            b.approve(order, amount, now + ttl, false);
+        } else {
+            b.held.insert(order.to_owned(), amount);
         }
         Ok(CheckAnswer {
             decision,
@@ -495,6 +515,10 @@ impl Model {
                     );
                 }
             }
+        }
+        if let Some(order) = order {
+            // Invoiced: shipped, so no longer waiting for the credit team.
+            b.held.remove(order);
         }
         b.invoices.insert(
             id.to_owned(),
@@ -575,6 +599,7 @@ impl Model {
         self.expire(buyer);
         let today = self.today();
         let b = self.buyers.get_mut(buyer).ok_or(Refusal::NotFound)?;
+        b.held.remove(order);
         let answer = match b.orders.get_mut(order) {
             // A retried cancel answers as the first one did, less what it released.
             Some(Order::Cancelled { was_approved, .. }) => return Ok((0, *was_approved, false)),
@@ -584,6 +609,7 @@ impl Model {
                 remaining,
                 expires_at,
                 settled,
+                ..
             }) if *remaining < *amount => {
                 let released = *remaining;
                 if released > 0 {
@@ -605,5 +631,35 @@ impl Model {
             },
         );
         Ok(answer)
+    }
+
+    /// ReleaseOrder: (exposure after, created). A retried release (the order
+    /// holds the approval an earlier release made, for this amount) answers that
+    /// release again; any other order with a record, or one not waiting, or
+    /// waiting for another amount, is refused.
+    pub fn release(
+        &mut self,
+        buyer: &str,
+        order: &str,
+        amount: i64,
+    ) -> Result<(i64, bool), Refusal> {
+        self.expire(buyer);
+        let (now, ttl) = (self.now, self.reservation_ttl);
+        let b = self.buyers.get_mut(buyer).ok_or(Refusal::NotFound)?;
+        let total = b.totals().total();
+        match b.orders.get(order) {
+            Some(Order::Approved {
+                amount: a,
+                released: true,
+                ..
+            }) if *a == amount => return Ok((total, false)),
+            Some(_) => return Err(Refusal::FailedPrecondition),
+            None => {}
+        }
+        if b.held.get(order) != Some(&amount) {
+            return Err(Refusal::FailedPrecondition);
+        }
+        b.approve(order, amount, now + ttl, true);
+        Ok((total + amount, true))
     }
 }

@@ -1,4 +1,4 @@
--- ARGV: deadline_ms, allow_unmarked, today, kept_from, sales_from, order_id
+-- ARGV: deadline_ms, allow_unmarked, today, kept_from, sales_from, order_id, buyer_id
 -- Answers DONE, released, was_approved, invoiced. A tombstone settles today: the
 -- id stays retired for the retention window (a late retry of the check is
 -- refused), then the record is pruned like any settled one.
@@ -8,7 +8,12 @@ expire()
 prune()
 local id = ARGV[6]
 local field = order_field(id)
-local rec = redis.call('HGET', K_BUYER, field)
+local r = redis.call('HMGET', K_BUYER, field, held_field(id))
+local rec = r[1]
+if r[2] then
+  -- Whatever it was, a cancelled order waits for nobody.
+  unhold(ARGV[7], id)
+end
 if rec then
   local st, amt, rem, did, at, _, day = parse_order(rec)
   if kept(day) then

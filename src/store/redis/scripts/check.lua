@@ -2,10 +2,11 @@
 --       'w' after it: a WAIT follows, see touch()),
 --       today, kept_from, sales_from (the ledger's calendar, see the prelude),
 --       order_id, amount, buyer_version, blocked, max_total, max_insurable ('' = none),
---       earliest_due_day, decision_id, ttl_secs, sample
--- The hot path: six Redis calls for a new order (clock, marker, buyer with
--- totals, order record and next expiry, due dates, and the two writes of a
--- reservation); the expiry list is read only when its head may have lapsed. It
+--       earliest_due_day, decision_id, ttl_secs, sample, inputs (decision
+--       record JSON), buyer_id, history cap, held cap
+-- The hot path: seven Redis calls for a new order (clock, marker, buyer with
+-- totals, order record, next expiry and held field, due dates, the two writes
+-- of a reservation and the decision record's XADD); the expiry list is read only when its head may have lapsed. It
 -- prunes nothing: a settled record past the retention window is read as absent
 -- and left for the next ledger call to remove.
 -- The admission test below is ReserveConditions::admit (src/domain/policy.rs);
@@ -18,10 +19,13 @@ if redis.call('EXISTS', K_MARKER) == 0 then
 end
 local order_id, amount = ARGV[6], tonumber(ARGV[7])
 local field = order_field(order_id)
-local b = redis.call('HMGET', K_BUYER, 'v', 'oo', 'oi', 'dp', field, 'ne')
+local b = redis.call('HMGET', K_BUYER, 'v', 'oo', 'oi', 'dp', field, 'ne', held_field(order_id))
 if not b[1] then
   return {'UNKNOWN_BUYER'}
 end
+-- Since when the order waits for review (absent: it never did, or no longer).
+local since = b[7]
+local decision_id, inputs, buyer_id, history = ARGV[13], ARGV[16], ARGV[17], ARGV[18]
 -- 'ne': when the oldest open reservation lapses (absent: none, or not known;
 -- see expire()).
 local ne = b[6]
@@ -42,7 +46,12 @@ if b[5] then
       return {'CANCELLED'}
     end
     if st == 'I' then
-      return {'INVOICED', amt, did, snapshot(oo, oi, dp, today, sample)}
+      local snap = snapshot(oo, oi, dp, today, sample)
+      keep_decision(decision_id, inputs, snapshot_text(snap), 'I|' .. fmt(amt) .. '|' .. did, history)
+      if since then
+        unhold(buyer_id, order_id)
+      end
+      return {'INVOICED', amt, did, snap}
     end
     if amt ~= amount then
       return {'CONFLICT', amt, rem, did, at}
@@ -63,17 +72,15 @@ end
 if admit and #oldest > 0 then
   admit = tonumber(oldest[2]) >= tonumber(ARGV[12])
 end
+local snap_text = snapshot_text(snap)
 if not admit then
+  keep_decision(decision_id, inputs, snap_text, 'N', history)
+  hold(buyer_id, order_id, since, inputs, snap_text, ARGV[19])
   return {'NOT_RESERVED', snap}
 end
-local expires = NOW + tonumber(ARGV[14])
--- Overwrites a settled record past the window, if one is still stored.
-local record = pack_order('A', amount, amount, ARGV[13], NOW, expires, nil)
-if not ne then
-  -- The list was empty: this reservation becomes its head.
-  redis.call('HSET', K_BUYER, 'oo', fmt(oo + amount), field, record, 'ne', fmt(expires))
-else
-  redis.call('HSET', K_BUYER, 'oo', fmt(oo + amount), field, record)
+reserve(order_id, amount, decision_id, oo, ne, tonumber(ARGV[14]))
+keep_decision(decision_id, inputs, snap_text, 'R', history)
+if since then
+  unhold(buyer_id, order_id)
 end
-schedule(order_id, expires)
 return {'RESERVED', snap}

@@ -1,5 +1,5 @@
 -- ARGV: deadline_ms, allow_unmarked, today, kept_from, sales_from, invoice_id,
---       order_id ('' = none), amount, issue_day, due_day
+--       order_id ('' = none), amount, issue_day, due_day, buyer_id
 local g = guard(true)
 if g then return g end
 expire()
@@ -19,9 +19,11 @@ end
 -- approved (or cancelled, then shipped anyway) becomes invoiced, so that a later
 -- check of it reserves nothing (docs/policy.md, orders, invoices and payments).
 -- A record past the retention window counts as none.
-local consumed, order_rec, settles = 0, nil, false
+local consumed, order_rec, settles, was_held = 0, nil, false, false
 if order_id ~= '' then
-  local rec = redis.call('HGET', K_BUYER, order_field(order_id))
+  local r = redis.call('HMGET', K_BUYER, order_field(order_id), held_field(order_id))
+  local rec = r[1]
+  was_held = r[2]
   local st, amt, rem, did, at, exp, day
   if rec then
     st, amt, rem, did, at, exp, day = parse_order(rec)
@@ -47,6 +49,10 @@ if order_id ~= '' then
 end
 if oo - consumed + oi + amount > MAX_TOTAL then
   return {'OVERFLOW'}
+end
+if was_held then
+  -- Invoiced: shipped, so no longer waiting for the credit team.
+  unhold(ARGV[11], order_id)
 end
 if order_rec then
   redis.call('HSET', K_BUYER, order_field(order_id), order_rec)

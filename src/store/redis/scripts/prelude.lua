@@ -1,5 +1,9 @@
 local K_MARKER, K_BUYER, K_OEXP, K_INV, K_DUE, K_PAY, K_PAID, K_RET, K_SALES =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+-- The buyer's hash slot's review keys, under its marker's tag (docs/redis.md,
+-- "Decision history and held orders"): the capped decision stream, the held
+-- orders by last decision time, and their records.
+local K_DEC, K_HELD, K_HELDREC = KEYS[10], KEYS[11], KEYS[12]
 -- One clock for reservations: every replica's script reads Redis's own, so skewed
 -- replica clocks cannot expire each other's reservations (docs/redis.md).
 local CLOCK = redis.call('TIME')
@@ -315,4 +319,99 @@ local function snapshot(oo, oi, dp, today, sample)
     nxt = redis.call('ZRANGEBYSCORE', K_DUE, today, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
   end
   return {oo, oi, dp, oldest, nxt}
+end
+
+-- The decision history and the held-order list (docs/redis.md, "Decision
+-- history and held orders"). Their text forms are the ones
+-- src/store/decision_format.rs reads; its tests hold the Rust side, the
+-- redis_review integration tests the two together.
+
+-- The buyer field holding since when (ms) the order waits: read by the check's
+-- one HMGET, so an order that never waited costs no extra call.
+local function held_field(id)
+  return 'h:' .. id
+end
+
+-- (buyer, order) as one member. NUL sorts below every other byte, so among equal
+-- scores the set orders members as Rust orders (buyer_id, order_id) in HeldCursor.
+local function held_member(buyer_id, order_id)
+  return buyer_id .. '\0' .. order_id
+end
+
+local function sized(s)
+  return #s .. ':' .. s
+end
+
+-- A snapshot() as text: oo|oi|dp|n, then |day|<bytes>:<invoice id> for each of
+-- the n oldest due and for the next due, if any.
+local function snapshot_text(snap)
+  local parts = {fmt(snap[1]), fmt(snap[2]), fmt(snap[3]), fmt(#snap[4] / 2)}
+  local function item(id, day)
+    parts[#parts + 1] = fmt(tonumber(day))
+    parts[#parts + 1] = sized(id)
+  end
+  for i = 1, #snap[4], 2 do
+    item(snap[4][i], snap[4][i + 1])
+  end
+  if #snap[5] > 0 then
+    item(snap[5][1], snap[5][2])
+  end
+  return table.concat(parts, '|')
+end
+
+-- Appends a decision to the slot's history, trimmed to about `cap` entries
+-- ('~': whole stream nodes at a time, so trimming costs nothing per call).
+local function keep_decision(decision_id, inputs, snap_text, verdict, cap)
+  redis.call('XADD', K_DEC, 'MAXLEN', '~', cap, '*', 'd', decision_id, 'i', inputs, 's',
+    snap_text, 'o', verdict, 't', fmt(NOW_MS))
+end
+
+-- The order waits, with this decision (verdict N) as its latest: first_ms|packed
+-- record, packed as decision_format::record_to_packed. `since` is the buyer's
+-- h: field: since when it waits, if its entry is still listed (the per-slot cap
+-- may have evicted it and left the field behind: the set's entry decides).
+local function hold(buyer_id, order_id, since, inputs, snap_text, cap)
+  local member = held_member(buyer_id, order_id)
+  local first = NOW_MS
+  if since and redis.call('ZSCORE', K_HELD, member) then
+    first = tonumber(since)
+  end
+  local rec = fmt(NOW_MS) .. '|' .. sized(snap_text) .. '|' .. sized('N') .. '|' .. inputs
+  redis.call('HSET', K_HELDREC, member, fmt(first) .. '|' .. rec)
+  if since ~= fmt(first) then
+    redis.call('HSET', K_BUYER, held_field(order_id), fmt(first))
+  end
+  if redis.call('ZADD', K_HELD, fmt(NOW_MS), member) == 1 and
+      redis.call('ZCARD', K_HELD) > tonumber(cap) then
+    -- The order that waited longest unseen leaves, as on the embedded store. Its
+    -- buyer's h: field (another buyer's key, perhaps) stays until that order's
+    -- next decision, cancel or invoice: the set's entry is what counts.
+    local out = redis.call('ZPOPMIN', K_HELD)
+    redis.call('HDEL', K_HELDREC, out[1])
+  end
+end
+
+-- The order no longer waits (approved, released, invoiced, cancelled).
+local function unhold(buyer_id, order_id)
+  local member = held_member(buyer_id, order_id)
+  redis.call('ZREM', K_HELD, member)
+  redis.call('HDEL', K_HELDREC, member)
+  redis.call('HDEL', K_BUYER, held_field(order_id))
+end
+
+-- Reserves `amount` for a new approval of the order (check.lua, release_order.lua):
+-- the record, the running total and the expiry entry. `ne` is the buyer's 'ne'
+-- field as read (false: the expiry list was empty).
+local function reserve(order_id, amount, decision_id, oo, ne, ttl)
+  local expires = NOW + ttl
+  -- Overwrites a settled record past the window, if one is still stored.
+  local record = pack_order('A', amount, amount, decision_id, NOW, expires, nil)
+  local field = order_field(order_id)
+  if not ne then
+    -- The list was empty: this reservation becomes its head.
+    redis.call('HSET', K_BUYER, 'oo', fmt(oo + amount), field, record, 'ne', fmt(expires))
+  else
+    redis.call('HSET', K_BUYER, 'oo', fmt(oo + amount), field, record)
+  end
+  schedule(order_id, expires)
 end
