@@ -347,7 +347,7 @@ pub fn record_from_parts(
     decided_at_ms: i64,
 ) -> Result<DecisionRecord, String> {
     Ok(DecisionRecord {
-        inputs: inputs_from_json(inputs_json)?,
+        inputs: Arc::new(inputs_from_json(inputs_json)?),
         decided_at_ms,
         snapshot: snapshot_from_text(snapshot)?,
         verdict: verdict_from_text(verdict)?,
@@ -456,7 +456,7 @@ mod tests {
             due_date: Date::from_days(*day),
         };
         DecisionRecord {
-            inputs: DecisionInputs {
+            inputs: Arc::new(DecisionInputs {
                 decision_id: s.ids.1.clone(),
                 buyer: Arc::new(BuyerRecord {
                     profile,
@@ -488,7 +488,7 @@ mod tests {
                     released_by: s.ids.0.clone(),
                     reason: s.text.clone(),
                 }),
-            },
+            }),
             decided_at_ms: s.at,
             snapshot: LedgerSnapshot {
                 totals: ExposureTotals {
