@@ -498,8 +498,8 @@ memory() {
     "$BIN/creditgate-memory" cycles --per-day 10 --retention-days 36500
 }
 
-# Import throughput. The files are generated here (deterministic, dated from
-# today); redis-server (or the server) on REDIS_CPU / the server core, the import
+# Import throughput. The files are `creditgate demo-data`'s book (deterministic
+# for a seed, dated from today); redis-server (or the server) on REDIS_CPU / the server core, the import
 # on the other core. CPU steal over each run is printed next to it: a figure
 # taken while the host took the cores away is not comparable.
 steal_ticks() { awk '/^cpu /{print $9, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat; }
@@ -519,37 +519,9 @@ import_rows() {
     local buyers=${IMPORT_BUYERS:-20000} dir="$OUT/import"
     rm -rf "$dir" "$OUT"/import-*
     mkdir -p "$dir"
-    python3 - "$buyers" "$dir" <<'PY'
-import datetime, sys
-n, out = int(sys.argv[1]), sys.argv[2]
-today = datetime.datetime.now(datetime.timezone.utc).date()
-day = lambda offset: (today + datetime.timedelta(days=offset)).isoformat()
-with open(f"{out}/buyers.csv", "w") as b, open(f"{out}/invoices.csv", "w") as i, \
-        open(f"{out}/payments.csv", "w") as p:
-    b.write("buyer_id,name,country_code,currency_code,risk_tier,credit_limit,payment_terms_days,"
-            "annual_revenue,net_worth,years_in_business,external_grade,legal_disputes,insolvency,"
-            "insured_limit,indemnity_percent\n")
-    i.write("buyer_id,invoice_id,order_id,amount,open_amount,issue_date,due_date,disputed\n")
-    p.write("buyer_id,invoice_id,payment_id,amount,paid_date\n")
-    for k in range(n):
-        tier = ("core", "standard", "new", "watch")[k % 4]
-        b.write(f"C-{k:06},Customer {k} GmbH,DE,EUR,{tier},{50000 + k % 50 * 1000}.00,30,"
-                f"{2000000 + k * 37}.00,{400000 + k * 11}.00,{1 + k % 40},{1 + k % 9},0,false,,\n")
-        for j in range(5):
-            cents = 100000 + (k * 7919 + j * 104729) % 900000
-            issue = -(10 + j * 15 + k % 7)
-            amount = f"{cents // 100}.{cents % 100:02}"
-            if j == 0:
-                # 60% paid: half of that by a payments row, the rest derived.
-                paid_row = cents * 3 // 10
-                open_ = cents - cents * 6 // 10
-                p.write(f"C-{k:06},INV-{k:06}-{j},PAY-{k:06},{paid_row // 100}.{paid_row % 100:02},"
-                        f"{day(issue + 5)}\n")
-            else:
-                open_ = cents
-            i.write(f"C-{k:06},INV-{k:06}-{j},SO-{k:06}-{j},{amount},{open_ // 100}.{open_ % 100:02},"
-                    f"{day(issue)},{day(issue + 30)},{'true' if j == 4 and k % 10 == 0 else 'false'}\n")
-PY
+    # The demo book (tiers, sizes, insurance, invoices across every aging bucket,
+    # part-paid ones with and without payments rows), seeded: the same rows every run.
+    "$BIN/creditgate" demo-data --buyers "$buyers" --seed 1 --out "$dir" >/dev/null
     local files=("$dir/buyers.csv" "$dir/invoices.csv" "$dir/payments.csv")
     echo "import: $(($(cat "${files[@]}" | wc -l) - 3)) rows ($buyers buyers), $CORES cores"
     # Runs of one configuration vary by up to 2x on this machine without visible
