@@ -309,6 +309,35 @@ impl BuyerState {
         }
     }
 
+    /// The order record and expiry of a reservation just counted in
+    /// `open_orders`: a check's approval and an analyst's release alike. Replaces
+    /// a settled record past the window, if one is still there.
+    fn approve(
+        &mut self,
+        order_id: &OrderId,
+        amount: i64,
+        decision_id: &str,
+        now_secs: i64,
+        ttl_secs: i64,
+    ) {
+        let approval = Approval {
+            order_id: order_id.clone(),
+            amount,
+            remaining: amount,
+            decision_id: decision_id.to_owned(),
+            approved_at_secs: now_secs,
+        };
+        self.orders.insert(
+            order_id.clone(),
+            OrderEntry {
+                state: OrderState::Approved(approval),
+                expires_at: None,
+                settled_on: None,
+            },
+        );
+        self.set_expiry(order_id, Some(now_secs.saturating_add(ttl_secs)));
+    }
+
     fn set_expiry(&mut self, order_id: &OrderId, at: Option<i64>) {
         if let Some(entry) = self.orders.get_mut(order_id) {
             if let Some(old) = entry.expires_at.take() {
@@ -512,26 +541,13 @@ impl Store for MemoryStore {
             .checked_add(amount)
             .ok_or(StoreError::Overflow)?;
         self.record(record(&snapshot, StoreVerdict::Reserved));
-        let approval = Approval {
-            order_id: request.order_id.clone(),
+        state.approve(
+            &request.order_id,
             amount,
-            remaining: amount,
-            decision_id: request.inputs.decision_id.clone(),
-            approved_at_secs: request.now_secs,
-        };
-        // Replaces a settled record past the window, if one is still there.
-        state.orders.insert(
-            request.order_id.clone(),
-            OrderEntry {
-                state: OrderState::Approved(approval),
-                expires_at: None,
-                settled_on: None,
-            },
+            request.decision_id(),
+            request.now_secs,
+            request.reservation_ttl_secs,
         );
-        let expires_at = request
-            .now_secs
-            .saturating_add(request.reservation_ttl_secs);
-        state.set_expiry(&request.order_id, Some(expires_at));
         Ok(ReserveOutcome::Reserved(snapshot))
     }
 
@@ -907,25 +923,13 @@ impl Store for MemoryStore {
             snapshot: snapshot.clone(),
             verdict: StoreVerdict::Reserved,
         });
-        let approval = Approval {
-            order_id: request.order_id.clone(),
+        state.approve(
+            &request.order_id,
             amount,
-            remaining: amount,
-            decision_id: request.inputs.decision_id.clone(),
-            approved_at_secs: request.now_secs,
-        };
-        state.orders.insert(
-            request.order_id.clone(),
-            OrderEntry {
-                state: OrderState::Approved(approval),
-                expires_at: None,
-                settled_on: None,
-            },
+            &request.inputs.decision_id,
+            request.now_secs,
+            request.reservation_ttl_secs,
         );
-        let expires_at = request
-            .now_secs
-            .saturating_add(request.reservation_ttl_secs);
-        state.set_expiry(&request.order_id, Some(expires_at));
         Ok(ReleaseOutcome::Released(snapshot))
     }
 
