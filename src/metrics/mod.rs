@@ -54,6 +54,7 @@ pub enum StoreOp {
     CancelOrder,
     RecordInvoice,
     RecordPayment,
+    RecordLedgerRows,
     SetDispute,
     Ledger,
     ReleaseOrder,
@@ -62,7 +63,7 @@ pub enum StoreOp {
 }
 
 impl StoreOp {
-    pub const ALL: [StoreOp; 15] = [
+    pub const ALL: [StoreOp; 16] = [
         StoreOp::Health,
         StoreOp::LoadBuyer,
         StoreOp::LoadBuyerFresh,
@@ -73,6 +74,7 @@ impl StoreOp {
         StoreOp::CancelOrder,
         StoreOp::RecordInvoice,
         StoreOp::RecordPayment,
+        StoreOp::RecordLedgerRows,
         StoreOp::SetDispute,
         StoreOp::Ledger,
         StoreOp::ReleaseOrder,
@@ -92,6 +94,7 @@ impl StoreOp {
             StoreOp::CancelOrder => "cancel_order",
             StoreOp::RecordInvoice => "record_invoice",
             StoreOp::RecordPayment => "record_payment",
+            StoreOp::RecordLedgerRows => "record_ledger_rows",
             StoreOp::SetDispute => "set_dispute",
             StoreOp::Ledger => "ledger",
             StoreOp::ReleaseOrder => "release_order",

@@ -117,6 +117,24 @@ impl<S: Store> CreditService<S> {
         buyer_id: &BuyerId,
         build: impl Fn(Option<&BuyerProfile>) -> Result<BuyerProfile, ServiceError>,
     ) -> Result<BuyerProfile, ServiceError> {
+        Ok(self.upsert_buyer_telling(buyer_id, build).await?.0)
+    }
+
+    /// [`Self::upsert_buyer`], telling whether the store changed: an import
+    /// counts "unchanged" rows by the same read that decided it.
+    pub async fn upsert_buyer_changed(&self, profile: BuyerProfile) -> Result<bool, ServiceError> {
+        let id = profile.id.clone();
+        let (_, changed) = self
+            .upsert_buyer_telling(&id, |_| Ok(profile.clone()))
+            .await?;
+        Ok(changed)
+    }
+
+    async fn upsert_buyer_telling(
+        &self,
+        buyer_id: &BuyerId,
+        build: impl Fn(Option<&BuyerProfile>) -> Result<BuyerProfile, ServiceError>,
+    ) -> Result<(BuyerProfile, bool), ServiceError> {
         for _ in 0..MAX_WRITE_RETRIES {
             // Fresh, not cached: "nothing changed" must be judged against what is
             // stored now, or a write racing another replica's could be dropped.
@@ -124,7 +142,7 @@ impl<S: Store> CreditService<S> {
             let profile = build(existing.as_ref().map(|e| &e.record.profile))?;
             if let Some(existing) = &existing {
                 if existing.record.profile == profile {
-                    return Ok(profile);
+                    return Ok((profile, false));
                 }
                 if existing.record.profile.currency != profile.currency
                     && self.has_ledger(buyer_id).await?
@@ -152,7 +170,7 @@ impl<S: Store> CreditService<S> {
             {
                 Ok(_) => {
                     tracing::info!(buyer_id = %record.profile.id, "buyer upserted");
-                    return Ok(record.profile);
+                    return Ok((record.profile, true));
                 }
                 Err(StoreError::StaleBuyer(_)) => continue,
                 Err(other) => return Err(other.into()),
@@ -175,7 +193,10 @@ impl<S: Store> CreditService<S> {
         Ok(ledger.totals.total() != 0 || ledger.stats.first_invoice.is_some())
     }
 
-    async fn buyer_profile(&self, buyer_id: &BuyerId) -> Result<BuyerProfile, ServiceError> {
+    pub(super) async fn buyer_profile(
+        &self,
+        buyer_id: &BuyerId,
+    ) -> Result<BuyerProfile, ServiceError> {
         self.bounded(self.store.load_buyer(buyer_id))
             .await?
             .map(|stored| stored.record.profile.clone())
@@ -194,16 +215,7 @@ impl<S: Store> CreditService<S> {
         field: &str,
     ) -> Result<BuyerProfile, ServiceError> {
         let profile = self.buyer_profile(buyer_id).await?;
-        let currency = profile.currency;
-        if amount.currency() != currency {
-            return Err(ServiceError::invalid(
-                field,
-                format!(
-                    "is {} but buyer {buyer_id} trades in {currency}",
-                    amount.currency()
-                ),
-            ));
-        }
+        same_currency(&profile, amount, field)?;
         Ok(profile)
     }
 
@@ -230,46 +242,12 @@ impl<S: Store> CreditService<S> {
     ) -> Result<InvoiceOutcome, ServiceError> {
         // Dates are checked before the store is asked anything: a refused date
         // writes nothing and costs no round trip.
-        let window = self.settings.ledger_date_window;
         let today = self.clock.today();
-        window
-            .check_around(draft.issue_date, today)
-            .map_err(|e| ServiceError::invalid("issue_date", e))?;
-        if let Some(due_date) = draft.due_date {
-            window
-                .check_around(due_date, today)
-                .map_err(|e| ServiceError::invalid("due_date", e))?;
-        }
+        self.invoice_dates(&draft, today)?;
         let profile = self
             .require_currency(&draft.buyer_id, draft.amount, "amount.currency_code")
             .await?;
-        let due_date = match draft.due_date {
-            Some(due_date) => due_date,
-            None => {
-                let terms = profile.payment_terms_days;
-                let derived = draft.issue_date.add_days(terms as i32);
-                // The caller gave only the issue date, so that is the field to fix.
-                window.check_around(derived, today).map_err(|e| {
-                    ServiceError::invalid(
-                        "issue_date",
-                        format!(
-                            "{} with the buyer's {terms}-day payment terms gives a due date out of range: {e}",
-                            draft.issue_date
-                        ),
-                    )
-                })?;
-                derived
-            }
-        };
-        let invoice = Invoice {
-            id: draft.invoice_id,
-            order_id: draft.order_id,
-            amount: draft.amount.minor(),
-            open: draft.amount.minor(),
-            issue_date: draft.issue_date,
-            due_date,
-            disputed: false,
-        };
+        let invoice = self.invoice_for(draft.clone(), &profile, today)?;
         Ok(self
             .bounded(self.store.record_invoice(
                 &draft.buyer_id,
@@ -280,48 +258,115 @@ impl<S: Store> CreditService<S> {
             .await?)
     }
 
+    /// The dates the caller gave, within the ledger's date window.
+    pub(super) fn invoice_dates(
+        &self,
+        draft: &InvoiceDraft,
+        today: Date,
+    ) -> Result<(), ServiceError> {
+        let window = self.settings.ledger_date_window;
+        window
+            .check_around(draft.issue_date, today)
+            .map_err(|e| ServiceError::invalid("issue_date", e))?;
+        if let Some(due_date) = draft.due_date {
+            window
+                .check_around(due_date, today)
+                .map_err(|e| ServiceError::invalid("due_date", e))?;
+        }
+        Ok(())
+    }
+
+    /// The invoice the store records for a draft whose dates passed
+    /// [`Self::invoice_dates`]: in the buyer's currency, due on the date given
+    /// or after the buyer's payment terms.
+    pub(super) fn invoice_for(
+        &self,
+        draft: InvoiceDraft,
+        profile: &BuyerProfile,
+        today: Date,
+    ) -> Result<Invoice, ServiceError> {
+        same_currency(profile, draft.amount, "amount.currency_code")?;
+        let due_date = match draft.due_date {
+            Some(due_date) => due_date,
+            None => {
+                let terms = profile.payment_terms_days;
+                let derived = draft.issue_date.add_days(terms as i32);
+                // The caller gave only the issue date, so that is the field to fix.
+                self.settings
+                    .ledger_date_window
+                    .check_around(derived, today)
+                    .map_err(|e| {
+                        ServiceError::invalid(
+                            "issue_date",
+                            format!(
+                                "{} with the buyer's {terms}-day payment terms gives a due date out of range: {e}",
+                                draft.issue_date
+                            ),
+                        )
+                    })?;
+                derived
+            }
+        };
+        Ok(Invoice {
+            id: draft.invoice_id,
+            order_id: draft.order_id,
+            amount: draft.amount.minor(),
+            open: draft.amount.minor(),
+            issue_date: draft.issue_date,
+            due_date,
+            disputed: false,
+        })
+    }
+
     pub async fn record_payment(
         &self,
         draft: PaymentDraft,
     ) -> Result<PaymentOutcome, ServiceError> {
-        // A payment has happened: not after today, and not before the window.
-        // (Not before the invoice's issue date is the store's check: it needs the invoice.)
         let today = self.clock.today();
-        self.settings
-            .ledger_date_window
-            .check_past(draft.paid_date, today)
-            .map_err(|e| ServiceError::invalid("paid_date", e))?;
+        self.payment_date(&draft, today)?;
         let profile = self
             .require_currency(&draft.buyer_id, draft.amount, "amount.currency_code")
             .await?;
-        let currency = profile.currency;
-        let request = PaymentRequest {
+        let buyer_id = draft.buyer_id.clone();
+        let request = self.payment_for(draft, &profile)?;
+        self.bounded(self.store.record_payment(
+            &buyer_id,
+            request,
+            self.clock.now_secs(),
+            self.ledger_day(today),
+        ))
+        .await
+        .map_err(|error| payment_refused(profile.currency, error))
+    }
+
+    /// A payment has happened: not after today, and not before the window.
+    /// (Not before the invoice's issue date is the store's check: it needs the invoice.)
+    pub(super) fn payment_date(
+        &self,
+        draft: &PaymentDraft,
+        today: Date,
+    ) -> Result<(), ServiceError> {
+        self.settings
+            .ledger_date_window
+            .check_past(draft.paid_date, today)
+            .map_err(|e| ServiceError::invalid("paid_date", e))
+    }
+
+    /// The payment the store records: in the buyer's currency, with the
+    /// buyer's discount period and the policy's limit adjustment rule.
+    pub(super) fn payment_for(
+        &self,
+        draft: PaymentDraft,
+        profile: &BuyerProfile,
+    ) -> Result<PaymentRequest, ServiceError> {
+        same_currency(profile, draft.amount, "amount.currency_code")?;
+        Ok(PaymentRequest {
             invoice_id: draft.invoice_id,
             amount: draft.amount.minor(),
             paid_date: draft.paid_date,
             payment_id: draft.payment_id,
             discount_days: profile.early_payment_discount.as_ref().map(|d| d.days),
             adjustment_rule: self.policy.adjustment,
-        };
-        let result = self
-            .bounded(self.store.record_payment(
-                &draft.buyer_id,
-                request,
-                self.clock.now_secs(),
-                self.ledger_day(today),
-            ))
-            .await;
-        result.map_err(|error| match error {
-            StoreError::Overpayment {
-                invoice,
-                open,
-                attempted,
-            } => ServiceError::FailedPrecondition(format!(
-                "payment of {} exceeds the open balance {} of invoice {invoice}",
-                Money::from_minor(currency, attempted),
-                Money::from_minor(currency, open)
-            )),
-            other => other.into(),
         })
     }
 
@@ -399,5 +444,38 @@ impl<S: Store> CreditService<S> {
             invoices: lines,
             as_of: today,
         })
+    }
+}
+
+/// `amount` is in the buyer's currency, or `field` is named.
+fn same_currency(profile: &BuyerProfile, amount: Money, field: &str) -> Result<(), ServiceError> {
+    if amount.currency() != profile.currency {
+        return Err(ServiceError::invalid(
+            field,
+            format!(
+                "is {} but buyer {} trades in {}",
+                amount.currency(),
+                profile.id,
+                profile.currency
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A payment the store refused, as the caller is told: an overpayment names
+/// both amounts in the buyer's currency.
+pub(super) fn payment_refused(currency: Currency, error: StoreError) -> ServiceError {
+    match error {
+        StoreError::Overpayment {
+            invoice,
+            open,
+            attempted,
+        } => ServiceError::FailedPrecondition(format!(
+            "payment of {} exceeds the open balance {} of invoice {invoice}",
+            Money::from_minor(currency, attempted),
+            Money::from_minor(currency, open)
+        )),
+        other => other.into(),
     }
 }

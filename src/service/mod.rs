@@ -6,11 +6,13 @@
 mod decision;
 mod error;
 mod ledger;
+mod ledger_rows;
 mod review;
 
 pub use decision::{CheckOutcome, OrderCheck};
 pub use error::ServiceError;
 pub use ledger::{ExposureReport, InsuranceView, InvoiceDraft, OpenInvoiceLine, PaymentDraft};
+pub use ledger_rows::{LedgerEntry, RowOutcome};
 pub use review::{HeldPage, OrderRelease, Releasable, ReleaseAnswer, outcome_of};
 
 use crate::clock::Clock;

@@ -6,6 +6,7 @@
 
 pub mod deadline;
 pub mod decision_format;
+pub mod ledger_rows;
 pub mod memory;
 pub mod redis;
 pub mod review;
@@ -22,6 +23,8 @@ use crate::domain::policy::{AdjustmentRule, ReserveConditions};
 use crate::domain::retention::LedgerDay;
 use std::future::Future;
 use std::sync::Arc;
+
+pub use ledger_rows::{LedgerWrite, LedgerWritten, RowAnswers};
 
 /// Most settled items (order records, paid invoices, payment ids) a store call
 /// removes once they are past the retention window, and most days of DSO sales it
@@ -377,6 +380,21 @@ pub trait Store: Send + Sync + 'static {
         now_secs: i64,
         day: LedgerDay,
     ) -> impl Future<Output = Result<DisputeOutcome, StoreError>> + Send;
+
+    /// Rows of ledger writes of one buyer (an import), in order, each write as
+    /// its own call applies it, a row stopping at its first refusal; one answer
+    /// list per row. An error of the whole call (unreachable, no such buyer)
+    /// may come after some rows were applied: they are idempotent, so the caller
+    /// retries them all.
+    fn record_ledger_rows(
+        &self,
+        buyer_id: &BuyerId,
+        rows: &[Vec<LedgerWrite>],
+        now_secs: i64,
+        day: LedgerDay,
+    ) -> impl Future<Output = Result<Vec<RowAnswers>, StoreError>> + Send {
+        ledger_rows::one_by_one(self, buyer_id, rows, now_secs, day)
+    }
 
     /// Totals, payment stats, DSO sales and the open invoices. The open invoices
     /// may be read in pages after the rest (Redis): a write landing in between

@@ -125,6 +125,17 @@ impl<S: Store> Store for Timed<S> {
         self.timed(StoreOp::RecordInvoice, write).await
     }
 
+    async fn record_ledger_rows(
+        &self,
+        buyer_id: &BuyerId,
+        rows: &[Vec<LedgerWrite>],
+        now_secs: i64,
+        day: LedgerDay,
+    ) -> Result<Vec<RowAnswers>, StoreError> {
+        let write = self.inner.record_ledger_rows(buyer_id, rows, now_secs, day);
+        self.timed(StoreOp::RecordLedgerRows, write).await
+    }
+
     async fn record_payment(
         &self,
         buyer_id: &BuyerId,

@@ -5,7 +5,7 @@ use super::columns::{Kind, invoice};
 use super::formats::FileRows;
 use super::progress::Progress;
 use super::rows::{self, Row, RowError, Step};
-use super::sink::{Refusal, Sink, Written, judge};
+use super::sink::{LedgerRequest, Refusal, Sink, Written, judge};
 use super::summary::{Settled, Tally};
 use crate::clock::{Clock, SystemClock};
 use crate::domain::money::Money;
@@ -213,32 +213,97 @@ fn shared_panic<S: Sink>(shared: &Shared<S>, done: Result<(), tokio::task::JoinE
     }
 }
 
+/// Rows of one buyer sent to the sink at once: one store call on Redis for up
+/// to this many rows (cut further by the store), and how often the progress
+/// moves for a buyer with many.
+const ROWS_PER_CALL: usize = 64;
+
 async fn apply_group<S: Sink>(shared: &Shared<S>, kind: Kind, group: Vec<Row>) {
-    for row in &group {
+    if kind == Kind::Buyers {
+        for row in &group {
+            if shared.stop.load(Ordering::Relaxed) {
+                return;
+            }
+            let result = buyer_row(shared, row).await;
+            if !settle(shared, kind, result) {
+                return;
+            }
+        }
+        return;
+    }
+    for chunk in group.chunks(ROWS_PER_CALL) {
         if shared.stop.load(Ordering::Relaxed) {
             return;
         }
-        let result = match kind {
-            Kind::Buyers => buyer_row(shared, row).await,
-            Kind::Invoices => invoice_row(shared, row).await,
-            Kind::Payments => payment_row(shared, row).await,
-        };
-        let settled = match result {
-            Ok(Written::Applied) => Settled::Applied,
-            Ok(Written::Unchanged) => Settled::Unchanged,
-            Err(Failure::Row(error)) => {
-                shared.progress.rejected(&error.message);
-                Settled::Rejected
+        // Each row's requests, validated before any is sent; a row refused
+        // here is settled at once.
+        let mut ready: Vec<(&Row, Vec<Step>)> = Vec::new();
+        let mut requests: Vec<Vec<LedgerRequest>> = Vec::new();
+        for row in chunk {
+            let prepared = match kind {
+                Kind::Invoices => invoice_row(shared, row).await,
+                _ => payment_row(shared, row).await,
+            };
+            match prepared {
+                Ok((row_requests, steps)) => {
+                    ready.push((row, steps));
+                    requests.push(row_requests);
+                }
+                Err(failure) => {
+                    if !settle(shared, kind, Err(failure)) {
+                        return;
+                    }
+                }
             }
-            Err(Failure::Fatal(message)) => {
-                shared.stop.store(true, Ordering::Relaxed);
-                shared.fatal.lock().get_or_insert(message);
-                return;
+        }
+        if ready.is_empty() {
+            continue;
+        }
+        let buyer_id = ready[0].0.text(0);
+        match shared.sink.apply_rows(&buyer_id, requests).await {
+            Ok(results) => {
+                for ((row, steps), result) in ready.into_iter().zip(results) {
+                    let result = match result {
+                        // An invoices row counts as applied when its invoice or
+                        // the payment of its paid part was new.
+                        Ok(created) if created.contains(&true) => Ok(Written::Applied),
+                        Ok(_) => Ok(Written::Unchanged),
+                        Err((i, status)) => Err(refused(row, steps[i], status)),
+                    };
+                    if !settle(shared, kind, result) {
+                        return;
+                    }
+                }
             }
-        };
-        shared.tally.settle(kind, settled);
-        shared.progress.row_done();
+            Err(status) => {
+                for (row, steps) in ready {
+                    if !settle(shared, kind, Err(refused(row, steps[0], status.clone()))) {
+                        return;
+                    }
+                }
+            }
+        }
     }
+}
+
+/// Counts a row's outcome; false when the import must stop.
+fn settle<S: Sink>(shared: &Shared<S>, kind: Kind, result: Result<Written, Failure>) -> bool {
+    let settled = match result {
+        Ok(Written::Applied) => Settled::Applied,
+        Ok(Written::Unchanged) => Settled::Unchanged,
+        Err(Failure::Row(error)) => {
+            shared.progress.rejected(&error.message);
+            Settled::Rejected
+        }
+        Err(Failure::Fatal(message)) => {
+            shared.stop.store(true, Ordering::Relaxed);
+            shared.fatal.lock().get_or_insert(message);
+            return false;
+        }
+    };
+    shared.tally.settle(kind, settled);
+    shared.progress.row_done();
+    true
 }
 
 async fn buyer_row<S: Sink>(shared: &Shared<S>, row: &Row) -> Result<Written, Failure> {
@@ -354,10 +419,13 @@ fn paid_part<S: Sink>(
 }
 
 /// An invoices row: RecordInvoice, then the payment of its paid part, then
-/// SetInvoiceDispute when disputed. Every request is validated by the API's
-/// parsing before the first is sent, so a row the API would refuse in a later
-/// step writes nothing.
-async fn invoice_row<S: Sink>(shared: &Shared<S>, row: &Row) -> Result<Written, Failure> {
+/// SetInvoiceDispute when disputed, with the step each request stands for.
+/// Every request is validated by the API's parsing before any is sent, so a row
+/// the API would refuse in a later step writes nothing.
+async fn invoice_row<S: Sink>(
+    shared: &Shared<S>,
+    row: &Row,
+) -> Result<(Vec<LedgerRequest>, Vec<Step>), Failure> {
     let currency = currency(shared, row, Step::Invoice).await?;
     let request = rows::record_invoice(row, &currency);
     let draft =
@@ -386,45 +454,24 @@ async fn invoice_row<S: Sink>(shared: &Shared<S>, row: &Row) -> Result<Written, 
         invoice_id: request.invoice_id.clone(),
         disputed: true,
     });
-    let mut created = shared
-        .sink
-        .record_invoice(request)
-        .await
-        .map_err(|status| refused(row, Step::Invoice, status))?;
+    let mut requests = vec![LedgerRequest::Invoice(request)];
+    let mut steps = vec![Step::Invoice];
     if let Some(payment) = paid_part {
-        created |= shared
-            .sink
-            .record_payment(payment)
-            .await
-            .map_err(|status| refused(row, Step::PaidPart, status))?;
+        requests.push(LedgerRequest::Payment(payment));
+        steps.push(Step::PaidPart);
     }
     if let Some(dispute) = dispute {
-        // Setting a flag that is already set changes nothing and says so not:
-        // it does not make the row count as applied.
-        shared
-            .sink
-            .set_dispute(dispute)
-            .await
-            .map_err(|status| refused(row, Step::Dispute, status))?;
+        requests.push(LedgerRequest::Dispute(dispute));
+        steps.push(Step::Dispute);
     }
-    Ok(if created {
-        Written::Applied
-    } else {
-        Written::Unchanged
-    })
+    Ok((requests, steps))
 }
 
-async fn payment_row<S: Sink>(shared: &Shared<S>, row: &Row) -> Result<Written, Failure> {
+async fn payment_row<S: Sink>(
+    shared: &Shared<S>,
+    row: &Row,
+) -> Result<(Vec<LedgerRequest>, Vec<Step>), Failure> {
     let currency = currency(shared, row, Step::Payment).await?;
     let request = rows::record_payment(row, &currency);
-    let created = shared
-        .sink
-        .record_payment(request)
-        .await
-        .map_err(|status| refused(row, Step::Payment, status))?;
-    Ok(if created {
-        Written::Applied
-    } else {
-        Written::Unchanged
-    })
+    Ok((vec![LedgerRequest::Payment(request)], vec![Step::Payment]))
 }

@@ -6,6 +6,19 @@ use crate::grpc::pb;
 use std::future::Future;
 use tonic::{Code, Status};
 
+/// One request of an import row, in the order the row applies them.
+#[derive(Clone, Debug)]
+pub enum LedgerRequest {
+    Invoice(pb::RecordInvoiceRequest),
+    Payment(pb::RecordPaymentRequest),
+    Dispute(pb::SetInvoiceDisputeRequest),
+}
+
+/// A row's result: for each request whether it created something (setting a
+/// dispute flag never counts), or the index of the request refused and why —
+/// the requests before it were applied, none after it.
+pub type RowResult = Result<Vec<bool>, (usize, Status)>;
+
 /// Whether a write changed the store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Written {
@@ -40,11 +53,54 @@ pub trait Sink: Send + Sync + 'static {
         request: pb::SetInvoiceDisputeRequest,
     ) -> impl Future<Output = Result<(), Status>> + Send;
 
+    /// Rows of one buyer's requests, in order, each row stopping at its first
+    /// refusal. An error of the whole call may come after some rows were
+    /// applied (they are idempotent: a re-run settles them). One call per
+    /// request unless the sink can do better.
+    fn apply_rows(
+        &self,
+        buyer_id: &str,
+        rows: Vec<Vec<LedgerRequest>>,
+    ) -> impl Future<Output = Result<Vec<RowResult>, Status>> + Send {
+        let _ = buyer_id;
+        one_by_one(self, rows)
+    }
+
     /// The currency the stored buyer trades in; None when there is no such buyer.
     fn currency(
         &self,
         buyer_id: &str,
     ) -> impl Future<Output = Result<Option<String>, Status>> + Send;
+}
+
+async fn one_by_one<S: Sink + ?Sized>(
+    sink: &S,
+    rows: Vec<Vec<LedgerRequest>>,
+) -> Result<Vec<RowResult>, Status> {
+    let mut results = Vec::with_capacity(rows.len());
+    for row in rows {
+        let mut created = Vec::with_capacity(row.len());
+        let mut refused = None;
+        for (i, request) in row.into_iter().enumerate() {
+            let answer = match request {
+                LedgerRequest::Invoice(request) => sink.record_invoice(request).await,
+                LedgerRequest::Payment(request) => sink.record_payment(request).await,
+                LedgerRequest::Dispute(request) => sink.set_dispute(request).await.map(|()| false),
+            };
+            match answer {
+                Ok(flag) => created.push(flag),
+                Err(status) => {
+                    refused = Some((i, status));
+                    break;
+                }
+            }
+        }
+        results.push(match refused {
+            Some(refusal) => Err(refusal),
+            None => Ok(created),
+        });
+    }
+    Ok(results)
 }
 
 /// What a refusal means for the import.

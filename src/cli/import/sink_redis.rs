@@ -3,7 +3,7 @@
 //! missing, as `--seed-mode` does), called through the same request parsing
 //! and service methods as the LedgerService handlers (`grpc::ledger`).
 
-use super::sink::{Sink, Written};
+use super::sink::{LedgerRequest, RowResult, Sink, Written};
 use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::domain::date_window::DateWindow;
@@ -11,7 +11,8 @@ use crate::domain::ids::BuyerId;
 use crate::domain::policy::Policy;
 use crate::grpc::pb;
 use crate::grpc::requests::{self, Upsert};
-use crate::service::{CreditService, ServiceError, ServiceSettings};
+use crate::service::{CreditService, LedgerEntry, ServiceError, ServiceSettings};
+use crate::store::LedgerWritten;
 use crate::store::Store;
 use crate::store::redis::RedisStore;
 use std::sync::Arc;
@@ -100,19 +101,17 @@ impl Sink for RedisSink {
                 )));
             }
         };
-        // The service writes nothing for a profile equal to the stored one; the
-        // same fresh read tells the summary so.
-        let before = self
-            .store
-            .load_buyer_fresh(&profile.id)
+        // The service writes nothing for a profile equal to the stored one, and
+        // says so from the same fresh read.
+        let changed = self
+            .service
+            .upsert_buyer_changed(profile)
             .await
-            .map_err(|e| status(e.into()))?;
-        let unchanged = before.is_some_and(|stored| stored.record.profile == profile);
-        self.service.upsert_buyer(profile).await.map_err(status)?;
-        Ok(if unchanged {
-            Written::Unchanged
-        } else {
+            .map_err(status)?;
+        Ok(if changed {
             Written::Applied
+        } else {
+            Written::Unchanged
         })
     }
 
@@ -138,6 +137,53 @@ impl Sink for RedisSink {
         Ok(())
     }
 
+    /// One script per batch of the buyer's rows (`ledger_rows.lua`), not one per
+    /// request: what makes a re-seed fast, since Redis runs every script on one
+    /// core.
+    async fn apply_rows(
+        &self,
+        buyer_id: &str,
+        rows: Vec<Vec<LedgerRequest>>,
+    ) -> Result<Vec<RowResult>, Status> {
+        let buyer_id = crate::grpc::convert::buyer_id("buyer_id", buyer_id).map_err(status)?;
+        // Rows whose requests the API's parsing refuses are answered here and
+        // never sent.
+        let mut parsed: Vec<Result<Vec<LedgerEntry>, (usize, Status)>> = Vec::new();
+        for row in rows {
+            parsed.push(
+                row.iter()
+                    .enumerate()
+                    .map(|(i, request)| entry(request).map_err(|e| (i, status(e))))
+                    .collect(),
+            );
+        }
+        let sent: Vec<Vec<LedgerEntry>> = parsed
+            .iter()
+            .filter_map(|row| row.as_ref().ok().cloned())
+            .collect();
+        let mut answers = self
+            .service
+            .record_ledger_rows(&buyer_id, sent)
+            .await
+            .map_err(status)?
+            .into_iter();
+        parsed
+            .into_iter()
+            .map(|row| {
+                if let Err(refusal) = row {
+                    return Ok(Err(refusal));
+                }
+                let answer = answers
+                    .next()
+                    .ok_or_else(|| Status::internal("the service answered fewer rows than sent"))?;
+                Ok(match answer {
+                    Ok(written) => Ok(written.iter().map(created).collect()),
+                    Err((i, error)) => Err((i, status(error))),
+                })
+            })
+            .collect()
+    }
+
     async fn currency(&self, buyer_id: &str) -> Result<Option<String>, Status> {
         let Ok(id) = BuyerId::parse(buyer_id) else {
             // No such buyer can exist; the row's own validation names the id.
@@ -149,5 +195,29 @@ impl Sink for RedisSink {
             .await
             .map_err(|e| status(e.into()))?;
         Ok(stored.map(|s| s.record.profile.currency.code().to_owned()))
+    }
+}
+
+/// The request parsed as its RPC parses it.
+fn entry(request: &LedgerRequest) -> Result<LedgerEntry, ServiceError> {
+    Ok(match request {
+        LedgerRequest::Invoice(request) => LedgerEntry::Invoice(requests::record_invoice(request)?),
+        LedgerRequest::Payment(request) => LedgerEntry::Payment(requests::record_payment(request)?),
+        LedgerRequest::Dispute(request) => {
+            let (_, invoice_id, disputed) = requests::set_invoice_dispute(request)?;
+            LedgerEntry::Dispute {
+                invoice_id,
+                disputed,
+            }
+        }
+    })
+}
+
+/// Whether the write created something; setting a dispute flag never counts.
+fn created(written: &LedgerWritten) -> bool {
+    match written {
+        LedgerWritten::Invoice(outcome) => outcome.created,
+        LedgerWritten::Payment(outcome) => outcome.created,
+        LedgerWritten::Dispute(_) => false,
     }
 }

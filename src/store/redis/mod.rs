@@ -8,6 +8,7 @@ pub mod conn;
 mod eviction;
 mod init;
 pub mod keys;
+mod ledger_writes;
 pub(crate) mod record;
 mod replica_wait;
 mod reply;
@@ -19,8 +20,8 @@ pub use init::{InitReport, init_store};
 use super::decision_format;
 use super::{
     Approval, CancelOutcome, DisputeOutcome, HeldCursor, HeldOrder, InvoiceOutcome, LedgerView,
-    PaymentOutcome, PaymentRequest, ReleaseOutcome, ReleaseRequest, ReserveOutcome, ReserveRequest,
-    Store, StoreError, StoreHealth, StoredBuyer, UpsertOutcome,
+    LedgerWrite, PaymentOutcome, PaymentRequest, ReleaseOutcome, ReleaseRequest, ReserveOutcome,
+    ReserveRequest, RowAnswers, Store, StoreError, StoreHealth, StoredBuyer, UpsertOutcome,
 };
 use crate::domain::buyer::{BuyerRecord, LimitAdjustment, Rating};
 use crate::domain::date::Date;
@@ -48,14 +49,24 @@ const INVOICE_PAGE: usize = 500;
 
 const PRELUDE: &str = include_str!("scripts/prelude.lua");
 
+/// The ledger writes, one Lua function each (see the file's head).
+const LEDGER_WRITES: &str = include_str!("scripts/ledger_writes.lua");
+
 fn script(body: &str) -> Script {
     Script::new(&format!("{PRELUDE}\n{body}"))
+}
+
+/// A script that runs ledger writes: the prelude, the writes, then `body`. The
+/// others go without them, so that a check builds no closures it never calls.
+fn ledger_script(body: &str) -> Script {
+    Script::new(&format!("{PRELUDE}\n{LEDGER_WRITES}\n{body}"))
 }
 
 struct Scripts {
     check: Script,
     invoice: Script,
     payment: Script,
+    ledger_rows: Script,
     cancel: Script,
     dispute: Script,
     buyer: Script,
@@ -68,10 +79,11 @@ impl Scripts {
     fn new() -> Scripts {
         Scripts {
             check: script(include_str!("scripts/check.lua")),
-            invoice: script(include_str!("scripts/invoice.lua")),
-            payment: script(include_str!("scripts/payment.lua")),
+            invoice: ledger_script(include_str!("scripts/invoice.lua")),
+            payment: ledger_script(include_str!("scripts/payment.lua")),
+            ledger_rows: ledger_script(include_str!("scripts/ledger_rows.lua")),
             cancel: script(include_str!("scripts/cancel.lua")),
-            dispute: script(include_str!("scripts/dispute.lua")),
+            dispute: ledger_script(include_str!("scripts/dispute.lua")),
             buyer: script(include_str!("scripts/buyer.lua")),
             ledger: script(include_str!("scripts/ledger.lua")),
             release: script(include_str!("scripts/release.lua")),
@@ -690,15 +702,7 @@ impl Store for RedisStore {
         _now_secs: i64,
         day: LedgerDay,
     ) -> Result<InvoiceOutcome, StoreError> {
-        let order = invoice.order_id.as_ref().map_or("", |o| o.as_str());
-        let args = (
-            invoice.id.as_str(),
-            order,
-            invoice.amount,
-            invoice.issue_date.days(),
-            invoice.due_date.days(),
-            buyer_id.as_str(),
-        );
+        let args = (ledger_writes::invoice_args(&invoice), buyer_id.as_str());
         let reply = self
             .write(
                 &self.scripts.invoice,
@@ -708,21 +712,7 @@ impl Store for RedisStore {
                 args,
             )
             .await?;
-        let (head, rest) = status(&reply)?;
-        match head.as_str() {
-            "CONFLICT" => Err(StoreError::InvoiceConflict(invoice.id)),
-            "EXISTS" => Ok(InvoiceOutcome {
-                consumed: 0,
-                created: false,
-                totals: totals_at(rest, 0)?,
-            }),
-            "CREATED" => Ok(InvoiceOutcome {
-                consumed: int(at(rest, 3)?)?,
-                created: true,
-                totals: totals_at(rest, 0)?,
-            }),
-            _ => Err(reply::bad("invoice", &reply)),
-        }
+        ledger_writes::invoice_answer(&reply, buyer_id, &invoice)
     }
 
     async fn record_payment(
@@ -732,53 +722,26 @@ impl Store for RedisStore {
         _now_secs: i64,
         day: LedgerDay,
     ) -> Result<PaymentOutcome, StoreError> {
-        let payment_id = payment.payment_id.as_str();
-        let rule = payment.adjustment_rule;
-        let args = (
-            payment.invoice_id.as_str(),
-            payment.amount,
-            payment.paid_date.days(),
-            payment_id,
-            OrEmpty(payment.discount_days.map(i64::from)),
-            rule.late_after_days,
-            rule.step_percent,
-            rule.floor_percent,
-            rule.restore_after_on_time_payments,
-        );
         let reply = self
             .write(
                 &self.scripts.payment,
                 buyer_id,
                 Some(day),
                 Durability::Replicated,
-                args,
+                ledger_writes::payment_args(&payment),
             )
             .await?;
-        let (head, rest) = status(&reply)?;
-        let outcome = |created: bool| -> Result<PaymentOutcome, StoreError> {
-            Ok(PaymentOutcome {
-                open_balance: int(at(rest, 0)?)?,
-                created,
-                totals: totals_at(rest, 1)?,
-            })
-        };
-        match head.as_str() {
-            "UNKNOWN_INVOICE" => Err(StoreError::UnknownInvoice(payment.invoice_id)),
-            "PAYMENT_CONFLICT" => Err(StoreError::PaymentConflict(payment.payment_id)),
-            "PAID_BEFORE_ISSUE" => Err(StoreError::PaidBeforeIssue {
-                invoice: payment.invoice_id,
-                paid_date: payment.paid_date,
-                issue_date: Date::from_days(int(at(rest, 0)?)? as i32),
-            }),
-            "OVERPAYMENT" => Err(StoreError::Overpayment {
-                invoice: payment.invoice_id,
-                open: int(at(rest, 0)?)?,
-                attempted: payment.amount,
-            }),
-            "EXISTS" => outcome(false),
-            "CREATED" => outcome(true),
-            _ => Err(reply::bad("payment", &reply)),
-        }
+        ledger_writes::payment_answer(&reply, buyer_id, &payment)
+    }
+
+    async fn record_ledger_rows(
+        &self,
+        buyer_id: &BuyerId,
+        rows: &[Vec<LedgerWrite>],
+        _now_secs: i64,
+        day: LedgerDay,
+    ) -> Result<Vec<RowAnswers>, StoreError> {
+        self.write_ledger_rows(buyer_id, rows, day).await
     }
 
     async fn set_dispute(
@@ -789,25 +752,16 @@ impl Store for RedisStore {
         _now_secs: i64,
         day: LedgerDay,
     ) -> Result<DisputeOutcome, StoreError> {
-        let flag = if disputed { "1" } else { "0" };
         let reply = self
             .write(
                 &self.scripts.dispute,
                 buyer_id,
                 Some(day),
                 Durability::Replicated,
-                &[invoice_id.as_str(), flag],
+                ledger_writes::dispute_args(invoice_id, disputed),
             )
             .await?;
-        let (head, rest) = status(&reply)?;
-        match head.as_str() {
-            "UNKNOWN_INVOICE" => Err(StoreError::UnknownInvoice(invoice_id.clone())),
-            "DONE" => Ok(DisputeOutcome {
-                open_balance: int(at(rest, 0)?)?,
-                disputed: int(at(rest, 1)?)? == 1,
-            }),
-            _ => Err(reply::bad("dispute", &reply)),
-        }
+        ledger_writes::dispute_answer(&reply, buyer_id, invoice_id)
     }
 
     async fn ledger(
@@ -884,8 +838,10 @@ impl Store for RedisStore {
 mod tests {
     use super::*;
 
-    const SCRIPTS: [(&str, &str); 10] = [
+    const SCRIPTS: [(&str, &str); 12] = [
         ("prelude.lua", PRELUDE),
+        ("ledger_writes.lua", LEDGER_WRITES),
+        ("ledger_rows.lua", include_str!("scripts/ledger_rows.lua")),
         ("check.lua", include_str!("scripts/check.lua")),
         ("invoice.lua", include_str!("scripts/invoice.lua")),
         ("payment.lua", include_str!("scripts/payment.lua")),

@@ -9,18 +9,23 @@ pub mod tls;
 
 use creditgate::clock::{Clock, ManualClock, SystemClock};
 use creditgate::domain::date::Date;
+use creditgate::domain::ids::BuyerId;
 use creditgate::domain::policy::Policy;
 use creditgate::grpc::pb;
 use creditgate::grpc::pb::credit_decision_service_client::CreditDecisionServiceClient;
 use creditgate::grpc::pb::credit_review_service_client::CreditReviewServiceClient;
 use creditgate::grpc::pb::ledger_service_client::LedgerServiceClient;
 use creditgate::grpc::server::{self, ServerOptions};
-use creditgate::service::{CreditService, InvariantMonitor, ServiceSettings};
+use creditgate::service::{
+    CreditService, InvariantMonitor, LedgerEntry, RowOutcome, ServiceError, ServiceSettings,
+};
 use creditgate::store::Store;
 use creditgate::store::memory::MemoryStore;
 use creditgate::store::redis::{RedisOptions, RedisSettings, RedisStore, RedisTarget};
 use redis::{RedisCluster, RedisServer};
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Once, OnceLock};
 use std::time::Duration;
@@ -98,12 +103,24 @@ pub async fn initialised_redis(options: &RedisOptions) -> RedisStore {
     store
 }
 
+/// The server's own service, called in-process, for what no RPC carries: the
+/// batched ledger rows `creditgate import` writes straight into a store.
+pub type LedgerRows = Arc<
+    dyn Fn(
+            BuyerId,
+            Vec<Vec<LedgerEntry>>,
+        ) -> Pin<Box<dyn Future<Output = Result<Vec<RowOutcome>, ServiceError>> + Send>>
+        + Send
+        + Sync,
+>;
+
 pub struct TestApp {
     pub addr: SocketAddr,
     pub decisions: CreditDecisionServiceClient<Channel>,
     pub ledger: LedgerServiceClient<Channel>,
     pub review: CreditReviewServiceClient<Channel>,
     pub clock: Arc<ManualClock>,
+    pub ledger_rows: LedgerRows,
     /// Runtime invariant violations the server logged (reserved without APPROVED).
     pub invariants: InvariantMonitor,
     shutdown: Option<oneshot::Sender<()>>,
@@ -186,6 +203,11 @@ impl TestApp {
             settings,
         );
         let invariants = service.invariants();
+        let in_process = service.clone();
+        let ledger_rows: LedgerRows = Arc::new(move |buyer_id, rows| {
+            let service = in_process.clone();
+            Box::pin(async move { service.record_ledger_rows(&buyer_id, rows).await })
+        });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
@@ -203,6 +225,7 @@ impl TestApp {
             ledger: LedgerServiceClient::new(channel.clone()),
             review: CreditReviewServiceClient::new(channel),
             clock,
+            ledger_rows,
             invariants,
             shutdown: Some(tx),
         }

@@ -181,6 +181,69 @@ pub enum Op {
     Advance {
         days: i64,
     },
+    /// Rows of one buyer's ledger writes in one call, as `creditgate import`
+    /// sends them (the service in-process: no RPC carries them).
+    Rows {
+        buyer: usize,
+        rows: Vec<Vec<Write>>,
+    },
+}
+
+/// One write of an `Op::Rows` row: the same calls as the single ops.
+#[derive(Clone, Debug)]
+pub enum Write {
+    Invoice {
+        invoice: u8,
+        order: Option<u8>,
+        amount: Amount,
+        issued_days_ago: i64,
+    },
+    Pay {
+        payment: u8,
+        invoice: u8,
+        share: Amount,
+        paid_days_ago: i64,
+    },
+    Dispute {
+        invoice: u8,
+        disputed: bool,
+    },
+}
+
+fn write() -> impl Strategy<Value = Write> {
+    prop_oneof![
+        3 => (0u8..6, proptest::option::weighted(0.7, 0u8..6), amount(), 0i64..90)
+            .prop_map(|(invoice, order, amount, issued_days_ago)| Write::Invoice {
+                invoice, order, amount, issued_days_ago,
+            }),
+        2 => (0u8..8, 0u8..6, amount(), 0i64..3)
+            .prop_map(|(payment, invoice, share, paid_days_ago)| Write::Pay {
+                payment, invoice, share, paid_days_ago,
+            }),
+        1 => (0u8..6, any::<bool>())
+            .prop_map(|(invoice, disputed)| Write::Dispute { invoice, disputed }),
+    ]
+}
+
+/// A write with its amount resolved against the model before the call.
+#[derive(Clone, Debug)]
+enum Resolved {
+    Invoice {
+        id: String,
+        order: Option<String>,
+        cents: i64,
+        issued_days_ago: i64,
+    },
+    Pay {
+        pid: String,
+        id: String,
+        cents: i64,
+        paid_days_ago: i64,
+    },
+    Dispute {
+        id: String,
+        disputed: bool,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -214,9 +277,11 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (buyer.clone(), 0u8..6).prop_map(|(buyer, order)| Op::Cancel { buyer, order }),
         2 => (buyer.clone(), 0u8..4, proptest::option::weighted(0.2, amount()))
             .prop_map(|(buyer, order, amount)| Op::Release { buyer, order, amount }),
-        1 => buyer.prop_map(|buyer| Op::Score { buyer }),
+        1 => buyer.clone().prop_map(|buyer| Op::Score { buyer }),
         2 => prop_oneof![Just(1i64), Just(7), Just(16), Just(31), Just(61), Just(100)]
             .prop_map(|days| Op::Advance { days }),
+        2 => (buyer, proptest::collection::vec(proptest::collection::vec(write(), 1..4), 1..5))
+            .prop_map(|(buyer, rows)| Op::Rows { buyer, rows }),
     ]
 }
 
@@ -347,6 +412,8 @@ pub struct Runner {
     /// The last call, for `Op::Retry`, and the amount it resolved to.
     last: Option<Op>,
     last_cents: Option<i64>,
+    /// The rows of the last `Op::Rows` as sent, for a retry.
+    last_rows: Option<Vec<Vec<Resolved>>>,
     retrying: bool,
 }
 
@@ -371,6 +438,7 @@ impl Runner {
             model,
             last: None,
             last_cents: None,
+            last_rows: None,
             retrying: false,
         }
     }
@@ -485,6 +553,7 @@ impl Runner {
                 self.model.advance_days(*days);
                 prop_assert_eq!(self.app.clock.now_secs(), self.model.now, "clock");
             }
+            Op::Rows { buyer, rows } => self.rows(BUYERS[*buyer], rows).await?,
             Op::Retry => unreachable!("resolved by run()"),
         }
         self.invariants().await
@@ -749,6 +818,208 @@ impl Runner {
             }
             (Err(e), Err(status)) => same_refusal(e, &status)?,
             (e, g) => return mismatch(e, g),
+        }
+        Ok(())
+    }
+
+    /// The writes with amounts from the model as it stands (a retry: as sent).
+    fn resolve(&self, b: &str, rows: &[Vec<Write>]) -> Vec<Vec<Resolved>> {
+        if self.retrying
+            && let Some(rows) = &self.last_rows
+        {
+            return rows.clone();
+        }
+        let base = self.model.limit_of(b).unwrap_or(100_000) / 4;
+        let open = |id: &str| {
+            self.model
+                .buyers
+                .get(b)
+                .and_then(|buyer| buyer.invoice_open(id))
+                .filter(|open| *open > 0)
+                .unwrap_or(100)
+        };
+        rows.iter()
+            .map(|row| {
+                row.iter()
+                    .map(|write| match write {
+                        Write::Invoice {
+                            invoice,
+                            order,
+                            amount,
+                            issued_days_ago,
+                        } => Resolved::Invoice {
+                            id: format!("INV-{invoice}"),
+                            order: order.map(|o| format!("ORD-{o}")),
+                            cents: amount.of(base),
+                            issued_days_ago: *issued_days_ago,
+                        },
+                        Write::Pay {
+                            payment,
+                            invoice,
+                            share,
+                            paid_days_ago,
+                        } => {
+                            let id = format!("INV-{invoice}");
+                            Resolved::Pay {
+                                pid: format!("PAY-{payment}"),
+                                cents: share.of(open(&id)),
+                                id,
+                                paid_days_ago: *paid_days_ago,
+                            }
+                        }
+                        Write::Dispute { invoice, disputed } => Resolved::Dispute {
+                            id: format!("INV-{invoice}"),
+                            disputed: *disputed,
+                        },
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// The service's request for a write, parsed as the API parses it.
+    fn entry(&self, b: &str, write: &Resolved) -> creditgate::service::LedgerEntry {
+        use creditgate::grpc::requests;
+        use creditgate::service::LedgerEntry;
+        match write {
+            Resolved::Invoice {
+                id,
+                order,
+                cents,
+                issued_days_ago,
+            } => LedgerEntry::Invoice(
+                requests::record_invoice(&pb::RecordInvoiceRequest {
+                    buyer_id: b.into(),
+                    invoice_id: id.clone(),
+                    order_id: order.clone().unwrap_or_default(),
+                    amount: eur(&text(*cents)),
+                    issue_date: self.app.day(-(*issued_days_ago as i32)),
+                    due_date: self.app.day(30 - *issued_days_ago as i32),
+                })
+                .expect("a valid invoice"),
+            ),
+            Resolved::Pay {
+                pid,
+                id,
+                cents,
+                paid_days_ago,
+            } => LedgerEntry::Payment(
+                requests::record_payment(&pb::RecordPaymentRequest {
+                    buyer_id: b.into(),
+                    invoice_id: id.clone(),
+                    amount: eur(&text(*cents)),
+                    paid_date: self.app.day(-(*paid_days_ago as i32)),
+                    payment_id: pid.clone(),
+                })
+                .expect("a valid payment"),
+            ),
+            Resolved::Dispute { id, disputed } => LedgerEntry::Dispute {
+                invoice_id: creditgate::domain::ids::InvoiceId::parse(id).expect("an id"),
+                disputed: *disputed,
+            },
+        }
+    }
+
+    /// Op::Rows: the model applies each row's writes in order and stops a row
+    /// at its first refusal; the store must answer every write the model
+    /// applied as the model did, and refuse the same write for the same reason.
+    async fn rows(&mut self, b: &str, rows: &[Vec<Write>]) -> Step {
+        use creditgate::store::LedgerWritten;
+        let resolved = self.resolve(b, rows);
+        self.last_rows = Some(resolved.clone());
+        let entries = resolved
+            .iter()
+            .map(|row| row.iter().map(|w| self.entry(b, w)).collect())
+            .collect();
+        let buyer_id = creditgate::domain::ids::BuyerId::parse(b).expect("an id");
+        let got = (self.app.ledger_rows)(buyer_id, entries).await;
+        if !self.model.buyers.contains_key(b) {
+            let status = tonic::Status::from(got.expect_err("an unknown buyer is refused"));
+            return same_refusal(Refusal::NotFound, &status);
+        }
+        let got = got.map_err(|e| TestCaseError::fail(format!("rows refused whole: {e:?}")))?;
+        prop_assert_eq!(got.len(), resolved.len(), "one answer per row");
+        for (r, (row, answer)) in resolved.iter().zip(got).enumerate() {
+            let today = self.model.today();
+            let mut refused = None;
+            let mut applied = Vec::new();
+            for (i, write) in row.iter().enumerate() {
+                let expected = match write {
+                    Resolved::Invoice {
+                        id,
+                        order,
+                        cents,
+                        issued_days_ago,
+                    } => {
+                        let issue = today - issued_days_ago;
+                        self.model
+                            .invoice(b, id, order.as_deref(), *cents, issue, issue + 30)
+                            .map(|(created, consumed, total)| (created, consumed, total, 0))
+                    }
+                    Resolved::Pay {
+                        pid,
+                        id,
+                        cents,
+                        paid_days_ago,
+                    } => self
+                        .model
+                        .pay(b, pid, id, *cents, today - paid_days_ago)
+                        .map(|(open_after, created, total)| (created, 0, total, open_after)),
+                    Resolved::Dispute { id, disputed } => self
+                        .model
+                        .dispute(b, id, *disputed)
+                        .map(|(open, flag)| (flag, 0, 0, open)),
+                };
+                match expected {
+                    Ok(expected) => applied.push(expected),
+                    Err(refusal) => {
+                        refused = Some((i, refusal));
+                        break;
+                    }
+                }
+            }
+            match (refused, answer) {
+                (None, Ok(written)) => {
+                    prop_assert_eq!(written.len(), applied.len(), "row {} answers", r);
+                    for (w, (created, consumed, total, open)) in written.iter().zip(applied) {
+                        match w {
+                            LedgerWritten::Invoice(o) => {
+                                prop_assert_eq!(
+                                    (o.created, o.consumed, o.totals.total()),
+                                    (created, consumed, total),
+                                    "row {} invoice",
+                                    r
+                                );
+                            }
+                            LedgerWritten::Payment(o) => {
+                                prop_assert_eq!(
+                                    (o.created, o.open_balance, o.totals.total()),
+                                    (created, open, total),
+                                    "row {} payment",
+                                    r
+                                );
+                            }
+                            LedgerWritten::Dispute(o) => {
+                                prop_assert_eq!(
+                                    (o.disputed, o.open_balance),
+                                    (created, open),
+                                    "row {} dispute",
+                                    r
+                                );
+                            }
+                        }
+                    }
+                }
+                (Some((i, refusal)), Err((at, error))) => {
+                    prop_assert_eq!(at, i, "row {} refused at", r);
+                    same_refusal(refusal, &tonic::Status::from(error))?;
+                }
+                (expected, got) => {
+                    return Err(TestCaseError::fail(format!(
+                        "row {r}: model {expected:?} after {applied:?}, store {got:?}"
+                    )));
+                }
+            }
         }
         Ok(())
     }
