@@ -14,6 +14,7 @@ pub enum LedgerEntry {
     Invoice(InvoiceDraft),
     Payment(PaymentDraft),
     Dispute {
+        buyer_id: BuyerId,
         invoice_id: InvoiceId,
         disputed: bool,
     },
@@ -129,12 +130,16 @@ impl<S: Store> CreditService<S> {
                 Ok(LedgerWrite::Payment(self.payment_for(draft, profile)?))
             }
             LedgerEntry::Dispute {
+                buyer_id: of,
                 invoice_id,
                 disputed,
-            } => Ok(LedgerWrite::Dispute {
-                invoice_id,
-                disputed,
-            }),
+            } => match other_buyer(&of) {
+                Some(error) => Err(error),
+                None => Ok(LedgerWrite::Dispute {
+                    invoice_id,
+                    disputed,
+                }),
+            },
         }
     }
 }

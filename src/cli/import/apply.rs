@@ -475,3 +475,68 @@ async fn payment_row<S: Sink>(
     let request = rows::record_payment(row, &currency);
     Ok((vec![LedgerRequest::Payment(request)], vec![Step::Payment]))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::import::formats;
+    use std::sync::atomic::AtomicUsize;
+    use tonic::Status;
+
+    /// A server that has gone away: every payment is refused UNAVAILABLE.
+    #[derive(Default)]
+    struct GoneServer {
+        payments: AtomicUsize,
+    }
+
+    impl Sink for GoneServer {
+        fn describe(&self) -> String {
+            "a server that went away".into()
+        }
+        async fn upsert_buyer(&self, _: pb::UpsertBuyerRequest) -> Result<Written, Status> {
+            unreachable!("no buyers rows")
+        }
+        async fn record_invoice(&self, _: pb::RecordInvoiceRequest) -> Result<bool, Status> {
+            unreachable!("no invoices rows")
+        }
+        async fn record_payment(&self, _: pb::RecordPaymentRequest) -> Result<bool, Status> {
+            self.payments.fetch_add(1, Ordering::SeqCst);
+            Err(Status::unavailable("connection refused"))
+        }
+        async fn set_dispute(&self, _: pb::SetInvoiceDisputeRequest) -> Result<(), Status> {
+            unreachable!("no disputes")
+        }
+        async fn currency(&self, _: &str) -> Result<Option<String>, Status> {
+            Ok(Some("EUR".into()))
+        }
+    }
+
+    /// A refusal that stops the import stops it at once, not after the rest of
+    /// the batch of rows handed to the sink: no more calls to a server that is
+    /// gone (each could wait its whole timeout), nothing written uncounted.
+    #[tokio::test]
+    async fn a_fatal_refusal_sends_no_further_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("payments.csv");
+        let mut csv = String::from("buyer_id,invoice_id,payment_id,amount,paid_date\n");
+        for i in 0..10 {
+            csv.push_str(&format!(
+                "B-1,INV-{i},PAY-{i},10.00,2026-01-0{}\n",
+                1 + i % 9
+            ));
+        }
+        std::fs::write(&path, csv).unwrap();
+        let tally = Arc::new(Tally::default());
+        let plan = Plan::new(vec![formats::read(&path).unwrap()], &tally);
+        let sink = Arc::new(GoneServer::default());
+        let report = apply(sink.clone(), plan, tally.clone(), 4).await;
+        assert_eq!(
+            sink.payments.load(Ordering::SeqCst),
+            1,
+            "calls after the refusal"
+        );
+        let fatal = report.fatal.expect("the import stops");
+        assert!(fatal.contains("connection refused"), "{fatal}");
+        assert_eq!(tally.not_attempted(), 10);
+    }
+}

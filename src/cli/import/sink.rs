@@ -54,9 +54,10 @@ pub trait Sink: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), Status>> + Send;
 
     /// Rows of one buyer's requests, in order, each row stopping at its first
-    /// refusal. An error of the whole call may come after some rows were
-    /// applied (they are idempotent: a re-run settles them). One call per
-    /// request unless the sink can do better.
+    /// refusal; after a refusal that will stop the import the answers end (the
+    /// rows after it are not sent). An error of the whole call may come after
+    /// some rows were applied (they are idempotent: a re-run settles them).
+    /// One call per request unless the sink can do better.
     fn apply_rows(
         &self,
         buyer_id: &str,
@@ -95,10 +96,16 @@ async fn one_by_one<S: Sink + ?Sized>(
                 }
             }
         }
+        // Nothing else will get through either: the rows after it are not
+        // sent (the caller counts them as not attempted).
+        let fatal = refused.as_ref().is_some_and(|(_, status)| is_fatal(status));
         results.push(match refused {
             Some(refusal) => Err(refusal),
             None => Ok(created),
         });
+        if fatal {
+            break;
+        }
     }
     Ok(results)
 }
@@ -112,14 +119,20 @@ pub enum Refusal {
     Fatal(String),
 }
 
-pub fn judge(status: Status) -> Refusal {
+/// Whether nothing else will get through either (see [`Refusal::Fatal`]).
+fn is_fatal(status: &Status) -> bool {
     match status.code() {
-        Code::InvalidArgument | Code::NotFound | Code::AlreadyExists | Code::OutOfRange => {
-            Refusal::Row(status)
-        }
-        Code::FailedPrecondition if !status.message().contains("store not initialised") => {
-            Refusal::Row(status)
-        }
+        Code::InvalidArgument | Code::NotFound | Code::AlreadyExists | Code::OutOfRange => false,
+        Code::FailedPrecondition => status.message().contains("store not initialised"),
+        _ => true,
+    }
+}
+
+pub fn judge(status: Status) -> Refusal {
+    if !is_fatal(&status) {
+        return Refusal::Row(status);
+    }
+    match status.code() {
         Code::FailedPrecondition => Refusal::Fatal(format!(
             "{}; a re-seed writes through a --seed-mode server, or straight into Redis \
              (--redis-url / --redis-cluster)",

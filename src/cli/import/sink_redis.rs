@@ -204,8 +204,9 @@ fn entry(request: &LedgerRequest) -> Result<LedgerEntry, ServiceError> {
         LedgerRequest::Invoice(request) => LedgerEntry::Invoice(requests::record_invoice(request)?),
         LedgerRequest::Payment(request) => LedgerEntry::Payment(requests::record_payment(request)?),
         LedgerRequest::Dispute(request) => {
-            let (_, invoice_id, disputed) = requests::set_invoice_dispute(request)?;
+            let (buyer_id, invoice_id, disputed) = requests::set_invoice_dispute(request)?;
             LedgerEntry::Dispute {
+                buyer_id,
                 invoice_id,
                 disputed,
             }

@@ -280,7 +280,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => buyer.clone().prop_map(|buyer| Op::Score { buyer }),
         2 => prop_oneof![Just(1i64), Just(7), Just(16), Just(31), Just(61), Just(100)]
             .prop_map(|days| Op::Advance { days }),
-        2 => (buyer, proptest::collection::vec(proptest::collection::vec(write(), 1..4), 1..5))
+        // Up to 40 rows: more than one store batch (64 writes) now and then.
+        2 => (buyer, proptest::collection::vec(proptest::collection::vec(write(), 1..4), 1..40))
             .prop_map(|(buyer, rows)| Op::Rows { buyer, rows }),
     ]
 }
@@ -914,6 +915,7 @@ impl Runner {
                 .expect("a valid payment"),
             ),
             Resolved::Dispute { id, disputed } => LedgerEntry::Dispute {
+                buyer_id: creditgate::domain::ids::BuyerId::parse(b).expect("an id"),
                 invoice_id: creditgate::domain::ids::InvoiceId::parse(id).expect("an id"),
                 disputed: *disputed,
             },

@@ -6,8 +6,9 @@
 --   'D' invoice_id, disputed                                       (dispute.lua)
 -- and 'R' before each row: once a write of a row is refused, the rest of that row
 -- is not applied ('SKIPPED'), as if its own scripts had run one by one and the
--- caller stopped at the refusal. The buyer's housekeeping (expire, prune) runs
--- once for all. Answers 'ROWS', then one reply per write, each what its own
+-- caller stopped at the refusal. Lapsed reservations are released before each
+-- write, as its own script would (a write must not consume a reservation that
+-- lapsed); pruning, which only forgets what already reads as absent, runs once. Answers 'ROWS', then one reply per write, each what its own
 -- script answers.
 local ARITY = {I = 6, P = 10, D = 3, R = 1}
 -- The layout is checked whole before anything is written: a malformed call
@@ -34,6 +35,9 @@ while i <= #ARGV do
     i = i + 1
   else
     local reply
+    if not refused then
+      expire()
+    end
     if kind == 'I' then
       if not refused then
         reply = record_invoice(ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5],
