@@ -8,7 +8,9 @@
 -- is not applied ('SKIPPED'), as if its own scripts had run one by one and the
 -- caller stopped at the refusal. Lapsed reservations are released before each
 -- write, as its own script would (a write must not consume a reservation that
--- lapsed); pruning, which only forgets what already reads as absent, runs once. Answers 'ROWS', then one reply per write, each what its own
+-- lapsed): the clock stands still inside a script, so after the first sweep
+-- only one that stopped at its batch size leaves any to release. Pruning, which
+-- only forgets what already reads as absent, runs once. Answers 'ROWS', then one reply per write, each what its own
 -- script answers.
 local ARITY = {I = 6, P = 10, D = 3, R = 1}
 -- The layout is checked whole before anything is written: a malformed call
@@ -23,7 +25,7 @@ while at <= #ARGV do
 end
 local g = guard(true)
 if g then return g end
-expire()
+local next_due = expire()
 prune()
 local buyer_id = ARGV[6]
 local replies, i, refused = {'ROWS'}, 7, false
@@ -35,8 +37,9 @@ while i <= #ARGV do
     i = i + 1
   else
     local reply
-    if not refused then
-      expire()
+    -- The first write had the sweep above, as its own script would.
+    if not refused and #replies > 1 and next_due and tonumber(next_due) <= NOW then
+      next_due = expire()
     end
     if kind == 'I' then
       if not refused then
