@@ -9,6 +9,8 @@ command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 command -v redis-cli >/dev/null 2>&1 || need_apt+=(redis-tools)
 command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+# The decision archive's tests start a PostgreSQL server of their own (initdb).
+compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || need_apt+=(postgresql)
 if ((${#need_apt[@]})); then
     echo "installing: ${need_apt[*]}"
     sudo_cmd=()
@@ -39,6 +41,6 @@ cargo test --locked --features bench --bin creditgate-loadgen
 # so they ran above already.
 for store in redis cluster; do
     echo "== contract suite on CREDITGATE_TEST_STORE=$store"
-    CREDITGATE_TEST_STORE=$store cargo test --locked --test api -- --skip redis_ --skip server:: --skip edge_ --skip auth_ --skip ops_
+    CREDITGATE_TEST_STORE=$store cargo test --locked --test api -- --skip redis_ --skip server:: --skip edge_ --skip auth_ --skip ops_ --skip archive_
 done
 scripts/test-chart.sh

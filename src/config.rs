@@ -219,6 +219,9 @@ pub enum Command {
     Explain(crate::cli::explain::ExplainArgs),
     /// Write a realistic, deterministic demo book in the import formats.
     DemoData(crate::cli::demo_data::DemoDataArgs),
+    /// Bring the decision archive's schema in PostgreSQL up to date and create
+    /// the coming months' partitions (docs/archive.md).
+    ArchiveMigrate(crate::cli::archive_migrate::ArchiveMigrateArgs),
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,6 +8,7 @@
 //! people (`import`, `explain`, `demo-data`).
 
 pub mod app;
+pub mod archive;
 pub mod auth;
 pub mod cli;
 pub mod clock;

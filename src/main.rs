@@ -19,6 +19,9 @@ async fn main() -> ExitCode {
         Some(Command::Import(args)) => Some(creditgate::cli::import::run(args, &config).await),
         Some(Command::Explain(args)) => Some(creditgate::cli::explain::run(args).await),
         Some(Command::DemoData(args)) => Some(creditgate::cli::demo_data::run(args)),
+        Some(Command::ArchiveMigrate(args)) => {
+            Some(creditgate::cli::archive_migrate::run(args).await)
+        }
         _ => None,
     };
     if let Some(result) = cli {
@@ -58,7 +61,12 @@ async fn main() -> ExitCode {
         }
         None => app::serve(config).await,
         // Answered above, before telemetry.
-        Some(Command::Import(_) | Command::Explain(_) | Command::DemoData(_)) => Ok(()),
+        Some(
+            Command::Import(_)
+            | Command::Explain(_)
+            | Command::DemoData(_)
+            | Command::ArchiveMigrate(_),
+        ) => Ok(()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

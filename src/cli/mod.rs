@@ -1,7 +1,8 @@
 //! The subcommands that talk to a running server or a store, or write files:
-//! `import`, `explain`, `demo-data`. Each prints for people and exits non-zero on
+//! `import`, `explain`, `demo-data`, `archive-migrate`. Each prints for people and exits non-zero on
 //! failure; none starts a server.
 
+pub mod archive_migrate;
 pub mod client;
 pub mod demo_data;
 pub mod explain;

@@ -58,17 +58,16 @@ fn check(text: &str) -> Result<(), IdError> {
     // Nearly every real id is printable ASCII, which is always NFC and has no
     // invisible character: the Unicode tables are only consulted beyond it.
     let printable_ascii = text.bytes().all(|b| b == b' ' || b.is_ascii_graphic());
-    if !printable_ascii {
-        if let Some((at, character, class)) = text
+    if !printable_ascii
+        && let Some((at, character, class)) = text
             .char_indices()
             .find_map(|(at, c)| classify(c).map(|class| (at, c, class)))
-        {
-            return Err(IdError::Invisible {
-                character,
-                class,
-                at,
-            });
-        }
+    {
+        return Err(IdError::Invisible {
+            character,
+            class,
+            at,
+        });
     }
     if text.starts_with(' ') || text.ends_with(' ') {
         return Err(IdError::EdgeSpace);

@@ -123,11 +123,11 @@ where
             Poll::Ready(None) => return Poll::Ready(None),
             Poll::Pending => return self.poll_read_by(cx),
         };
-        if let Some(data) = frame.data_ref() {
-            if let Err(status) = self.admit(data) {
-                self.failed = true;
-                return Poll::Ready(Some(Err(status)));
-            }
+        if let Some(data) = frame.data_ref()
+            && let Err(status) = self.admit(data)
+        {
+            self.failed = true;
+            return Poll::Ready(Some(Err(status)));
         }
         Poll::Ready(Some(Ok(frame)))
     }

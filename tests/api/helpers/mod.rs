@@ -3,6 +3,7 @@
 
 pub mod edge;
 pub mod load;
+pub mod postgres;
 pub mod process;
 pub mod redis;
 pub mod tls;

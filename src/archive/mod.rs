@@ -1,0 +1,11 @@
+//! The durable decision archive in PostgreSQL (docs/archive.md): its schema,
+//! applied by embedded, versioned migrations, and its monthly partitions with
+//! retention by dropping whole partitions.
+
+pub mod connect;
+pub mod migrate;
+pub mod partitions;
+
+/// The schema every archive object lives in, so that the archive can share a
+/// database with other applications.
+pub const SCHEMA: &str = "creditgate";
