@@ -1,5 +1,6 @@
-//! The stored form of a decision record, in one place for every store that
-//! keeps records outside the process (Redis now, the PostgreSQL archive next).
+//! The stored forms of a decision record, in one place for every store that
+//! keeps records outside the process: Redis (the text forms below) and the
+//! PostgreSQL archive (all JSON, [`record_to_json`]).
 //!
 //! A record has two halves written by different hands: the service's inputs, a
 //! versioned JSON document built here in Rust ([`inputs_to_json`]), and the
@@ -103,8 +104,16 @@ fn decision_of(name: &str) -> Result<Decision, String> {
 }
 
 pub fn inputs_to_json(inputs: &DecisionInputs) -> String {
+    serde_json::to_string(&inputs_v1(inputs)).expect("decision inputs serialise")
+}
+
+pub fn inputs_from_json(json: &str) -> Result<DecisionInputs, String> {
+    inputs_from_v1(serde_json::from_str(json).map_err(|e| corrupt(&format!("inputs ({e})")))?)
+}
+
+fn inputs_v1(inputs: &DecisionInputs) -> InputsV1 {
     let tier = &inputs.tier;
-    let record = InputsV1 {
+    InputsV1 {
         v: INPUTS_VERSION,
         id: inputs.decision_id.clone(),
         profile: profile_v1(&inputs.buyer.profile),
@@ -134,12 +143,10 @@ pub fn inputs_to_json(inputs: &DecisionInputs) -> String {
             by: r.released_by.clone(),
             reason: r.reason.clone(),
         }),
-    };
-    serde_json::to_string(&record).expect("decision inputs serialise")
+    }
 }
 
-pub fn inputs_from_json(json: &str) -> Result<DecisionInputs, String> {
-    let r: InputsV1 = serde_json::from_str(json).map_err(|e| corrupt(&format!("inputs ({e})")))?;
+fn inputs_from_v1(r: InputsV1) -> Result<DecisionInputs, String> {
     if r.v != INPUTS_VERSION {
         return Err(format!(
             "stored decision record has format version {}, this build reads {INPUTS_VERSION}",
@@ -377,6 +384,170 @@ pub fn record_from_packed(text: &str) -> Result<DecisionRecord, String> {
     record_from_parts(f.tail(), snapshot, verdict, decided_at_ms)
 }
 
+/// The version of the archive's record document; a reader refuses any other.
+pub const RECORD_VERSION: u32 = 1;
+
+/// The archive's form of a record (the `record` jsonb column). Unlike the
+/// Redis form it is all JSON, written here in Rust where numbers stay exact
+/// integers, so that an auditor can read it with SQL's JSON operators; and it
+/// carries the decision and reasons [`DecisionRecord::replay`] derives, so that
+/// SQL can filter on them without this build. Readers take only the inputs and
+/// the store's part: the decision and reasons are prose derived from those.
+#[derive(Serialize)]
+struct RecordV1<'a> {
+    v: u32,
+    decision_id: &'a str,
+    decided_at_ms: i64,
+    inputs: InputsV1,
+    snapshot: SnapshotV1,
+    verdict: VerdictV1,
+    decision: &'static str,
+    reasons: Vec<ReasonV1>,
+}
+
+/// What a reader takes from [`RecordV1`]; serde skips the rest.
+#[derive(Deserialize)]
+struct StoredRecordV1 {
+    decided_at_ms: i64,
+    inputs: InputsV1,
+    snapshot: SnapshotV1,
+    verdict: VerdictV1,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SnapshotV1 {
+    open_orders: i64,
+    open_invoices: i64,
+    disputed: i64,
+    oldest_due: Vec<DueV1>,
+    next_due: Option<DueV1>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct DueV1 {
+    invoice_id: String,
+    /// Days since 1970-01-01, as the ledger keeps due dates.
+    due_day: i32,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum VerdictV1 {
+    Reserved,
+    NotReserved,
+    Invoiced { invoice_id: String, amount: i64 },
+}
+
+#[derive(Serialize)]
+struct ReasonV1 {
+    code: &'static str,
+    message: String,
+}
+
+/// The decision as the API and the archive's `decision` column spell it.
+pub fn decision_code(decision: Decision) -> &'static str {
+    match decision {
+        Decision::Approved => "APPROVED",
+        Decision::Held => "HELD",
+        Decision::Referred => "REFERRED",
+    }
+}
+
+fn due_v1(item: &DueItem) -> DueV1 {
+    DueV1 {
+        invoice_id: item.invoice_id.as_str().to_owned(),
+        due_day: item.due_date.days(),
+    }
+}
+
+fn due_from_v1(item: DueV1) -> Result<DueItem, String> {
+    Ok(DueItem {
+        invoice_id: InvoiceId::parse_stored(&item.invoice_id)
+            .map_err(|_| corrupt("due invoice id"))?,
+        due_date: Date::from_days(item.due_day),
+    })
+}
+
+/// The archive's JSON document of a record (shape in docs/archive.md).
+pub fn record_to_json(record: &DecisionRecord) -> serde_json::Value {
+    let replayed = record.replay();
+    let totals = &record.snapshot.totals;
+    let document = RecordV1 {
+        v: RECORD_VERSION,
+        decision_id: &record.inputs.decision_id,
+        decided_at_ms: record.decided_at_ms,
+        inputs: inputs_v1(&record.inputs),
+        snapshot: SnapshotV1 {
+            open_orders: totals.open_orders,
+            open_invoices: totals.open_invoices,
+            disputed: totals.disputed,
+            oldest_due: record.snapshot.oldest_due.iter().map(due_v1).collect(),
+            next_due: record.snapshot.next_due.as_ref().map(due_v1),
+        },
+        verdict: match &record.verdict {
+            StoreVerdict::Reserved => VerdictV1::Reserved,
+            StoreVerdict::NotReserved => VerdictV1::NotReserved,
+            StoreVerdict::Invoiced { invoice_id, amount } => VerdictV1::Invoiced {
+                invoice_id: invoice_id.as_str().to_owned(),
+                amount: *amount,
+            },
+        },
+        decision: decision_code(replayed.decision),
+        reasons: replayed
+            .reasons
+            .into_iter()
+            .map(|r| ReasonV1 {
+                code: r.code.as_str(),
+                message: r.message,
+            })
+            .collect(),
+    };
+    serde_json::to_value(&document).expect("decision record serialises")
+}
+
+pub fn record_from_json(value: &serde_json::Value) -> Result<DecisionRecord, String> {
+    // The version first: a later format may have moved any other field, and
+    // "version 2" says more than the first field it moved.
+    match value.get("v").and_then(serde_json::Value::as_u64) {
+        Some(v) if v == u64::from(RECORD_VERSION) => {}
+        Some(v) => {
+            return Err(format!(
+                "archived decision record has format version {v}, this build reads {RECORD_VERSION}"
+            ));
+        }
+        None => return Err(corrupt("archived record (no format version \"v\")")),
+    }
+    let r = StoredRecordV1::deserialize(value)
+        .map_err(|e| corrupt(&format!("archived record ({e})")))?;
+    let s = r.snapshot;
+    Ok(DecisionRecord {
+        inputs: Arc::new(inputs_from_v1(r.inputs)?),
+        decided_at_ms: r.decided_at_ms,
+        snapshot: LedgerSnapshot {
+            totals: ExposureTotals {
+                open_orders: s.open_orders,
+                open_invoices: s.open_invoices,
+                disputed: s.disputed,
+            },
+            oldest_due: s
+                .oldest_due
+                .into_iter()
+                .map(due_from_v1)
+                .collect::<Result<_, _>>()?,
+            next_due: s.next_due.map(due_from_v1).transpose()?,
+        },
+        verdict: match r.verdict {
+            VerdictV1::Reserved => StoreVerdict::Reserved,
+            VerdictV1::NotReserved => StoreVerdict::NotReserved,
+            VerdictV1::Invoiced { invoice_id, amount } => StoreVerdict::Invoiced {
+                invoice_id: InvoiceId::parse_stored(&invoice_id)
+                    .map_err(|_| corrupt("verdict invoice id"))?,
+                amount,
+            },
+        },
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -582,6 +753,113 @@ mod tests {
         );
     }
 
+    #[test]
+    fn archived_records_round_trip_for_every_verdict_with_and_without_a_release() {
+        for verdict in 0..3 {
+            for release in [false, true] {
+                let mut spec = typical();
+                spec.verdict = verdict;
+                spec.optional.2 = release;
+                // Beyond 2^53: a float anywhere on the way would round it.
+                spec.totals.1 = i64::MAX - 1;
+                let record = record(&spec);
+                let json = record_to_json(&record);
+                let case = format!("verdict {verdict}, release {release}");
+                assert_eq!(record_from_json(&json).unwrap(), record, "{case}");
+                // And through text, as it comes back from a jsonb column.
+                let text = serde_json::to_string(&json).unwrap();
+                let reread: serde_json::Value = serde_json::from_str(&text).unwrap();
+                assert_eq!(record_from_json(&reread).unwrap(), record, "{case}");
+
+                // The shape an auditor's SQL reads.
+                let replayed = record.replay();
+                assert_eq!(json["v"], 1);
+                assert_eq!(json["decision_id"], record.inputs.decision_id.as_str());
+                assert_eq!(json["decided_at_ms"], record.decided_at_ms);
+                let inputs: serde_json::Value =
+                    serde_json::from_str(&inputs_to_json(&record.inputs)).unwrap();
+                assert_eq!(json["inputs"], inputs, "{case}");
+                assert_eq!(json["snapshot"]["open_invoices"], i64::MAX - 1);
+                assert_eq!(
+                    json["snapshot"]["oldest_due"][1]["invoice_id"],
+                    "INV-2024-0002"
+                );
+                assert_eq!(json["snapshot"]["oldest_due"][1]["due_day"], 20_395);
+                assert_eq!(json["snapshot"]["next_due"]["due_day"], 20_410);
+                let kind = ["reserved", "not_reserved", "invoiced"][verdict as usize];
+                assert_eq!(json["verdict"]["kind"], kind, "{case}");
+                if verdict == 2 {
+                    assert_eq!(json["verdict"]["amount"], spec.amount);
+                    assert_eq!(json["verdict"]["invoice_id"], "BUYER-000123");
+                } else {
+                    assert_eq!(json["verdict"].as_object().unwrap().len(), 1, "{case}");
+                }
+                assert_eq!(json["decision"], decision_code(replayed.decision), "{case}");
+                let reasons: Vec<(String, String)> = replayed
+                    .reasons
+                    .iter()
+                    .map(|r| (r.code.as_str().to_owned(), r.message.clone()))
+                    .collect();
+                let archived: Vec<(String, String)> = json["reasons"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| {
+                        let text = |k: &str| r[k].as_str().unwrap().to_owned();
+                        (text("code"), text("message"))
+                    })
+                    .collect();
+                assert_eq!(archived, reasons, "{case}");
+                if release && verdict != 2 {
+                    assert_eq!(json["decision"], "APPROVED");
+                    assert_eq!(json["reasons"][0]["code"], "RELEASED_BY_ANALYST");
+                }
+                if verdict == 2 {
+                    assert_eq!(json["decision"], "REFERRED");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn archived_records_of_another_version_or_missing_a_field_are_refused() {
+        let json = record_to_json(&record(&typical()));
+        let mut other = json.clone();
+        other["v"] = 2.into();
+        let error = record_from_json(&other).unwrap_err();
+        assert!(error.contains("version 2"), "{error}");
+        let mut unversioned = json.clone();
+        unversioned.as_object_mut().unwrap().remove("v");
+        let error = record_from_json(&unversioned).unwrap_err();
+        assert!(error.contains("format version"), "{error}");
+        for field in ["decided_at_ms", "inputs", "snapshot", "verdict"] {
+            let mut missing = json.clone();
+            missing.as_object_mut().unwrap().remove(field);
+            let error = record_from_json(&missing).unwrap_err();
+            assert!(
+                error.contains(&format!("missing field `{field}`")),
+                "{error}"
+            );
+        }
+        let mut missing = json.clone();
+        missing["snapshot"]
+            .as_object_mut()
+            .unwrap()
+            .remove("disputed");
+        let error = record_from_json(&missing).unwrap_err();
+        assert!(error.contains("missing field `disputed`"), "{error}");
+        // The inputs keep their own version.
+        let mut inner = json.clone();
+        inner["inputs"]["v"] = 7.into();
+        let error = record_from_json(&inner).unwrap_err();
+        assert!(error.contains("version 7"), "{error}");
+        // Money as a float is refused, never rounded.
+        let mut float = json;
+        float["snapshot"]["open_orders"] = serde_json::json!(1.5);
+        assert!(record_from_json(&float).is_err());
+        assert!(record_from_json(&serde_json::json!([1])).is_err());
+    }
+
     fn id() -> impl Strategy<Value = String> {
         "[ -~]{1,20}|[a-zé|:{}]{1,8}"
     }
@@ -643,7 +921,8 @@ mod tests {
                 &verdict_to_text(&record.verdict),
                 record.decided_at_ms,
             );
-            prop_assert_eq!(parts.unwrap(), record);
+            prop_assert_eq!(parts.unwrap(), record.clone());
+            prop_assert_eq!(record_from_json(&record_to_json(&record)).unwrap(), record);
         }
     }
 }
