@@ -28,8 +28,11 @@ async fn archive_migrations_build_the_schema_from_an_empty_database() {
     let url = shared_postgres().fresh_database().await;
     let mut db = client(&url).await;
     let migrated = migrate::migrate(&mut db).await.unwrap();
-    assert_eq!(migrated.applied, ["V1__decisions"]);
-    assert_eq!(migrated.version, Some(1));
+    assert_eq!(
+        migrated.applied,
+        ["V1__decisions", "V2__decisions_buyer_time_keyset"]
+    );
+    assert_eq!(migrated.version, Some(2));
     // A range-partitioned table in the creditgate schema, with the columns the
     // archive writes and reads.
     let strategy: String = db
@@ -80,6 +83,19 @@ async fn archive_migrations_build_the_schema_from_an_empty_database() {
             "decisions_pkey"
         ]
     );
+    // Both columns after the buyer descending: the order and the row comparison
+    // of a keyset page (src/archive/decisions.rs, list).
+    let buyer_time = texts(
+        &db,
+        "SELECT indexdef FROM pg_indexes WHERE schemaname = 'creditgate' \
+         AND indexname = 'decisions_buyer_time'",
+    )
+    .await;
+    assert_eq!(buyer_time.len(), 1);
+    assert!(
+        buyer_time[0].ends_with("(buyer_id, decided_at DESC, decision_id DESC)"),
+        "{buyer_time:?}"
+    );
 }
 
 #[tokio::test]
@@ -91,18 +107,22 @@ async fn archive_migrations_run_twice_and_together_apply_once() {
     let (first, second) = (first.unwrap(), second.unwrap());
     let mut applied = [first.applied, second.applied].concat();
     applied.sort();
-    assert_eq!(applied, ["V1__decisions"], "applied once between the two");
-    assert_eq!((first.version, second.version), (Some(1), Some(1)));
+    assert_eq!(
+        applied,
+        ["V1__decisions", "V2__decisions_buyer_time_keyset"],
+        "applied once between the two"
+    );
+    assert_eq!((first.version, second.version), (Some(2), Some(2)));
     // And again later: nothing to do.
     let again = migrate::migrate(&mut a).await.unwrap();
     assert!(again.applied.is_empty(), "{:?}", again.applied);
-    assert_eq!(again.version, Some(1));
+    assert_eq!(again.version, Some(2));
     let history: i64 = a
         .query_one("SELECT count(*) FROM creditgate.schema_history", &[])
         .await
         .unwrap()
         .get(0);
-    assert_eq!(history, 1);
+    assert_eq!(history, 2);
 }
 
 #[tokio::test]
@@ -201,13 +221,16 @@ async fn archive_migrate_command_reports_what_it_did_and_hides_the_password() {
         "{text} {}",
         String::from_utf8_lossy(&first.stderr)
     );
-    assert!(text.contains("applied V1__decisions (now V1)"), "{text}");
+    assert!(
+        text.contains("applied V1__decisions, V2__decisions_buyer_time_keyset (now V2)"),
+        "{text}"
+    );
     assert!(text.contains("partitions ready: decisions_y"), "{text}");
     assert!(!text.contains("s3cret"), "{text}");
     let second = run();
     let text = String::from_utf8_lossy(&second.stdout);
     assert!(second.status.success());
-    assert!(text.contains("schema up to date (V1)"), "{text}");
+    assert!(text.contains("schema up to date (V2)"), "{text}");
     // An archive that cannot be reached: exit 1, named without the password.
     let refused = Command::new(env!("CARGO_BIN_EXE_creditgate"))
         .args(["archive-migrate", "--archive-url"])
