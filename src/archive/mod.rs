@@ -1,8 +1,9 @@
 //! The durable decision archive in PostgreSQL (docs/archive.md): its schema,
-//! applied by embedded, versioned migrations, and its monthly partitions with
-//! retention by dropping whole partitions.
+//! applied by embedded, versioned migrations, its monthly partitions with
+//! retention by dropping whole partitions, and the decisions written into it.
 
 pub mod connect;
+pub mod decisions;
 pub mod migrate;
 pub mod partitions;
 

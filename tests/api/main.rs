@@ -4,6 +4,7 @@
 mod helpers;
 
 mod admission;
+mod archive_decisions;
 mod archive_schema;
 mod auth_cli;
 mod auth_roles;
