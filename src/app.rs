@@ -1,5 +1,7 @@
 //! Startup paths of the binary: serve on the chosen store, or initialise a store.
 
+use crate::archive::pool::Archive;
+use crate::archive::shipper::Shipper;
 use crate::auth::Authenticator;
 use crate::clock::SystemClock;
 use crate::config::Config;
@@ -36,6 +38,10 @@ pub(crate) fn redis_options(config: &Config) -> Result<Option<RedisOptions>, Str
             wait_replicas: config.redis_wait_replicas,
             wait_timeout: config.redis_wait_timeout,
             decision_history: config.redis_decision_history as usize,
+            outbox: config
+                .archive_url
+                .as_ref()
+                .map(|_| (config.outbox_max as usize, config.outbox_claim_idle)),
             ..RedisSettings::default()
         },
         namespace: config.redis_namespace.clone(),
@@ -61,7 +67,11 @@ pub async fn serve(config: Config) -> Result<(), String> {
                 "embedded store: state is kept in memory only and is lost when the process stops"
             );
             let history = config.decision_history as usize;
-            serve_with(config, MemoryStore::with_history(history)).await
+            let outbox = config
+                .archive_url
+                .as_ref()
+                .map(|_| config.outbox_max as usize);
+            serve_with(config, MemoryStore::with_outbox(history, outbox)).await
         }
     }
 }
@@ -116,12 +126,31 @@ async fn serve_with<S: Store>(config: Config, store: S) -> Result<(), String> {
         }
         None => None,
     };
-    let service = CreditService::new(
+    let mut service = CreditService::new(
         Arc::new(Timed::new(store, metrics.clone())),
         policy.clone(),
         Arc::new(SystemClock),
         settings,
     );
+    let shipper = match &config.archive_url {
+        Some(url) => {
+            let archive = Arc::new(Archive::new(url, config.archive_retention)?);
+            tracing::info!(archive = %crate::archive::connect::redact(url), outbox_max = config.outbox_max, retention_days = config.archive_retention, "decision archive: shipping every decision");
+            service = service.with_archive(archive.clone());
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            let task = tokio::spawn(
+                Shipper {
+                    store: service.store().clone(),
+                    archive,
+                    clock: service.clock(),
+                    stop: stopped,
+                }
+                .run(),
+            );
+            Some((stop, task))
+        }
+        None => None,
+    };
     let tls = match config.server.tls_files() {
         Some(files) => Some(Arc::new(ReloadableTls::load(files)?)),
         None => None,
@@ -147,10 +176,19 @@ async fn serve_with<S: Store>(config: Config, store: S) -> Result<(), String> {
         mutual_tls = tls.as_ref().is_some_and(|t| t.mutual()),
         "creditgate listening"
     );
+    let grace = config.shutdown_grace;
     server::serve(listener, service, options, signal)
         .await
         .map_err(|e| e.to_string())?;
     tracing::info!("drained, server stopped");
+    if let Some((stop, task)) = shipper {
+        // The last decisions' records go to the archive before the process
+        // ends (the embedded store's outbox dies with it).
+        let _ = stop.send(true);
+        if tokio::time::timeout(grace, task).await.is_err() {
+            tracing::error!(grace = ?grace, "the archive shipper did not finish within --shutdown-grace");
+        }
+    }
     Ok(())
 }
 

@@ -100,6 +100,38 @@ pub struct Config {
     )]
     pub decision_history: u64,
 
+    /// The decision archive: every decision is also shipped to this PostgreSQL
+    /// database (postgres://USER[:PASSWORD]@HOST:PORT/DATABASE) and kept there
+    /// for --archive-retention days. See docs/archive.md.
+    #[arg(long, env = "CREDITGATE_ARCHIVE_URL", hide_env_values = true)]
+    pub archive_url: Option<String>,
+
+    /// With --archive-url: decision records waiting for the archive before new
+    /// decisions are REFERRED with ARCHIVE_BACKLOG (embedded store: in all;
+    /// Redis: per hash slot). See docs/archive.md, "Backlog".
+    #[arg(
+        long,
+        env = "CREDITGATE_OUTBOX_MAX",
+        default_value_t = crate::store::outbox::DEFAULT_OUTBOX_MAX as u64,
+        value_parser = clap::value_parser!(u64).range(1..=100_000_000)
+    )]
+    pub outbox_max: u64,
+
+    /// Redis with --archive-url: how long a record read by one replica may stay
+    /// unarchived before another replica claims it (a replica that died mid-batch).
+    #[arg(long, env = "CREDITGATE_OUTBOX_CLAIM_IDLE", default_value = "30s", value_parser = parse_duration)]
+    pub outbox_claim_idle: Duration,
+
+    /// Days the archive keeps decisions; whole months are dropped once all of
+    /// their days are older.
+    #[arg(
+        long,
+        env = "CREDITGATE_ARCHIVE_RETENTION",
+        default_value_t = 400,
+        value_parser = clap::value_parser!(u32).range(1..=36_500)
+    )]
+    pub archive_retention: u32,
+
     /// How many years before (and, for issue and due dates, after) today a ledger date
     /// may lie; payments may never be dated after today. See docs/policy.md.
     #[arg(

@@ -6,6 +6,8 @@ pub mod connect;
 pub mod decisions;
 pub mod migrate;
 pub mod partitions;
+pub mod pool;
+pub mod shipper;
 
 /// The schema every archive object lives in, so that the archive can share a
 /// database with other applications.

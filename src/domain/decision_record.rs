@@ -171,3 +171,68 @@ impl DecisionRecord {
         self.verdict == StoreVerdict::NotReserved && self.inputs.release.is_none()
     }
 }
+
+/// A plain record for unit tests of what carries records around (outboxes,
+/// queues) and does not look inside them.
+#[cfg(test)]
+pub fn example_record(decision_id: &str) -> DecisionRecord {
+    use super::buyer::{BuyerProfile, Grade, LimitAdjustment, Rating, RiskTier};
+    use super::exposure::ExposureTotals;
+    use super::ids::BuyerId;
+    use super::money::Currency;
+    let eur = Currency::from_code("EUR").expect("EUR");
+    let money = |minor| Money::from_minor(eur, minor);
+    let today = Date::parse("2026-12-03").expect("a date");
+    let policy = Policy::default();
+    let profile = BuyerProfile {
+        id: BuyerId::parse("ACME").expect("an id"),
+        name: "Acme".into(),
+        country_code: "DE".into(),
+        currency: eur,
+        tier: RiskTier::Standard,
+        manual_limit: Some(money(1_000_000)),
+        payment_terms_days: 30,
+        early_payment_discount: None,
+        financials: None,
+        external_rating: None,
+        insurance: None,
+    };
+    let rating = Rating {
+        score: 600,
+        grade: Grade::new(4).expect("a grade"),
+        probability_of_default: Decimal::new(1, 2),
+        recommended_limit: money(1_000_000),
+        scored_limit: money(1_000_000),
+        insured_limit: money(0),
+        discretionary_limit: money(1_000_000),
+        rated_on: today,
+        valid_until: today.add_days(365),
+        reasons: Vec::new(),
+    };
+    let buyer = Arc::new(BuyerRecord {
+        profile,
+        rating,
+        adjustment: LimitAdjustment {
+            percent: 100,
+            on_time_streak: 0,
+        },
+    });
+    DecisionRecord {
+        inputs: Arc::new(DecisionInputs::new(
+            &policy,
+            decision_id.to_owned(),
+            buyer,
+            OrderId::parse("SO-1").expect("an order id"),
+            money(10_000),
+            today,
+            None,
+        )),
+        decided_at_ms: 1_796_000_000_000,
+        snapshot: LedgerSnapshot {
+            totals: ExposureTotals::default(),
+            oldest_due: Vec::new(),
+            next_due: None,
+        },
+        verdict: StoreVerdict::Reserved,
+    }
+}

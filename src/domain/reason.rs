@@ -22,6 +22,7 @@ pub enum ReasonCode {
     RatingExpired,
     LimitReducedLatePayment,
     ReleasedByAnalyst,
+    ArchiveBacklog,
     // Scorecard factors.
     YearsInBusiness,
     NegativeNetWorth,
@@ -42,7 +43,8 @@ pub enum ReasonCode {
 }
 
 impl ReasonCode {
-    pub const ALL: [ReasonCode; 32] = [
+    pub const ALL: [ReasonCode; 33] = [
+        ReasonCode::ArchiveBacklog,
         ReasonCode::AlreadyInvoiced,
         ReasonCode::ReleasedByAnalyst,
         ReasonCode::RatingExpired,
@@ -99,6 +101,7 @@ impl ReasonCode {
             ReasonCode::RatingExpired => "RATING_EXPIRED",
             ReasonCode::LimitReducedLatePayment => "LIMIT_REDUCED_LATE_PAYMENT",
             ReasonCode::ReleasedByAnalyst => "RELEASED_BY_ANALYST",
+            ReasonCode::ArchiveBacklog => "ARCHIVE_BACKLOG",
             ReasonCode::NetWorth => "NET_WORTH",
             ReasonCode::Revenue => "REVENUE",
             ReasonCode::DsoVsTerms => "DSO_VS_TERMS",

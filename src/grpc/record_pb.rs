@@ -32,6 +32,69 @@ pub fn rfc3339_millis(ms: i64) -> String {
     )
 }
 
+/// An RFC 3339 timestamp (`2026-03-03T09:00:00Z`, with fractional seconds or
+/// an offset) or a plain date (midnight UTC) as milliseconds since the epoch.
+pub fn parse_rfc3339_millis(text: &str) -> Option<i64> {
+    let date = Date::parse(text.get(..10)?).ok()?;
+    let day_ms = i64::from(date.days()) * 86_400_000;
+    let rest = &text[10..];
+    if rest.is_empty() {
+        return Some(day_ms);
+    }
+    let rest = rest.strip_prefix(['T', 't', ' '])?;
+    let field = |at: usize| -> Option<i64> {
+        let digits = rest.get(at..at + 2)?;
+        digits
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| digits.parse().ok())?
+    };
+    let (hours, minutes, seconds) = (field(0)?, field(3)?, field(6)?);
+    if rest.get(2..3)? != ":"
+        || rest.get(5..6)? != ":"
+        || hours > 23
+        || minutes > 59
+        || seconds > 60
+    {
+        return None;
+    }
+    let mut rest = &rest[8..];
+    let mut millis = 0;
+    if let Some(fraction) = rest.strip_prefix('.') {
+        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        let first3: String = fraction[..digits]
+            .chars()
+            .chain("000".chars())
+            .take(3)
+            .collect();
+        millis = first3.parse::<i64>().ok()?;
+        rest = &fraction[digits..];
+    }
+    let offset_ms = match rest {
+        "Z" | "z" => 0,
+        _ => {
+            let sign = match rest.get(..1)? {
+                "+" => 1,
+                "-" => -1,
+                _ => return None,
+            };
+            let (h, m) = (rest.get(1..3)?, rest.get(4..6)?);
+            if rest.len() != 6 || rest.get(3..4)? != ":" {
+                return None;
+            }
+            let (h, m): (i64, i64) = (h.parse().ok()?, m.parse().ok()?);
+            if h > 23 || m > 59 {
+                return None;
+            }
+            sign * (h * 3600 + m * 60) * 1000
+        }
+    };
+    Some(day_ms + ((hours * 60 + minutes) * 60 + seconds) * 1000 + millis - offset_ms)
+}
+
 fn due_to_pb(item: &DueItem, today: Date) -> pb::DueInvoice {
     pb::DueInvoice {
         invoice_id: item.invoice_id.to_string(),
@@ -258,7 +321,35 @@ fn decision_from_pb(value: i32) -> Result<Decision, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::rfc3339_millis;
+    use super::{parse_rfc3339_millis, rfc3339_millis};
+
+    #[test]
+    fn rfc3339_is_read_back_with_offsets_fractions_and_dates() {
+        for ms in [0, 1_796_000_000_123, 86_399_999] {
+            assert_eq!(parse_rfc3339_millis(&rfc3339_millis(ms)), Some(ms));
+        }
+        assert_eq!(
+            parse_rfc3339_millis("2026-03-03T10:00:00+01:00"),
+            parse_rfc3339_millis("2026-03-03T09:00:00Z")
+        );
+        assert_eq!(
+            parse_rfc3339_millis("2026-03-03"),
+            parse_rfc3339_millis("2026-03-03T00:00:00.000Z")
+        );
+        assert_eq!(parse_rfc3339_millis("1970-01-01T00:00:00.5Z"), Some(500));
+        for bad in [
+            "",
+            "2026-03-03T",
+            "2026-03-03T09:00Z",
+            "2026-13-01",
+            "2026-03-03T09:00:00",
+            "2026-03-03T24:00:00Z",
+            "2026-03-03T09:00:00+1:00",
+            "x",
+        ] {
+            assert_eq!(parse_rfc3339_millis(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn timestamps_are_rfc3339_utc_with_millis() {

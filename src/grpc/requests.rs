@@ -131,23 +131,26 @@ pub struct HeldQuery {
 pub const DEFAULT_HELD_PAGE: usize = 50;
 pub const MAX_HELD_PAGE: i32 = 1000;
 
+/// A review list's page_size: 0 is the default.
+fn page_size(asked: i32) -> Result<usize> {
+    match asked {
+        0 => Ok(DEFAULT_HELD_PAGE),
+        size @ 1..=MAX_HELD_PAGE => Ok(size as usize),
+        other => Err(ServiceError::invalid(
+            "page_size",
+            format!(
+                "must be between 0 (the default, {DEFAULT_HELD_PAGE}) and {MAX_HELD_PAGE}, got {other}"
+            ),
+        )),
+    }
+}
+
 pub fn list_held_orders(request: &pb::ListHeldOrdersRequest) -> Result<HeldQuery> {
     let buyer_id = match request.buyer_id.as_str() {
         "" => None,
         text => Some(convert::buyer_id("buyer_id", text)?),
     };
-    let page_size = match request.page_size {
-        0 => DEFAULT_HELD_PAGE,
-        size @ 1..=MAX_HELD_PAGE => size as usize,
-        other => {
-            return Err(ServiceError::invalid(
-                "page_size",
-                format!(
-                    "must be between 0 (the default, {DEFAULT_HELD_PAGE}) and {MAX_HELD_PAGE}, got {other}"
-                ),
-            ));
-        }
-    };
+    let page_size = page_size(request.page_size)?;
     let after = match request.page_token.as_str() {
         "" => None,
         token => Some(held_cursor(token, buyer_id.as_ref())?),
@@ -169,7 +172,7 @@ pub fn held_page_token(filter: Option<&BuyerId>, cursor: &HeldCursor) -> String 
         cursor.buyer_id,
         cursor.order_id
     );
-    text.bytes().map(|b| format!("{b:02x}")).collect()
+    hex(&text)
 }
 
 fn held_cursor(token: &str, filter: Option<&BuyerId>) -> Result<HeldCursor> {
@@ -179,16 +182,7 @@ fn held_cursor(token: &str, filter: Option<&BuyerId>) -> Result<HeldCursor> {
             "is not a next_page_token of ListHeldOrders; start again without one",
         )
     };
-    let bytes = (0..token.len())
-        .step_by(2)
-        .map(|at| {
-            token
-                .get(at..at + 2)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        })
-        .collect::<Option<Vec<u8>>>()
-        .ok_or_else(invalid)?;
-    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let text = unhex(token).ok_or_else(invalid)?;
     let parts: Vec<&str> = text.split('\n').collect();
     let [version, ms, made_for, buyer, order] = parts[..] else {
         return Err(invalid());
@@ -207,6 +201,111 @@ fn held_cursor(token: &str, filter: Option<&BuyerId>) -> Result<HeldCursor> {
         buyer_id: BuyerId::parse_stored(buyer).map_err(|_| invalid())?,
         order_id: OrderId::parse_stored(order).map_err(|_| invalid())?,
     })
+}
+
+/// A parsed ListDecisions request.
+#[derive(Debug)]
+pub struct DecisionsQuery {
+    pub buyer_id: BuyerId,
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+    /// (decided_at ms, decision id) of the last decision of the previous page.
+    pub after: Option<(i64, String)>,
+    pub page_size: usize,
+}
+
+fn time_bound(field: &str, text: &str) -> Result<Option<i64>> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    super::record_pb::parse_rfc3339_millis(text)
+        .map(Some)
+        .ok_or_else(|| {
+            ServiceError::invalid(
+                field,
+                format!(
+                    "must be an RFC 3339 timestamp (2026-03-03T09:00:00Z) or a date (2026-03-03), got {text:?}"
+                ),
+            )
+        })
+}
+
+pub fn list_decisions(request: &pb::ListDecisionsRequest) -> Result<DecisionsQuery> {
+    let buyer_id = convert::buyer_id("buyer_id", &request.buyer_id)?;
+    let from_ms = time_bound("from", &request.from)?;
+    let to_ms = time_bound("to", &request.to)?;
+    if let (Some(from), Some(to)) = (from_ms, to_ms)
+        && from > to
+    {
+        return Err(ServiceError::invalid("to", "is before from"));
+    }
+    let page_size = page_size(request.page_size)?;
+    let scope = decisions_scope(request);
+    let after = match request.page_token.as_str() {
+        "" => None,
+        token => {
+            let text = unhex(token).ok_or_else(invalid_decisions_token)?;
+            let mut parts = text.splitn(4, '\n');
+            match (parts.next(), parts.next(), parts.next(), parts.next()) {
+                (Some("d1"), Some(made_for), Some(ms), Some(id)) => {
+                    if made_for != scope {
+                        return Err(ServiceError::invalid(
+                            "page_token",
+                            "was made for another buyer_id, from or to; page with those of the first call",
+                        ));
+                    }
+                    let ms = ms.parse().map_err(|_| invalid_decisions_token())?;
+                    Some((ms, id.to_owned()))
+                }
+                _ => return Err(invalid_decisions_token()),
+            }
+        }
+    };
+    Ok(DecisionsQuery {
+        buyer_id,
+        from_ms,
+        to_ms,
+        after,
+        page_size,
+    })
+}
+
+fn invalid_decisions_token() -> ServiceError {
+    ServiceError::invalid(
+        "page_token",
+        "is not a next_page_token of ListDecisions; start again without one",
+    )
+}
+
+/// What a ListDecisions token is bound to: the buyer and the period, hex of
+/// each so that no separator inside them can shift the fields.
+fn decisions_scope(request: &pb::ListDecisionsRequest) -> String {
+    [&request.buyer_id, &request.from, &request.to]
+        .iter()
+        .map(|part| hex(part))
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+fn hex(text: &str) -> String {
+    text.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(token: &str) -> Option<String> {
+    let bytes = (0..token.len())
+        .step_by(2)
+        .map(|at| {
+            token
+                .get(at..at + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        })
+        .collect::<Option<Vec<u8>>>()?;
+    String::from_utf8(bytes).ok()
+}
+
+/// The opaque token of the page after the decision decided at `ms` with `id`.
+pub fn decisions_page_token(request: &pb::ListDecisionsRequest, ms: i64, id: &str) -> String {
+    hex(&format!("d1\n{}\n{ms}\n{id}", decisions_scope(request)))
 }
 
 /// Free text an analyst writes: required, and held to the buyer-name rule (it

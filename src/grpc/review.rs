@@ -100,4 +100,27 @@ impl<S: Store> CreditReviewService for ReviewApi<S> {
         let record = within_caller_deadline(until, record).await?;
         Ok(Response::new(record_to_pb(&record)))
     }
+
+    async fn list_decisions(
+        &self,
+        request: Request<pb::ListDecisionsRequest>,
+    ) -> Result<Response<pb::ListDecisionsResponse>, Status> {
+        let until = deadline::answer_by(&request);
+        let query = requests::list_decisions(request.get_ref())?;
+        let page = self.service.archived_decisions(
+            &query.buyer_id,
+            query.from_ms,
+            query.to_ms,
+            query.after,
+            query.page_size,
+        );
+        let (records, next) = within_caller_deadline(until, page).await?;
+        let next_page_token = next
+            .map(|(ms, id)| requests::decisions_page_token(request.get_ref(), ms, &id))
+            .unwrap_or_default();
+        Ok(Response::new(pb::ListDecisionsResponse {
+            decisions: records.iter().map(record_to_pb).collect(),
+            next_page_token,
+        }))
+    }
 }

@@ -98,21 +98,39 @@ async fn watch_store<S: Store>(
 /// disagree (a probe that timed out is Unreachable for both).
 async fn report(health: &HealthReporter, metrics: Option<&Metrics>, now: StoreHealth) {
     if let Some(metrics) = metrics {
-        metrics.store_up(now == StoreHealth::Ready);
+        metrics.store_up(matches!(
+            now,
+            StoreHealth::Ready | StoreHealth::ArchiveBacklog
+        ));
     }
-    let status = if now == StoreHealth::Ready {
-        ServingStatus::Serving
-    } else {
-        ServingStatus::NotServing
+    let serving = |ready: bool| {
+        if ready {
+            ServingStatus::Serving
+        } else {
+            ServingStatus::NotServing
+        }
     };
-    for name in [DECISION_SERVICE, LEDGER_SERVICE] {
-        health.set_service_status(name, status).await;
-    }
+    // A full outbox stops decisions, not the ledger: the ERP keeps feeding it.
+    health
+        .set_service_status(DECISION_SERVICE, serving(now == StoreHealth::Ready))
+        .await;
+    health
+        .set_service_status(
+            LEDGER_SERVICE,
+            serving(matches!(
+                now,
+                StoreHealth::Ready | StoreHealth::ArchiveBacklog
+            )),
+        )
+        .await;
     match now {
         StoreHealth::Ready => tracing::info!("store ready: serving"),
         StoreHealth::Unreachable => {
             tracing::error!("store unreachable: not serving, checks are referred")
         }
+        StoreHealth::ArchiveBacklog => tracing::error!(
+            "decision outbox full (the archive takes no records): decisions not serving, checks are referred with ARCHIVE_BACKLOG; the ledger is served; see docs/operations.md, archive backlog"
+        ),
         StoreHealth::Uninitialised => tracing::error!(
             "store has no marker (emptied or never initialised): not serving, checks are referred; see the store-loss runbook"
         ),

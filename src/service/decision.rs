@@ -427,6 +427,11 @@ fn store_failure(
             "the exposure store has no store marker (emptied or never initialised); orders are \
              referred until the ledger is re-seeded and `creditgate store-init` is run",
         ),
+        StoreError::ArchiveBacklog => Reason::new(
+            ReasonCode::ArchiveBacklog,
+            "the decision archive has not taken decision records for a while and the outbox is \
+             full; no decision is made without its record: retry shortly or refer to credit",
+        ),
         StoreError::UnknownBuyer(_) => return Ok(unknown_buyer(order, policy_version)),
         _ => return Err(error.into()),
     };

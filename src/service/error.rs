@@ -42,7 +42,7 @@ impl From<StoreError> for ServiceError {
             StoreError::PaidBeforeIssue { .. } => {
                 ServiceError::invalid("paid_date", message.trim_start_matches("paid_date "))
             }
-            StoreError::Unavailable(_) | StoreError::StaleBuyer(_) => {
+            StoreError::Unavailable(_) | StoreError::StaleBuyer(_) | StoreError::ArchiveBacklog => {
                 ServiceError::Unavailable(message)
             }
             StoreError::Uninitialised => ServiceError::FailedPrecondition(message),

@@ -87,6 +87,9 @@ pub struct CreditService<S: Store> {
     clock: Arc<dyn Clock>,
     settings: ServiceSettings,
     invariants: InvariantMonitor,
+    /// The decision archive (`--archive-url`), read by GetDecision and
+    /// ListDecisions; its shipper runs beside the server.
+    archive: Option<Arc<crate::archive::pool::Archive>>,
 }
 
 impl<S: Store> Clone for CreditService<S> {
@@ -97,6 +100,7 @@ impl<S: Store> Clone for CreditService<S> {
             clock: self.clock.clone(),
             settings: self.settings.clone(),
             invariants: self.invariants.clone(),
+            archive: self.archive.clone(),
         }
     }
 }
@@ -114,7 +118,26 @@ impl<S: Store> CreditService<S> {
             clock,
             settings,
             invariants: InvariantMonitor::default(),
+            archive: None,
         }
+    }
+
+    pub fn with_archive(mut self, archive: Arc<crate::archive::pool::Archive>) -> Self {
+        self.archive = Some(archive);
+        self
+    }
+
+    /// The store, for the tasks beside the server (the archive's shipper).
+    pub fn store(&self) -> &Arc<S> {
+        &self.store
+    }
+
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
+    }
+
+    pub fn archive(&self) -> Option<&Arc<crate::archive::pool::Archive>> {
+        self.archive.as_ref()
     }
 
     /// The service's invariant monitor (shared by its clones).

@@ -89,15 +89,77 @@ impl<S: Store> CreditService<S> {
     }
 
     pub async fn decision_record(&self, decision_id: &str) -> Result<DecisionRecord, ServiceError> {
-        self.bounded(self.store.decision(decision_id))
-            .await?
-            .ok_or_else(|| {
-                ServiceError::NotFound(format!(
-                    "decision {decision_id} is not in the store's decision history: it aged out \
-                     (docs/operations.md, \"Decision history\") or never existed (decisions made \
-                     without the store, such as STORE_UNAVAILABLE or UNKNOWN_BUYER, keep none)"
-                ))
-            })
+        self.find_decision(decision_id).await?.ok_or_else(|| {
+            let kept = if self.archive.is_some() {
+                "is neither in the decision archive nor in the store's outbox: it is older than \
+                 the archive's retention (--archive-retention)"
+            } else {
+                "is not in the store's decision history: it aged out (docs/operations.md, \
+                 \"Decision history\"; an archive keeps decisions for years, docs/archive.md)"
+            };
+            ServiceError::NotFound(format!(
+                "decision {decision_id} {kept}, or never existed (decisions made without the \
+                 store, such as STORE_UNAVAILABLE or UNKNOWN_BUYER, keep none)"
+            ))
+        })
+    }
+
+    /// The archive first (it keeps decisions for years, and after a store
+    /// loss), then the store for what is not shipped yet. A record never
+    /// changes, so whichever has it answers; only when neither has it and one
+    /// of them could not be asked is the answer unknown (UNAVAILABLE).
+    pub async fn find_decision(
+        &self,
+        decision_id: &str,
+    ) -> Result<Option<DecisionRecord>, ServiceError> {
+        let Some(archive) = &self.archive else {
+            return Ok(self.bounded(self.store.decision(decision_id)).await?);
+        };
+        let archived = match archive.get(decision_id).await {
+            Ok(Some(record)) => return Ok(Some(record)),
+            Ok(None) => Ok(()),
+            Err(error) => Err(error),
+        };
+        let stored = self.bounded(self.store.decision(decision_id)).await;
+        match (archived, stored) {
+            (_, Ok(Some(record))) => Ok(Some(record)),
+            (Ok(()), Ok(None)) => Ok(None),
+            (Err(error), _) => Err(ServiceError::Unavailable(format!(
+                "decision {decision_id} is not in the store's outbox and the archive cannot be \
+                 read: {error}"
+            ))),
+            (_, Err(error)) => Err(error.into()),
+        }
+    }
+
+    /// A buyer's archived decisions, newest first; the cursor of the next page
+    /// when there is one.
+    pub async fn archived_decisions(
+        &self,
+        buyer_id: &BuyerId,
+        from_ms: Option<i64>,
+        to_ms: Option<i64>,
+        after: Option<(i64, String)>,
+        page_size: usize,
+    ) -> Result<(Vec<DecisionRecord>, Option<(i64, String)>), ServiceError> {
+        let Some(archive) = &self.archive else {
+            return Err(ServiceError::FailedPrecondition(
+                "ListDecisions reads the decision archive, and this server has none \
+                 (--archive-url, docs/archive.md); GetDecision finds recent decisions by id"
+                    .to_owned(),
+            ));
+        };
+        let mut records = archive
+            .list(buyer_id.as_str(), from_ms, to_ms, after, page_size + 1)
+            .await
+            .map_err(|e| ServiceError::Unavailable(format!("decision archive: {e}")))?;
+        let next = (records.len() > page_size).then(|| {
+            records.truncate(page_size);
+            records
+                .last()
+                .map(|r| (r.decided_at_ms, r.inputs.decision_id.clone()))
+        });
+        Ok((records, next.flatten()))
     }
 
     /// An analyst approves a waiting order over its reasons. Idempotent: a retry
@@ -159,9 +221,7 @@ impl<S: Store> CreditService<S> {
                     })
                 }
                 ReleaseOutcome::Approved(approval) => {
-                    let earlier = self
-                        .bounded(self.store.decision(&approval.decision_id))
-                        .await?;
+                    let earlier = self.find_decision(&approval.decision_id).await?;
                     match earlier {
                         Some(record)
                             if record.inputs.release.is_some()

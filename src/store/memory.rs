@@ -9,8 +9,8 @@ use super::review::{DEFAULT_DECISION_HISTORY, Review};
 use super::tables::{Fifo, Table};
 use super::{
     Approval, CancelOutcome, DisputeOutcome, HeldCursor, HeldOrder, InvoiceOutcome, LedgerView,
-    PRUNE_BATCH, PaymentOutcome, PaymentRequest, ReleaseOutcome, ReleaseRequest, ReserveOutcome,
-    ReserveRequest, Store, StoreError, StoreHealth, StoredBuyer, UpsertOutcome,
+    OutboxEntry, PRUNE_BATCH, PaymentOutcome, PaymentRequest, ReleaseOutcome, ReleaseRequest,
+    ReserveOutcome, ReserveRequest, Store, StoreError, StoreHealth, StoredBuyer, UpsertOutcome,
 };
 use crate::domain::buyer::{BuyerRecord, Rating};
 use crate::domain::date::Date;
@@ -358,10 +358,26 @@ impl MemoryStore {
 
     /// Keeping at most `decisions` decision records (and as many waiting orders).
     pub fn with_history(decisions: usize) -> MemoryStore {
+        MemoryStore::with_outbox(decisions, None)
+    }
+
+    /// As [`MemoryStore::with_history`], and with an archive: every record
+    /// also waits in an outbox of at most `outbox_max` records until the
+    /// shipper has archived it; a full outbox refuses new decisions.
+    pub fn with_outbox(decisions: usize, outbox_max: Option<usize>) -> MemoryStore {
         MemoryStore {
             buyers: RwLock::default(),
-            review: Mutex::new(Review::new(decisions)),
+            review: Mutex::new(Review::new(decisions, outbox_max)),
         }
+    }
+
+    /// A decision about to be recorded, refused while the outbox is full
+    /// (checked under the buyer's lock, so nothing of the decision is written).
+    fn room_for_a_record(&self) -> Result<(), StoreError> {
+        if self.review.lock().outbox_full() {
+            return Err(StoreError::ArchiveBacklog);
+        }
+        Ok(())
     }
 
     /// Keeps the record of a decision made under the buyer's lock, and moves the
@@ -411,6 +427,9 @@ impl Store for MemoryStore {
     const IN_PROCESS: bool = true;
 
     async fn health(&self) -> StoreHealth {
+        if self.review.lock().outbox_full() {
+            return StoreHealth::ArchiveBacklog;
+        }
         StoreHealth::Ready
     }
 
@@ -505,6 +524,7 @@ impl Store for MemoryStore {
             return Ok(match &entry.state {
                 OrderState::Cancelled { .. } => ReserveOutcome::Cancelled,
                 OrderState::Invoiced { invoice_id, amount } => {
+                    self.room_for_a_record()?;
                     let snapshot = state.snapshot(today);
                     self.record(record(
                         &snapshot,
@@ -530,6 +550,7 @@ impl Store for MemoryStore {
         if state.version != request.buyer_version {
             return Ok(ReserveOutcome::StaleBuyer);
         }
+        self.room_for_a_record()?;
         let snapshot = state.snapshot(today);
         if !request.conditions.admit(&snapshot, amount) {
             self.record(record(&snapshot, StoreVerdict::NotReserved));
@@ -909,6 +930,7 @@ impl Store for MemoryStore {
         if state.version != request.buyer_version {
             return Ok(ReleaseOutcome::StaleBuyer);
         }
+        self.room_for_a_record()?;
         let snapshot = state.snapshot(day.today);
         let open_orders = state
             .totals
@@ -948,6 +970,21 @@ impl Store for MemoryStore {
         limit: usize,
     ) -> Result<Vec<HeldOrder>, StoreError> {
         Ok(self.review.lock().list(buyer_id, after, limit))
+    }
+
+    async fn outbox_read(&self, max: usize) -> Result<Vec<OutboxEntry>, StoreError> {
+        Ok(self.review.lock().outbox_head(max))
+    }
+
+    async fn outbox_ack(&self, entries: &[OutboxEntry]) -> Result<(), StoreError> {
+        let shipped = self.review.lock().outbox_ack(entries);
+        // Freed outside the lock every check takes.
+        drop(shipped);
+        Ok(())
+    }
+
+    async fn outbox_len(&self) -> Result<u64, StoreError> {
+        Ok(self.review.lock().outbox_len() as u64)
     }
 
     async fn ledger(

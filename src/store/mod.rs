@@ -8,6 +8,7 @@ pub mod deadline;
 pub mod decision_format;
 pub mod ledger_rows;
 pub mod memory;
+pub mod outbox;
 pub mod redis;
 pub mod review;
 pub mod tables;
@@ -25,6 +26,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 pub use ledger_rows::{LedgerWrite, LedgerWritten, RowAnswers};
+pub use outbox::{OutboxEntry, OutboxPlace};
 
 /// Most settled items (order records, paid invoices, payment ids) a store call
 /// removes once they are past the retention window, and most days of DSO sales it
@@ -260,6 +262,13 @@ pub enum StoreError {
     Unavailable(String),
     /// The store has no marker for this part of the keyspace: it was emptied or
     /// never initialised, so missing data cannot be read as zero exposure.
+    /// The outbox is full: the archive has not taken records for long (it is
+    /// unreachable, or slower than the decisions). No decision is made without
+    /// its record (docs/archive.md, "Backlog").
+    #[error(
+        "the decision outbox is full: the archive has not taken decision records for a while, and no decision is made without its record"
+    )]
+    ArchiveBacklog,
     #[error(
         "store not initialised (no store marker): exposure unknown; re-seed the ledger and run `creditgate store-init` (docs/operations.md, store loss)"
     )]
@@ -272,6 +281,9 @@ pub enum StoreHealth {
     Ready,
     Uninitialised,
     Unreachable,
+    /// The outbox refuses decisions (full: the archive takes no records). The
+    /// ledger is still written.
+    ArchiveBacklog,
 }
 
 /// Whether a buyer was created or replaced.
@@ -434,4 +446,28 @@ pub trait Store: Send + Sync + 'static {
         after: Option<&HeldCursor>,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<HeldOrder>, StoreError>> + Send;
+
+    /// Up to `max` outbox records not yet acknowledged, oldest first per
+    /// outbox; records read by a shipper that died are read again once idle
+    /// (Redis). A store without an outbox (no archive) has none.
+    fn outbox_read(
+        &self,
+        _max: usize,
+    ) -> impl Future<Output = Result<Vec<OutboxEntry>, StoreError>> + Send {
+        std::future::ready(Ok(Vec::new()))
+    }
+
+    /// Removes records the archive has committed.
+    fn outbox_ack(
+        &self,
+        _entries: &[OutboxEntry],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        std::future::ready(Ok(()))
+    }
+
+    /// Records waiting in the outbox (on Redis as of the last sweep of every
+    /// slot), for health and metrics.
+    fn outbox_len(&self) -> impl Future<Output = Result<u64, StoreError>> + Send {
+        std::future::ready(Ok(0))
+    }
 }

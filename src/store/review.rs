@@ -4,6 +4,7 @@
 //! Every operation under that lock costs O(log n) or O(one buyer's waiting
 //! orders), never a walk of the whole list: every check takes it.
 
+use super::outbox::{MemoryOutbox, OutboxEntry};
 use super::tables::{Fifo, Table};
 use super::{HeldCursor, HeldOrder};
 use crate::domain::decision_record::DecisionRecord;
@@ -26,11 +27,14 @@ pub struct Review {
     /// A waiting order's latest decision stays readable by its id while the
     /// order is listed, even once the history has moved past it.
     held_ids: Table<String, HeldCursor>,
+    /// With an archive: the records it has not committed yet.
+    outbox: Option<MemoryOutbox>,
 }
 
 impl Review {
-    pub fn new(capacity: usize) -> Review {
+    pub fn new(capacity: usize, outbox_max: Option<usize>) -> Review {
         Review {
+            outbox: outbox_max.map(MemoryOutbox::new),
             capacity: capacity.max(1),
             history: Fifo::default(),
             by_id: Table::new(),
@@ -43,6 +47,9 @@ impl Review {
     /// Keeps a record, forgetting the oldest beyond the capacity. Returns what
     /// was forgotten, for the caller to drop once the lock is released.
     pub fn keep(&mut self, record: Arc<DecisionRecord>) -> Option<Arc<DecisionRecord>> {
+        if let Some(outbox) = &mut self.outbox {
+            outbox.push(record.clone());
+        }
         self.by_id
             .insert(record.inputs.decision_id.clone(), record.clone());
         self.history.push_back(record);
@@ -56,9 +63,34 @@ impl Review {
 
     pub fn get(&self, decision_id: &str) -> Option<&Arc<DecisionRecord>> {
         self.by_id.get(decision_id).or_else(|| {
-            let cursor = self.held_ids.get(decision_id)?;
-            self.held.get(cursor).map(|held| &held.record)
+            let cursor = self.held_ids.get(decision_id);
+            cursor
+                .and_then(|cursor| self.held.get(cursor).map(|held| &held.record))
+                .or_else(|| self.outbox.as_ref()?.get(decision_id))
         })
+    }
+
+    /// Whether a new decision must be refused: its record would not fit.
+    pub fn outbox_full(&self) -> bool {
+        self.outbox.as_ref().is_some_and(MemoryOutbox::is_full)
+    }
+
+    pub fn outbox_head(&self, max: usize) -> Vec<OutboxEntry> {
+        self.outbox
+            .as_ref()
+            .map_or_else(Vec::new, |outbox| outbox.head(max))
+    }
+
+    /// Returns what left the outbox, for the caller to drop once the lock is
+    /// released.
+    pub fn outbox_ack(&mut self, entries: &[OutboxEntry]) -> Vec<Arc<DecisionRecord>> {
+        self.outbox
+            .as_mut()
+            .map_or_else(Vec::new, |outbox| outbox.ack(entries))
+    }
+
+    pub fn outbox_len(&self) -> usize {
+        self.outbox.as_ref().map_or(0, MemoryOutbox::len)
     }
 
     /// The order waits, with this as its latest decision. The list is bounded

@@ -198,4 +198,18 @@ impl<S: Store> Store for Timed<S> {
         let read = self.inner.held_orders(buyer_id, after, limit);
         self.timed(StoreOp::HeldOrders, read).await
     }
+
+    // The shipper's calls: off the request path, timed by the shipper's own
+    // batch metrics.
+    async fn outbox_read(&self, max: usize) -> Result<Vec<OutboxEntry>, StoreError> {
+        self.inner.outbox_read(max).await
+    }
+
+    async fn outbox_ack(&self, entries: &[OutboxEntry]) -> Result<(), StoreError> {
+        self.inner.outbox_ack(entries).await
+    }
+
+    async fn outbox_len(&self) -> Result<u64, StoreError> {
+        self.inner.outbox_len().await
+    }
 }

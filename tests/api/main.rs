@@ -6,6 +6,7 @@ mod helpers;
 mod admission;
 mod archive_decisions;
 mod archive_schema;
+mod archive_shipping;
 mod auth_cli;
 mod auth_roles;
 mod bad_input;

@@ -47,6 +47,9 @@ pub fn remedy(code: &str) -> Option<&'static str> {
         "STORE_UNAVAILABLE" => {
             "retry the same order shortly (a retry is safe); if it persists, operators check the exposure store (Redis), or the credit team decides."
         }
+        "ARCHIVE_BACKLOG" => {
+            "retry the same order shortly (a retry is safe); operators bring the decision archive (PostgreSQL) back: the backlog drains by itself (docs/operations.md, archive backlog)."
+        }
         "EXPOSURE_UNKNOWN" => {
             "operators re-seed the ledger (`creditgate import`) and run `creditgate store-init` (the store-loss runbook), then check the order again."
         }

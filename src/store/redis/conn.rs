@@ -83,6 +83,10 @@ pub struct RedisSettings {
     /// `--redis-decision-history`: decision records kept per hash slot (at
     /// least; stream trimming is by whole nodes, see docs/redis.md).
     pub decision_history: usize,
+    /// With an archive (`--archive-url`): the slot streams are its outbox, of
+    /// at most this many records each (`--outbox-max`), and an entry read by a
+    /// replica is claimed by another after this idle time (`--outbox-claim-idle`).
+    pub outbox: Option<(usize, Duration)>,
 }
 
 /// Decision records kept per hash slot by default: 100 × the slots buyers use
@@ -99,6 +103,7 @@ impl Default for RedisSettings {
             wait_replicas: 0,
             wait_timeout: Duration::from_millis(100),
             decision_history: DEFAULT_DECISION_HISTORY_PER_SLOT,
+            outbox: None,
         }
     }
 }
@@ -329,13 +334,36 @@ impl Connection {
         match self {
             Connection::Single(c) => pipe.query_async(&mut c.clone()).await,
             Connection::Cluster(c) => {
-                let route = redis::cluster_routing::Route::new(
-                    slot as u16,
-                    redis::cluster_routing::SlotAddr::Master,
-                );
                 c.clone()
-                    .route_pipeline(pipe, 0, count, SingleNodeRoutingInfo::SpecificNode(route))
+                    .route_pipeline(pipe, 0, count, master_of(slot))
                     .await
+            }
+        }
+    }
+
+    /// As [`Connection::pipeline_on_master_of`], for a pipeline set to
+    /// `ignore_errors`: each command's own answer or error, so that one slot's
+    /// error (a stream without its group) does not hide the others' answers.
+    pub async fn pipeline_results_on_master_of(
+        &self,
+        pipe: Pipeline,
+        count: usize,
+        slot: usize,
+    ) -> RedisResult<Vec<RedisResult<Value>>> {
+        match self {
+            Connection::Single(c) => pipe.query_async(&mut c.clone()).await,
+            Connection::Cluster(c) => {
+                let replies = c
+                    .clone()
+                    .route_pipeline(pipe, 0, count, master_of(slot))
+                    .await?;
+                Ok(replies
+                    .into_iter()
+                    .map(|reply| match reply {
+                        Value::ServerError(error) => Err(RedisError::from(error)),
+                        value => Ok(value),
+                    })
+                    .collect())
             }
         }
     }
@@ -376,6 +404,14 @@ impl Connection {
             Connection::Cluster(c) => pipe.query_async(&mut c.clone()).await,
         }
     }
+}
+
+/// The route to the master that owns `slot`.
+fn master_of(slot: usize) -> SingleNodeRoutingInfo {
+    SingleNodeRoutingInfo::SpecificNode(redis::cluster_routing::Route::new(
+        slot as u16,
+        redis::cluster_routing::SlotAddr::Master,
+    ))
 }
 
 #[cfg(test)]

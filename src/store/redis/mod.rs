@@ -9,6 +9,7 @@ mod eviction;
 mod init;
 pub mod keys;
 mod ledger_writes;
+pub mod outbox;
 pub(crate) mod record;
 mod replica_wait;
 mod reply;
@@ -118,6 +119,8 @@ pub struct RedisStore {
     replica_wait: Option<ReplicaWait>,
     /// Decision records kept per hash slot (`--redis-decision-history`).
     decision_history: usize,
+    /// With an archive: the slot streams are its outbox.
+    outbox: Option<Arc<outbox::RedisOutbox>>,
 }
 
 /// Whether a script's call waits for replicas (when the store is set to).
@@ -161,6 +164,7 @@ fn common_error(head: &str, buyer_id: &BuyerId) -> Option<StoreError> {
         "UNKNOWN_BUYER" => Some(StoreError::UnknownBuyer(buyer_id.clone())),
         "OVERFLOW" => Some(StoreError::Overflow),
         "TOO_LATE" => Some(too_late()),
+        "ARCHIVE_BACKLOG" => Some(StoreError::ArchiveBacklog),
         _ => None,
     }
 }
@@ -257,6 +261,10 @@ impl RedisStore {
             replica_wait: ReplicaWait::open(&options.target, &options.settings)
                 .map_err(unavailable)?,
             decision_history: options.settings.decision_history.max(1),
+            outbox: options
+                .settings
+                .outbox
+                .map(|(max, idle)| Arc::new(outbox::RedisOutbox::new(max, idle))),
         })
     }
 
@@ -469,6 +477,9 @@ impl Store for RedisStore {
                 Ok(Err(_)) | Err(_) => return StoreHealth::Unreachable,
             }
         }
+        if health == StoreHealth::Ready && self.refused_for_backlog_lately() {
+            return StoreHealth::ArchiveBacklog;
+        }
         health
     }
 
@@ -586,6 +597,18 @@ impl Store for RedisStore {
         self.list_held(buyer_id, after, limit).await
     }
 
+    async fn outbox_read(&self, max: usize) -> Result<Vec<crate::store::OutboxEntry>, StoreError> {
+        self.read_outbox(max).await
+    }
+
+    async fn outbox_ack(&self, entries: &[crate::store::OutboxEntry]) -> Result<(), StoreError> {
+        self.ack_outbox(entries).await
+    }
+
+    async fn outbox_len(&self) -> Result<u64, StoreError> {
+        Ok(self.outbox_backlog())
+    }
+
     async fn check_and_reserve(
         &self,
         request: ReserveRequest,
@@ -607,7 +630,7 @@ impl Store for RedisStore {
         let review = (
             decision_format::inputs_to_json(&request.inputs),
             request.buyer_id.as_str(),
-            self.decision_history,
+            self.stream_cap(),
             review::HELD_PER_SLOT,
         );
         let (reply, acked) = self
@@ -620,6 +643,9 @@ impl Store for RedisStore {
         // WAIT covers it). Anything else reserved nothing and need not wait.
         if let (Some(acked), "RESERVED" | "REPLAY") = (acked, head.as_str()) {
             acked.required()?;
+        }
+        if matches!(head.as_str(), "RESERVED" | "NOT_RESERVED" | "INVOICED") {
+            self.wrote_record(self.keys.buyer_slot(&request.buyer_id));
         }
         Ok(match head.as_str() {
             "RESERVED" => ReserveOutcome::Reserved(snapshot(at(rest, 0)?)?),
@@ -636,6 +662,10 @@ impl Store for RedisStore {
             },
             "CANCELLED" => ReserveOutcome::Cancelled,
             "TOO_LATE" => return Err(too_late()),
+            "ARCHIVE_BACKLOG" => {
+                self.refused_for_backlog();
+                return Err(StoreError::ArchiveBacklog);
+            }
             "STALE" => {
                 self.cache.forget(&request.buyer_id);
                 ReserveOutcome::StaleBuyer

@@ -75,7 +75,7 @@ fn score(value: &Value) -> Result<i64, StoreError> {
 }
 
 /// A field/value list (RESP2 array) or map (RESP3) as pairs.
-fn pairs(value: &Value) -> Result<Vec<(&Value, &Value)>, StoreError> {
+pub(super) fn pairs(value: &Value) -> Result<Vec<(&Value, &Value)>, StoreError> {
     match value {
         Value::Map(map) => Ok(map.iter().map(|(k, v)| (k, v)).collect()),
         other => Ok(items(other)?
@@ -89,33 +89,49 @@ fn corrupt(what: String) -> StoreError {
     StoreError::Unavailable(what)
 }
 
-/// A stream entry's record, if it is `decision_id`'s.
+/// A stream entry's id and record, as `keep_decision` in prelude.lua writes it;
+/// the record's decision id is `d`.
+pub(super) fn stream_entry(
+    key: &str,
+    entry: &Value,
+) -> Result<(String, Result<DecisionRecord, StoreError>), StoreError> {
+    let entry = items(entry)?;
+    let id = text(at(entry, 0)?)?;
+    let mut fields: BTreeMap<String, String> = BTreeMap::new();
+    for (name, value) in pairs(at(entry, 1)?)? {
+        fields.insert(text(name)?, text(value)?);
+    }
+    let field = |name: &str| {
+        fields
+            .get(name)
+            .map(String::as_str)
+            .ok_or_else(|| corrupt(format!("entry {id} in {key} has no field {name}")))
+    };
+    let record = (|| {
+        let decided_at_ms = field("t")?
+            .parse()
+            .map_err(|_| corrupt(format!("entry {id} in {key} has a bad time")))?;
+        decision_format::record_from_parts(field("i")?, field("s")?, field("o")?, decided_at_ms)
+            .map_err(|e| corrupt(format!("entry {id} in {key}: {e}")))
+    })();
+    Ok((id, record))
+}
+
+/// A stream entry's record, if it is `decision_id`'s (only that entry is
+/// parsed: a search reads pages of others).
 fn entry_record(
     key: &str,
     decision_id: &str,
     entry: &Value,
 ) -> Result<Option<DecisionRecord>, StoreError> {
-    let entry = items(entry)?;
-    let mut fields: BTreeMap<String, String> = BTreeMap::new();
-    for (name, value) in pairs(at(entry, 1)?)? {
-        fields.insert(text(name)?, text(value)?);
-    }
-    if fields.get("d").map(String::as_str) != Some(decision_id) {
+    let fields = pairs(at(items(entry)?, 1)?)?;
+    let named = fields.into_iter().any(|(name, value)| {
+        matches!((text(name), text(value)), (Ok(n), Ok(v)) if n == "d" && v == decision_id)
+    });
+    if !named {
         return Ok(None);
     }
-    let field = |name: &str| {
-        fields.get(name).map(String::as_str).ok_or_else(|| {
-            corrupt(format!(
-                "decision {decision_id} in {key} has no field {name}"
-            ))
-        })
-    };
-    let decided_at_ms = field("t")?
-        .parse()
-        .map_err(|_| corrupt(format!("decision {decision_id} in {key} has a bad time")))?;
-    decision_format::record_from_parts(field("i")?, field("s")?, field("o")?, decided_at_ms)
-        .map(Some)
-        .map_err(|e| corrupt(format!("decision {decision_id} in {key}: {e}")))
+    stream_entry(key, entry)?.1.map(Some)
 }
 
 /// `first_ms|<packed record>`, as `hold` in prelude.lua writes it.
@@ -256,7 +272,7 @@ impl RedisStore {
             DUNNING_SAMPLE,
             decision_format::inputs_to_json(&request.inputs),
             request.buyer_id.as_str(),
-            self.decision_history,
+            self.stream_cap(),
         );
         let (reply, acked) = self
             .decide(&self.scripts.release_order, &request.buyer_id, day, args)
@@ -273,6 +289,9 @@ impl RedisStore {
         // replicated (the script touched the buyer, so WAIT covers the record).
         if let (Some(acked), "RELEASED" | "APPROVED") = (acked, head.as_str()) {
             acked.required()?;
+        }
+        if head == "RELEASED" {
+            self.wrote_record(self.keys.buyer_slot(&request.buyer_id));
         }
         Ok(match head.as_str() {
             "RELEASED" => ReleaseOutcome::Released(snapshot(at(rest, 0)?)?),

@@ -190,19 +190,57 @@ impl TestApp {
         TestApp::spawn_serving(MemoryStore::new(), test_settings(), options).await
     }
 
+    /// A server whose decisions go to the archive at `archive_url` through its
+    /// own shipper (as `creditgate --archive-url` runs them), on a store set up
+    /// with an outbox (MemoryStore::with_outbox, or RedisSettings::outbox).
+    pub async fn spawn_archived<S: Store>(store: S, archive_url: &str) -> TestApp {
+        let options = ServerOptions {
+            health_interval: Duration::from_millis(100),
+            ..ServerOptions::default()
+        };
+        let archive = Arc::new(
+            creditgate::archive::pool::Archive::new(archive_url, 400).expect("archive url"),
+        );
+        TestApp::spawn_inner(store, test_settings(), options, Some(archive)).await
+    }
+
     async fn spawn_serving<S: Store>(
         store: S,
         settings: ServiceSettings,
         options: ServerOptions,
     ) -> TestApp {
+        TestApp::spawn_inner(store, settings, options, None).await
+    }
+
+    async fn spawn_inner<S: Store>(
+        store: S,
+        settings: ServiceSettings,
+        options: ServerOptions,
+        archive: Option<Arc<creditgate::archive::pool::Archive>>,
+    ) -> TestApp {
         init_logs();
         let clock = Arc::new(ManualClock::starting_at(SystemClock.now_secs()));
-        let service = CreditService::new(
+        let mut service = CreditService::new(
             Arc::new(store),
             Arc::new(Policy::default()),
             clock.clone(),
             settings,
         );
+        if let Some(archive) = archive {
+            service = service.with_archive(archive.clone());
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            // Never stopped: the shipper lives as long as the test's runtime.
+            std::mem::forget(stop);
+            tokio::spawn(
+                creditgate::archive::shipper::Shipper {
+                    store: service.store().clone(),
+                    archive,
+                    clock: service.clock(),
+                    stop: stopped,
+                }
+                .run(),
+            );
+        }
         let invariants = service.invariants();
         let in_process = service.clone();
         let ledger_rows: LedgerRows = Arc::new(move |buyer_id, rows| {

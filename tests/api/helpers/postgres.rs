@@ -15,8 +15,8 @@ use tempfile::TempDir;
 
 pub struct PostgresServer {
     pub port: u16,
-    _dir: TempDir,
-    _supervisor: Child,
+    dir: TempDir,
+    supervisor: Child,
 }
 
 /// The newest installed server's bin directory (Debian: /usr/lib/postgresql/<N>/bin).
@@ -83,56 +83,65 @@ impl PostgresServer {
             String::from_utf8_lossy(&output.stderr)
         );
         let port = free_port();
-        let runner = if as_root() {
-            "runuser -u postgres -- "
-        } else {
-            ""
-        };
-        // The watchdog: postgres runs as long as this test process does, and is
-        // stopped by its own pid (postmaster.pid; SIGINT: fast shutdown) when it
-        // ends — runuser does not pass a signal on.
-        let script = format!(
-            "{runner}{postgres} -D {data} -p {port} -k {sockets} -c listen_addresses=127.0.0.1 \
-             -c fsync=off -c full_page_writes=off -c synchronous_commit=off \
-             >{log} 2>&1 & p=$!; \
-             trap 'kill -INT $(head -1 {data}/postmaster.pid 2>/dev/null) 2>/dev/null' EXIT; \
-             while kill -0 {parent} 2>/dev/null && kill -0 $p 2>/dev/null; do sleep 0.2; done",
-            postgres = bin.join("postgres").display(),
-            data = data.display(),
-            sockets = dir.path().display(),
-            log = dir.path().join("postgres.log").display(),
-            parent = std::process::id()
-        );
-        let supervisor = Command::new("bash")
-            .arg("-c")
-            .arg(script)
-            // Not the test's own output: a pipe reader would wait for the watchdog.
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("bash runs");
+        let supervisor = supervise(&bin, dir.path(), port);
         let server = PostgresServer {
             port,
-            _dir: dir,
-            _supervisor: supervisor,
+            dir,
+            supervisor,
         };
+        server.wait_ready();
+        server
+    }
+
+    fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let ready = Command::new(bin.join("pg_isready"))
-                .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres"])
+            let ready = Command::new(bin_dir().join("pg_isready"))
+                .args([
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    &self.port.to_string(),
+                    "-U",
+                    "postgres",
+                ])
                 .stdout(Stdio::null())
                 .status()
                 .is_ok_and(|s| s.success());
             if ready {
-                return server;
+                return;
             }
             assert!(
                 Instant::now() < deadline,
-                "PostgreSQL did not start on port {port}"
+                "PostgreSQL did not start on port {}",
+                self.port
             );
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    /// Stops this server (fast shutdown: clients are disconnected, the port
+    /// refuses connections) and waits until it is gone: an archive outage.
+    pub fn stop(&mut self) {
+        let pid_file = self.dir.path().join("data").join("postmaster.pid");
+        if let Some(pid) = std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|text| text.lines().next().map(str::to_owned))
+        {
+            let _ = Command::new("kill").args(["-INT", &pid]).status();
+        }
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while pid_file.exists() {
+            assert!(Instant::now() < deadline, "PostgreSQL did not stop");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.supervisor.wait();
+    }
+
+    /// Starts it again on the same port and data: the outage ends.
+    pub fn restart(&mut self) {
+        self.supervisor = supervise(&bin_dir(), self.dir.path(), self.port);
+        self.wait_ready();
     }
 
     /// A URL for `database` on this server.
@@ -158,6 +167,40 @@ impl PostgresServer {
             .expect("create database");
         self.url(&name)
     }
+}
+
+/// postgres on `port` with the data in `dir`, under its watchdog: postgres runs
+/// as long as this test process does, and is stopped by its own pid
+/// (postmaster.pid; SIGINT: fast shutdown) when it ends — runuser does not
+/// pass a signal on.
+fn supervise(bin: &std::path::Path, dir: &std::path::Path, port: u16) -> Child {
+    let runner = if as_root() {
+        "runuser -u postgres -- "
+    } else {
+        ""
+    };
+    let data = dir.join("data");
+    let script = format!(
+        "{runner}{postgres} -D {data} -p {port} -k {sockets} -c listen_addresses=127.0.0.1 \
+         -c fsync=off -c full_page_writes=off -c synchronous_commit=off \
+         >>{log} 2>&1 & p=$!; \
+         trap 'kill -INT $(head -1 {data}/postmaster.pid 2>/dev/null) 2>/dev/null' EXIT; \
+         while kill -0 {parent} 2>/dev/null && kill -0 $p 2>/dev/null; do sleep 0.2; done",
+        postgres = bin.join("postgres").display(),
+        data = data.display(),
+        sockets = dir.display(),
+        log = dir.join("postgres.log").display(),
+        parent = std::process::id()
+    );
+    Command::new("bash")
+        .arg("-c")
+        .arg(script)
+        // Not the test's own output: a pipe reader would wait for the watchdog.
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("bash runs")
 }
 
 /// One PostgreSQL per test binary, shared; each test takes a fresh database.

@@ -99,6 +99,10 @@ impl Replica {
         addr_in(line)
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGKILL to this replica's own process (no drain, no goodbye: a crash or an
     /// OOM kill), then reaps it. Only the child this `Replica` started is signalled.
     pub fn kill(&mut self) {

@@ -3,7 +3,8 @@
 --       today, kept_from, sales_from (the ledger's calendar, see the prelude),
 --       order_id, amount, buyer_version, blocked, max_total, max_insurable ('' = none),
 --       earliest_due_day, decision_id, ttl_secs, sample, inputs (decision
---       record JSON), buyer_id, history cap, held cap
+--       record JSON), buyer_id, history cap ('oN': the archive's outbox, see
+--       keep_decision), held cap
 -- The hot path: seven Redis calls for a new order (clock, marker, buyer with
 -- totals, order record, next expiry and held field, due dates, the two writes
 -- of a reservation and the decision record's XADD); the expiry list is read only when its head may have lapsed. It
@@ -46,6 +47,9 @@ if b[5] then
       return {'CANCELLED'}
     end
     if st == 'I' then
+      if outbox_full(history) then
+        return {'ARCHIVE_BACKLOG'}
+      end
       local snap = snapshot(oo, oi, dp, today, sample)
       keep_decision(decision_id, inputs, snapshot_text(snap), 'I|' .. fmt(amt) .. '|' .. did, history)
       if since then
@@ -62,6 +66,9 @@ if b[5] then
 end
 if b[1] ~= ARGV[8] then
   return {'STALE'}
+end
+if outbox_full(history) then
+  return {'ARCHIVE_BACKLOG'}
 end
 local snap = snapshot(oo, oi, dp, today, sample)
 local oldest = snap[4]

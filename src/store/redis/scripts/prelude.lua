@@ -359,11 +359,24 @@ local function snapshot_text(snap)
   return table.concat(parts, '|')
 end
 
--- Appends a decision to the slot's history, trimmed to about `cap` entries
--- ('~': whole stream nodes at a time, so trimming costs nothing per call).
+-- `cap` says what the slot's decision stream is (docs/archive.md, "Outbox"):
+-- 'N', the history, trimmed to about N entries ('~': whole stream nodes at a
+-- time, so trimming costs nothing per call); 'oN', the archive's outbox, never
+-- trimmed (an entry leaves only once the archive committed it) and holding at
+-- most N: a decision that would not fit is not made (ARCHIVE_BACKLOG).
+local function outbox_full(cap)
+  return string.byte(cap, 1) == 111 and
+    redis.call('XLEN', K_DEC) >= tonumber(string.sub(cap, 2))
+end
+
 local function keep_decision(decision_id, inputs, snap_text, verdict, cap)
-  redis.call('XADD', K_DEC, 'MAXLEN', '~', cap, '*', 'd', decision_id, 'i', inputs, 's',
-    snap_text, 'o', verdict, 't', fmt(NOW_MS))
+  if string.byte(cap, 1) == 111 then
+    redis.call('XADD', K_DEC, '*', 'd', decision_id, 'i', inputs, 's', snap_text, 'o',
+      verdict, 't', fmt(NOW_MS))
+  else
+    redis.call('XADD', K_DEC, 'MAXLEN', '~', cap, '*', 'd', decision_id, 'i', inputs, 's',
+      snap_text, 'o', verdict, 't', fmt(NOW_MS))
+  end
 end
 
 -- The order waits, with this decision (verdict N) as its latest: first_ms|packed

@@ -54,6 +54,9 @@ local oo, oi, dp = num(b[2]), num(b[3]), num(b[4])
 if oo + oi + amount > MAX_TOTAL then
   return {'OVERFLOW'}
 end
+if outbox_full(ARGV[14]) then
+  return {'ARCHIVE_BACKLOG'}
+end
 local snap = snapshot(oo, oi, dp, TODAY, tonumber(ARGV[11]))
 reserve(order_id, amount, ARGV[9], oo, b[5], tonumber(ARGV[10]))
 unhold(buyer_id, order_id)
