@@ -144,6 +144,7 @@ async fn serve_with<S: Store>(config: Config, store: S) -> Result<(), String> {
                     archive,
                     clock: service.clock(),
                     stop: stopped,
+                    metrics: metrics.clone(),
                 }
                 .run(),
             );

@@ -8,6 +8,7 @@ use super::pool::{Archive, timed};
 use super::{decisions, migrate, partitions};
 use crate::cli::archive_migrate::MONTHS_AHEAD;
 use crate::clock::Clock;
+use crate::metrics::Metrics;
 use crate::store::{OutboxEntry, Store};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -28,6 +29,7 @@ pub struct Shipper<S: Store> {
     pub clock: Arc<dyn Clock>,
     /// Set when the server has drained: ship what is left, then stop.
     pub stop: watch::Receiver<bool>,
+    pub metrics: Option<Arc<Metrics>>,
 }
 
 impl<S: Store> Shipper<S> {
@@ -40,7 +42,7 @@ impl<S: Store> Shipper<S> {
                 match self.prepare().await {
                     Ok(()) => ready = true,
                     Err(error) => {
-                        self.archive.failed(error);
+                        self.failed(error);
                         if self.pause(&mut backoff).await {
                             return;
                         }
@@ -55,7 +57,14 @@ impl<S: Store> Shipper<S> {
                 }
             }
             let entries = match self.store.outbox_read(BATCH).await {
-                Ok(entries) => entries,
+                Ok(entries) => {
+                    if let (Some(metrics), Ok(left)) =
+                        (&self.metrics, self.store.outbox_len().await)
+                    {
+                        metrics.archive().outbox.set(left as f64);
+                    }
+                    entries
+                }
                 Err(error) => {
                     tracing::warn!(%error, "cannot read the decision outbox");
                     if self.pause(&mut backoff).await {
@@ -85,7 +94,7 @@ impl<S: Store> Shipper<S> {
                             break;
                         }
                         Err(error) => {
-                            self.archive.failed(error);
+                            self.failed(error);
                             if self.pause(&mut backoff).await {
                                 return;
                             }
@@ -140,7 +149,19 @@ impl<S: Store> Shipper<S> {
         let client = self.archive.client().await?;
         timed(decisions::insert(&client, &records)).await?;
         self.archive.shipped(records.len() as u64);
+        if let Some(metrics) = &self.metrics {
+            let archive = metrics.archive();
+            archive.shipped.increment(records.len() as u64);
+            archive.up.set(1.0);
+        }
         Ok(())
+    }
+
+    fn failed(&self, error: String) {
+        if let Some(metrics) = &self.metrics {
+            metrics.archive().up.set(0.0);
+        }
+        self.archive.failed(error);
     }
 
     /// Waits `backoff` (then doubles it up to [`MAX_BACKOFF`]); true when the

@@ -32,6 +32,9 @@ pub const STORE_DURATION: &str = "creditgate_store_duration_seconds";
 pub const STORE_UP: &str = "creditgate_store_up";
 pub const IN_FLIGHT: &str = "creditgate_in_flight_requests";
 pub const BUILD_INFO: &str = "creditgate_build_info";
+pub const ARCHIVE_OUTBOX: &str = "creditgate_archive_outbox_records";
+pub const ARCHIVE_SHIPPED: &str = "creditgate_archive_shipped_total";
+pub const ARCHIVE_UP: &str = "creditgate_archive_up";
 
 /// Upper bounds of the latency buckets, in seconds: fine below a millisecond,
 /// where a healthy decision lies (50 µs to 1 ms), then coarse up to the default
@@ -116,6 +119,17 @@ pub struct Metrics {
     store_ops: Vec<Histogram>,
     store_up: Gauge,
     in_flight: Gauge,
+    /// Registered by the shipper: a server without an archive exports none.
+    archive: OnceLock<ArchiveMetrics>,
+}
+
+/// The decision archive's shipper (docs/operations.md, "Archive backlog").
+pub struct ArchiveMetrics {
+    /// Records waiting in the outbox (Redis: all slots, as of the last sweep).
+    pub outbox: Gauge,
+    pub shipped: Counter,
+    /// 1 while batches commit, 0 while the archive refuses them.
+    pub up: Gauge,
 }
 
 static METADATA: Metadata<'static> =
@@ -175,6 +189,7 @@ impl Metrics {
             store_ops,
             store_up,
             in_flight,
+            archive: OnceLock::new(),
             handle,
             recorder,
         }
@@ -211,6 +226,23 @@ impl Metrics {
 
     pub fn store_op(&self, op: StoreOp, took: Duration) {
         self.store_ops[op as usize].record(took.as_secs_f64());
+    }
+
+    pub fn archive(&self) -> &ArchiveMetrics {
+        self.archive.get_or_init(|| {
+            let key = |name: &'static str| Key::from_parts(name, Vec::<Label>::new());
+            let up = self.recorder.register_gauge(&key(ARCHIVE_UP), &METADATA);
+            up.set(1.0);
+            ArchiveMetrics {
+                outbox: self
+                    .recorder
+                    .register_gauge(&key(ARCHIVE_OUTBOX), &METADATA),
+                shipped: self
+                    .recorder
+                    .register_counter(&key(ARCHIVE_SHIPPED), &METADATA),
+                up,
+            }
+        })
     }
 
     pub fn store_up(&self, up: bool) {

@@ -117,6 +117,11 @@ async fn the_scraped_series_match_a_known_sequence_of_calls() {
     assert_eq!(requests("GetBuyerExposure", "NOT_FOUND"), Some(1.0));
     assert_eq!(requests("other", "UNIMPLEMENTED"), Some(1.0));
     assert_eq!(requests("ScoreBuyer", "OK"), None, "no call, no series");
+    assert_eq!(
+        value(&samples, "creditgate_archive_up", &[]),
+        None,
+        "no archive, no archive series"
+    );
     let total: f64 = samples
         .iter()
         .filter(|s| s.metric == "creditgate_requests_total")
@@ -208,6 +213,45 @@ async fn the_scraped_series_match_a_known_sequence_of_calls() {
 }
 
 /// A method no service has: counted under `rpc="other"`.
+/// With an archive: every recorded decision counted as shipped, the archive
+/// up, and the outbox empty once shipped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_archive_series_follow_the_shipper() {
+    let url = crate::helpers::postgres::shared_postgres()
+        .fresh_database()
+        .await;
+    let replica =
+        Replica::start_async(&["--metrics-listen", "127.0.0.1:0", "--archive-url", &url]).await;
+    let metrics = replica.logged_addr("metrics listening");
+    let channel = connect(replica.addr).await;
+    let mut decisions = CreditDecisionServiceClient::new(channel.clone());
+    LedgerServiceClient::new(channel)
+        .upsert_buyer(pb::UpsertBuyerRequest {
+            buyer: Some(buyer("B-1", "10000.00")),
+            update_mask: None,
+        })
+        .await
+        .unwrap();
+    for request in [
+        check("B-1", "O-1", "9000.00"),  // approved: a record
+        check("B-1", "O-2", "1500.00"),  // held: a record
+        check("NOBODY", "O-1", "10.00"), // unknown buyer: none
+        check("B-1", "O-1", "9000.00"),  // a retry answered from the approval: none
+    ] {
+        decisions.check_credit_limit(request).await.unwrap();
+    }
+    eventually("two records shipped", || async {
+        let samples = tokio::task::spawn_blocking(move || scrape(metrics))
+            .await
+            .unwrap();
+        value(&samples, "creditgate_archive_shipped_total", &[]) == Some(2.0)
+            && value(&samples, "creditgate_archive_outbox_records", &[]) == Some(0.0)
+    })
+    .await;
+    let samples = scrape(metrics);
+    assert_eq!(value(&samples, "creditgate_archive_up", &[]), Some(1.0));
+}
+
 async fn unimplemented_call(channel: Channel) -> Code {
     let mut grpc = tonic::client::Grpc::new(channel);
     grpc.ready().await.unwrap();

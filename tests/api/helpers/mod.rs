@@ -237,6 +237,7 @@ impl TestApp {
                     archive,
                     clock: service.clock(),
                     stop: stopped,
+                    metrics: None,
                 }
                 .run(),
             );
@@ -481,6 +482,27 @@ impl TestApp {
                 amount: eur(amount),
                 released_by: by.into(),
                 reason: reason.into(),
+            })
+            .await
+            .map(|r| r.into_inner())
+    }
+
+    pub async fn list_decisions(
+        &self,
+        buyer: &str,
+        from: &str,
+        to: &str,
+        page_size: i32,
+        page_token: &str,
+    ) -> Result<pb::ListDecisionsResponse, tonic::Status> {
+        self.review
+            .clone()
+            .list_decisions(pb::ListDecisionsRequest {
+                buyer_id: buyer.into(),
+                from: from.into(),
+                to: to.into(),
+                page_size,
+                page_token: page_token.into(),
             })
             .await
             .map(|r| r.into_inner())
