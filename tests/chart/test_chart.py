@@ -335,6 +335,19 @@ def test_existing_secrets_are_referenced_not_made(chart):
     assert volumes["tls"]["secret"]["secretName"] == "creditgate-tls"
 
 
+def test_the_archive_url_comes_from_a_named_secret_and_is_off_by_default(chart):
+    env = env_of(container(only(render(chart, CASE_VALUES["all-on-values"]), "Deployment")))
+    assert env["CREDITGATE_ARCHIVE_URL"]["valueFrom"]["secretKeyRef"] == {
+        "name": "creditgate-archive",
+        "key": "archive-url",
+    }
+    assert env["CREDITGATE_OUTBOX_MAX"]["value"] == "50000"
+    assert env["CREDITGATE_OUTBOX_CLAIM_IDLE"]["value"] == "30s"
+    assert env["CREDITGATE_ARCHIVE_RETENTION"]["value"] == "400"
+    default = env_of(container(only(render(chart), "Deployment")))
+    assert not [name for name in default if "ARCHIVE" in name or "OUTBOX" in name]
+
+
 def test_store_init_is_an_opt_in_hook_with_the_servers_redis_env(chart):
     docs = render(chart, CASE_VALUES["all-on-values"])
     job = only(docs, "Job")
@@ -494,6 +507,7 @@ def test_notes_show_grpcurl_against_the_service(chart):
         ({"store": {"mode": "memory"}}, "/store/mode"),
         ({"store": {"redis": {"password": "x"}}}, "password"),
         ({"tls": {"enabled": "yes"}}, "/tls/enabled"),
+        ({"archive": {"outboxMax": 0}}, "/archive/outboxMax"),
         ({"metrics": {"port": "9090"}}, "/metrics/port"),
         ({"server": {"shutdownDelaySeconds": "5s"}}, "/server/shutdownDelaySeconds"),
         ({"topologySpread": {"whenUnsatisfiable": "Sometimes"}}, "/topologySpread/whenUnsatisfiable"),
