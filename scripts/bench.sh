@@ -18,6 +18,11 @@
 #   scripts/bench.sh telemetry  the cost of metrics (--metrics-listen, scraped every second)
 #                               and of the per-decision info log line: off / metrics / logs /
 #                               both, alternated, TELEMETRY_REPS (3) rounds per store
+#   scripts/bench.sh archive    the decision archive (--archive-url, a private PostgreSQL on
+#                               the load core): saturation with and without it, both stores,
+#                               alternated ARCHIVE_REPS (3) rounds; then the shipper's rate
+#                               draining a backlog left by a PostgreSQL outage, and the
+#                               archive's bytes per decision
 #   scripts/bench.sh import     rows/s of `creditgate import`: straight into an empty
 #                               redis-server (a re-seed), the same files again (every row a
 #                               replay), and through a server on the embedded store;
@@ -66,6 +71,7 @@ fi
 PIDS=()
 cleanup() {
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    [[ -n ${PG_DIR:-} ]] && pg_stop
     wait 2>/dev/null || true
 }
 trap cleanup EXIT
@@ -539,7 +545,110 @@ import_rows() {
     done
 }
 
+# A private PostgreSQL (never the machine's own on 5432): initdb in a temp dir,
+# as the postgres user when root (initdb refuses root), production settings
+# (fsync on), on the load core. → PG_PORT, PG_DIR
+PG_DIR=
+AS_PG=()
+start_postgres() {
+    PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+    [[ -n $PG_BIN ]] || { echo "PostgreSQL missing: run scripts/test.sh once (it installs it)" >&2; exit 1; }
+    PG_DIR=$(mktemp -d)
+    chmod 755 "$PG_DIR"
+    if [[ $(id -u) -eq 0 ]]; then
+        chown postgres: "$PG_DIR"
+        AS_PG=(runuser -u postgres --)
+    fi
+    "${AS_PG[@]}" "$PG_BIN/initdb" -D "$PG_DIR/data" -A trust -U postgres -E UTF8 >/dev/null
+    PG_PORT=$(free_port)
+    pg_start
+}
+pg_start() {
+    "${LOAD_CPU[@]}" "${AS_PG[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w \
+        -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1" start >/dev/null
+}
+pg_stop() { "${AS_PG[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null 2>&1 || true; }
+psql_q() { psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d "$1" -Atc "$2"; }
+PG_DBS=0
+new_db() {
+    PG_DBS=$((PG_DBS + 1))
+    psql_q postgres "CREATE DATABASE bench$PG_DBS" >/dev/null
+    echo "bench$PG_DBS"
+}
+archived() { psql_q "$1" "SELECT count(*) FROM creditgate.decisions" 2>/dev/null || echo 0; }
+
+# Waits until the archive's row count stops moving for 2 s; prints
+# "rows seconds" from the first new row to the last (the shipper's drain).
+drain_time() {
+    local db=$1 before=$2 n last=-1 first_at= last_at= stable=0
+    while ((stable < 10)); do
+        n=$(archived "$db")
+        if [[ -z $first_at ]] && ((n > before)); then first_at=$(date +%s.%N); fi
+        if ((n != last)); then last=$n; last_at=$(date +%s.%N); stable=0; else stable=$((stable + 1)); fi
+        sleep 0.2
+    done
+    python3 -c "print($last - $before, round($last_at - ${first_at:-$last_at}, 2))"
+}
+
+archive_bench() {
+    local DURATION=${BENCH_DURATION:-5} WARMUP=1 reps=${ARCHIVE_REPS:-3} store rep mode db
+    start_postgres
+    for store in embedded redis; do
+        for rep in $(seq "$reps"); do
+            local order=(off on)
+            ((rep % 2 == 0)) && order=(on off)
+            for mode in "${order[@]}"; do
+                CG_EXTRA=()
+                if [[ $mode == on ]]; then
+                    db=$(new_db)
+                    CG_EXTRA=(--archive-url "postgres://postgres@127.0.0.1:$PG_PORT/$db")
+                fi
+                start_target "$store"
+                loadgen "archive-$store-$mode-$rep" --connections 16 --streams 16
+                if [[ $mode == on ]]; then
+                    echo "archive-$store-on-$rep: shipped $(drain_time "$db" 0 | cut -d' ' -f1) records" >&2
+                fi
+                stop_target "$store"
+            done
+        done
+    done
+    # The shipper's own rate: a backlog made while PostgreSQL is down, drained
+    # when it is back (the decisions' rate no longer limits it).
+    for store in embedded redis; do
+        db=$(new_db)
+        CG_EXTRA=(--archive-url "postgres://postgres@127.0.0.1:$PG_PORT/$db" --outbox-max 10000000)
+        start_target "$store"
+        DURATION=1 WARMUP=0 loadgen "archive-$store-warm" --connections 16 --streams 16
+        local warm
+        read -r warm _ < <(drain_time "$db" 0)
+        pg_stop
+        loadgen "archive-$store-backlog" --connections 16 --streams 16
+        pg_start
+        read -r rows secs < <(drain_time "$db" "$warm")
+        echo "drain-$store: $rows records in $secs s: $(python3 -c "print(round($rows / max($secs, 0.01)))") records/s" | tee "$OUT/archive-drain-$store.txt" >&2
+        local total bytes
+        total=$(archived "$db")
+        bytes=$(psql_q "$db" "SELECT sum(pg_total_relation_size(inhrelid)) FROM pg_inherits WHERE inhparent = 'creditgate.decisions'::regclass")
+        echo "bytes-$store: $total records, $bytes bytes with indexes: $((bytes / total)) bytes/decision" | tee "$OUT/archive-bytes-$store.txt" >&2
+        stop_target "$store"
+        CG_EXTRA=()
+    done
+    python3 - "$OUT" "$reps" <<'PY'
+import json, sys
+out, reps = sys.argv[1], int(sys.argv[2])
+def rps(store, mode):
+    return [json.load(open(f"{out}/archive-{store}-{mode}-{r}.json"))["rps"] for r in range(1, reps + 1)]
+print("| store | without archive (req/s) | with archive (req/s) | ratio |")
+print("|---|---|---|---|")
+for store in ("embedded", "redis"):
+    off, on = rps(store, "off"), rps(store, "on")
+    fmt = lambda xs: " / ".join(f"{x:.0f}" for x in xs)
+    print(f"| {store} | {fmt(off)} | {fmt(on)} | {sum(on) / sum(off):.2f} |")
+PY
+}
+
 case $SECTION in
+    archive) archive_bench ;;
     ratios) ratios ;;
     import) import_rows ;;
     quick) quick ;;
@@ -555,5 +664,5 @@ case $SECTION in
         tail_runs
         capacity
         ;;
-    *) echo "unknown section $SECTION (quick, ratios, tail, capacity, flat, memory, telemetry, import, all)" >&2; exit 2 ;;
+    *) echo "unknown section $SECTION (quick, ratios, tail, capacity, flat, memory, telemetry, import, archive, all)" >&2; exit 2 ;;
 esac
