@@ -138,6 +138,7 @@ async fn serve_with<S: Store>(config: Config, store: S) -> Result<(), String> {
             tracing::info!(archive = %crate::archive::connect::redact(url), outbox_max = config.outbox_max, retention_days = config.archive_retention, "decision archive: shipping every decision");
             service = service.with_archive(archive.clone());
             let (stop, stopped) = tokio::sync::watch::channel(false);
+            let store = service.store().clone();
             let task = tokio::spawn(
                 Shipper {
                     store: service.store().clone(),
@@ -148,7 +149,7 @@ async fn serve_with<S: Store>(config: Config, store: S) -> Result<(), String> {
                 }
                 .run(),
             );
-            Some((stop, task))
+            Some((stop, task, store))
         }
         None => None,
     };
@@ -182,12 +183,17 @@ async fn serve_with<S: Store>(config: Config, store: S) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     tracing::info!("drained, server stopped");
-    if let Some((stop, task)) = shipper {
+    if let Some((stop, task, store)) = shipper {
         // The last decisions' records go to the archive before the process
         // ends (the embedded store's outbox dies with it).
         let _ = stop.send(true);
         if tokio::time::timeout(grace, task).await.is_err() {
-            tracing::error!(grace = ?grace, "the archive shipper did not finish within --shutdown-grace");
+            let left = store.outbox_len().await.unwrap_or(0);
+            if S::IN_PROCESS {
+                tracing::error!(records = left, grace = ?grace, "stopping with decision records the archive never got: the embedded store's outbox is lost with the process");
+            } else {
+                tracing::warn!(records = left, grace = ?grace, "the archive shipper did not finish within --shutdown-grace: the records stay in Redis for the other replicas");
+            }
         }
     }
     Ok(())

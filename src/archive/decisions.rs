@@ -142,38 +142,98 @@ fn insert_sql(rows: usize) -> String {
     sql
 }
 
+/// Why a batch was not archived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InsertError {
+    /// The records themselves are refused (a value this writer or PostgreSQL
+    /// rejects: a data exception or a constraint): the same batch fails again.
+    Refused(String),
+    /// The archive could not take it now (unreachable, timed out, …): retry.
+    Failed(String),
+}
+
+impl std::fmt::Display for InsertError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InsertError::Refused(e) | InsertError::Failed(e) => f.write_str(e),
+        }
+    }
+}
+
+/// SQLSTATE classes 22 (data exception) and 23 (integrity constraint): the
+/// rows are wrong, not the moment.
+fn refused(error: &tokio_postgres::Error) -> bool {
+    error
+        .as_db_error()
+        .is_some_and(|db| matches!(&db.code().code()[..2], "22" | "23"))
+}
+
 /// Archives a batch of records in one statement; answers how many were new.
 /// Records archived before (same id and time) are skipped, so a batch shipped
 /// again after a lost answer writes nothing twice. The partition of every month
 /// the batch falls in is created first, each in its own statement: an empty
 /// partition left by a failed insert is what `archive-migrate` makes anyway,
 /// and a single INSERT is atomic without a transaction around it.
-pub async fn insert(client: &Client, records: &[Arc<DecisionRecord>]) -> Result<u64, String> {
+pub async fn insert(client: &Client, records: &[Arc<DecisionRecord>]) -> Result<u64, InsertError> {
     if records.is_empty() {
         return Ok(0);
     }
     if records.len() > MAX_BATCH {
-        return Err(format!(
+        return Err(InsertError::Refused(format!(
             "archive insert: {} records in one batch, at most {MAX_BATCH}",
             records.len()
-        ));
+        )));
     }
     let mut rows = records
         .iter()
         .map(|record| Row::of(record))
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(InsertError::Refused)?;
     // Key order: two writers inserting overlapping batches then wait on each
     // other's rows in the same order instead of deadlocking.
     rows.sort_by_key(|row| (row.decided_at_ms, row.decision_id));
     let months: BTreeSet<Month> = rows.iter().map(Row::month).collect();
     for month in months {
-        partitions::ensure(client, month).await?;
+        partitions::ensure(client, month)
+            .await
+            .map_err(InsertError::Failed)?;
     }
     let params: Vec<&(dyn ToSql + Sync)> = rows.iter().flat_map(Row::params).collect();
     client
         .execute(&insert_sql(rows.len()), &params)
         .await
-        .map_err(|e| format!("archive insert of {} decisions: {e}", rows.len()))
+        .map_err(|e| {
+            // The server's own words (which constraint, which value), not only "db error".
+            let detail = e.as_db_error().map_or_else(
+                || e.to_string(),
+                |db| format!("{}: {}", db.code().code(), db.message()),
+            );
+            let message = format!("archive insert of {} decisions: {detail}", rows.len());
+            if refused(&e) {
+                InsertError::Refused(message)
+            } else {
+                InsertError::Failed(message)
+            }
+        })
+}
+
+/// Sets a record PostgreSQL refused aside in `creditgate.rejected_decisions`
+/// (as text: it fits whatever it is), with the reason.
+pub async fn reject(client: &Client, record: &DecisionRecord, error: &str) -> Result<(), String> {
+    client
+        .execute(
+            &format!(
+                "INSERT INTO {SCHEMA}.rejected_decisions (decision_id, error, record) VALUES ($1, $2, $3)"
+            ),
+            &[
+                &record.inputs.decision_id,
+                &error,
+                &record_to_json(record).to_string(),
+            ],
+        )
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("archive: setting aside decision {}: {e}", record.inputs.decision_id))
 }
 
 fn read(row: &tokio_postgres::Row) -> Result<DecisionRecord, String> {

@@ -4,8 +4,9 @@
 //! the archive keeps a record once (ON CONFLICT DO NOTHING on its id). The
 //! archive's schema is brought up to date first, and retention runs hourly.
 
+use super::decisions::{self, InsertError};
 use super::pool::{Archive, timed};
-use super::{decisions, migrate, partitions};
+use super::{migrate, partitions};
 use crate::cli::archive_migrate::MONTHS_AHEAD;
 use crate::clock::Clock;
 use crate::metrics::Metrics;
@@ -22,6 +23,24 @@ const POLL: Duration = Duration::from_millis(50);
 /// The longest pause between attempts while the archive is down.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 const RETENTION_EVERY: Duration = Duration::from_secs(3600);
+
+async fn timed_insert(
+    client: &tokio_postgres::Client,
+    records: &[Arc<crate::domain::decision_record::DecisionRecord>],
+) -> Result<(), InsertError> {
+    match tokio::time::timeout(
+        super::pool::STATEMENT_TIMEOUT,
+        decisions::insert(client, records),
+    )
+    .await
+    {
+        Ok(result) => result.map(|_| ()),
+        Err(_) => Err(InsertError::Failed(format!(
+            "the archive did not answer within {:?}",
+            super::pool::STATEMENT_TIMEOUT
+        ))),
+    }
+}
 
 pub struct Shipper<S: Store> {
     pub store: Arc<S>,
@@ -144,10 +163,33 @@ impl<S: Store> Shipper<S> {
         Ok(())
     }
 
+    /// Writes a batch. A batch PostgreSQL refuses for its content (one bad
+    /// record) is written record by record, and what is refused alone is set
+    /// aside in `creditgate.rejected_decisions`, loudly: one record must not
+    /// hold back every later one (and, with the outbox full, every decision).
     async fn write(&self, batch: &[OutboxEntry]) -> Result<(), String> {
         let records: Vec<_> = batch.iter().map(|entry| entry.record.clone()).collect();
         let client = self.archive.client().await?;
-        timed(decisions::insert(&client, &records)).await?;
+        match timed_insert(&client, &records).await {
+            Ok(()) => {}
+            Err(InsertError::Failed(error)) => return Err(error),
+            Err(InsertError::Refused(error)) => {
+                tracing::warn!(%error, records = records.len(), "the archive refused a batch: writing its records one by one");
+                for record in &records {
+                    match timed_insert(&client, std::slice::from_ref(record)).await {
+                        Ok(()) => {}
+                        Err(InsertError::Failed(error)) => return Err(error),
+                        Err(InsertError::Refused(error)) => {
+                            timed(decisions::reject(&client, record, &error)).await?;
+                            tracing::error!(decision_id = %record.inputs.decision_id, %error, "the archive refused a decision record: set aside in creditgate.rejected_decisions (docs/operations.md, archive backlog)");
+                            if let Some(metrics) = &self.metrics {
+                                metrics.archive().rejected.increment(1);
+                            }
+                        }
+                    }
+                }
+            }
+        }
         self.archive.shipped(records.len() as u64);
         if let Some(metrics) = &self.metrics {
             let archive = metrics.archive();
@@ -165,21 +207,15 @@ impl<S: Store> Shipper<S> {
     }
 
     /// Waits `backoff` (then doubles it up to [`MAX_BACKOFF`]); true when the
-    /// shipper is told to stop while the archive is failing: what is left stays
-    /// in the outbox (on Redis for another replica; the embedded store's is lost
-    /// with the process, which the log says).
+    /// shipper is told to stop while the archive is failing and its records
+    /// are safe without it: on Redis they stay in the outbox for another
+    /// replica. The embedded store's outbox dies with the process, so that
+    /// shipper keeps trying until the server's shutdown grace ends it.
     async fn pause(&mut self, backoff: &mut Duration) -> bool {
         let wait = *backoff;
         *backoff = (*backoff * 2).min(MAX_BACKOFF);
         let stopped = *self.stop.borrow();
-        if stopped && self.archive.failing().is_some() {
-            let left = self.store.outbox_len().await.unwrap_or(0);
-            if S::IN_PROCESS && left > 0 {
-                tracing::error!(
-                    records = left,
-                    "stopping with decision records the archive never got: the embedded store's outbox is lost with the process"
-                );
-            }
+        if stopped && !S::IN_PROCESS && self.archive.failing().is_some() {
             return true;
         }
         tokio::select! {

@@ -255,6 +255,8 @@ pub fn list_decisions(request: &pb::ListDecisionsRequest) -> Result<DecisionsQue
                         ));
                     }
                     let ms = ms.parse().map_err(|_| invalid_decisions_token())?;
+                    // Only this service's decision ids (UUIDs) are keys.
+                    uuid::Uuid::parse_str(id).map_err(|_| invalid_decisions_token())?;
                     Some((ms, id.to_owned()))
                 }
                 _ => return Err(invalid_decisions_token()),

@@ -35,6 +35,7 @@ pub const BUILD_INFO: &str = "creditgate_build_info";
 pub const ARCHIVE_OUTBOX: &str = "creditgate_archive_outbox_records";
 pub const ARCHIVE_SHIPPED: &str = "creditgate_archive_shipped_total";
 pub const ARCHIVE_UP: &str = "creditgate_archive_up";
+pub const ARCHIVE_REJECTED: &str = "creditgate_archive_rejected_total";
 
 /// Upper bounds of the latency buckets, in seconds: fine below a millisecond,
 /// where a healthy decision lies (50 µs to 1 ms), then coarse up to the default
@@ -128,6 +129,8 @@ pub struct ArchiveMetrics {
     /// Records waiting in the outbox (Redis: all slots, as of the last sweep).
     pub outbox: Gauge,
     pub shipped: Counter,
+    /// Records PostgreSQL refused for their content, set aside.
+    pub rejected: Counter,
     /// 1 while batches commit, 0 while the archive refuses them.
     pub up: Gauge,
 }
@@ -240,6 +243,9 @@ impl Metrics {
                 shipped: self
                     .recorder
                     .register_counter(&key(ARCHIVE_SHIPPED), &METADATA),
+                rejected: self
+                    .recorder
+                    .register_counter(&key(ARCHIVE_REJECTED), &METADATA),
                 up,
             }
         })

@@ -104,31 +104,34 @@ impl<S: Store> CreditService<S> {
         })
     }
 
-    /// The archive first (it keeps decisions for years, and after a store
-    /// loss), then the store for what is not shipped yet. A record never
-    /// changes, so whichever has it answers; only when neither has it and one
-    /// of them could not be asked is the answer unknown (UNAVAILABLE).
+    /// The store first (the outbox: what is not shipped yet), then the
+    /// archive. In this order a record being shipped is never missed: the
+    /// shipper deletes an entry from the outbox only after the archive
+    /// committed it, so a record absent from the store is already archived
+    /// (the other order could miss one shipped between the two reads). A record
+    /// never changes, so whichever has it answers; only when neither has it and
+    /// one of them could not be asked is the answer unknown (UNAVAILABLE).
     pub async fn find_decision(
         &self,
         decision_id: &str,
     ) -> Result<Option<DecisionRecord>, ServiceError> {
-        let Some(archive) = &self.archive else {
-            return Ok(self.bounded(self.store.decision(decision_id)).await?);
-        };
-        let archived = match archive.get(decision_id).await {
-            Ok(Some(record)) => return Ok(Some(record)),
-            Ok(None) => Ok(()),
-            Err(error) => Err(error),
-        };
         let stored = self.bounded(self.store.decision(decision_id)).await;
-        match (archived, stored) {
-            (_, Ok(Some(record))) => Ok(Some(record)),
-            (Ok(()), Ok(None)) => Ok(None),
+        let Some(archive) = &self.archive else {
+            return Ok(stored?);
+        };
+        if let Ok(Some(record)) = stored {
+            return Ok(Some(record));
+        }
+        match (archive.get(decision_id).await, stored) {
+            (Ok(Some(record)), _) => Ok(Some(record)),
+            (Ok(None), Ok(_)) => Ok(None),
+            // The store could not be read (a store loss, Redis down) and the
+            // archive has no such decision: it may be in the outbox.
+            (Ok(None), Err(error)) => Err(error.into()),
             (Err(error), _) => Err(ServiceError::Unavailable(format!(
                 "decision {decision_id} is not in the store's outbox and the archive cannot be \
                  read: {error}"
             ))),
-            (_, Err(error)) => Err(error.into()),
         }
     }
 

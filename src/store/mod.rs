@@ -260,15 +260,15 @@ pub enum StoreError {
     Overflow,
     #[error("store unavailable: {0}")]
     Unavailable(String),
-    /// The store has no marker for this part of the keyspace: it was emptied or
-    /// never initialised, so missing data cannot be read as zero exposure.
     /// The outbox is full: the archive has not taken records for long (it is
     /// unreachable, or slower than the decisions). No decision is made without
-    /// its record (docs/archive.md, "Backlog").
+    /// its record (docs/archive.md, "The outbox").
     #[error(
         "the decision outbox is full: the archive has not taken decision records for a while, and no decision is made without its record"
     )]
     ArchiveBacklog,
+    /// The store has no marker for this part of the keyspace: it was emptied or
+    /// never initialised, so missing data cannot be read as zero exposure.
     #[error(
         "store not initialised (no store marker): exposure unknown; re-seed the ledger and run `creditgate store-init` (docs/operations.md, store loss)"
     )]

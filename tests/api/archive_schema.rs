@@ -30,9 +30,13 @@ async fn archive_migrations_build_the_schema_from_an_empty_database() {
     let migrated = migrate::migrate(&mut db).await.unwrap();
     assert_eq!(
         migrated.applied,
-        ["V1__decisions", "V2__decisions_buyer_time_keyset"]
+        [
+            "V1__decisions",
+            "V2__decisions_buyer_time_keyset",
+            "V3__rejected_decisions"
+        ]
     );
-    assert_eq!(migrated.version, Some(2));
+    assert_eq!(migrated.version, Some(3));
     // A range-partitioned table in the creditgate schema, with the columns the
     // archive writes and reads.
     let strategy: String = db
@@ -109,20 +113,24 @@ async fn archive_migrations_run_twice_and_together_apply_once() {
     applied.sort();
     assert_eq!(
         applied,
-        ["V1__decisions", "V2__decisions_buyer_time_keyset"],
+        [
+            "V1__decisions",
+            "V2__decisions_buyer_time_keyset",
+            "V3__rejected_decisions"
+        ],
         "applied once between the two"
     );
-    assert_eq!((first.version, second.version), (Some(2), Some(2)));
+    assert_eq!((first.version, second.version), (Some(3), Some(3)));
     // And again later: nothing to do.
     let again = migrate::migrate(&mut a).await.unwrap();
     assert!(again.applied.is_empty(), "{:?}", again.applied);
-    assert_eq!(again.version, Some(2));
+    assert_eq!(again.version, Some(3));
     let history: i64 = a
         .query_one("SELECT count(*) FROM creditgate.schema_history", &[])
         .await
         .unwrap()
         .get(0);
-    assert_eq!(history, 2);
+    assert_eq!(history, 3);
 }
 
 #[tokio::test]
@@ -222,7 +230,7 @@ async fn archive_migrate_command_reports_what_it_did_and_hides_the_password() {
         String::from_utf8_lossy(&first.stderr)
     );
     assert!(
-        text.contains("applied V1__decisions, V2__decisions_buyer_time_keyset (now V2)"),
+        text.contains("applied V1__decisions, V2__decisions_buyer_time_keyset, V3__rejected_decisions (now V3)"),
         "{text}"
     );
     assert!(text.contains("partitions ready: decisions_y"), "{text}");
@@ -230,7 +238,7 @@ async fn archive_migrate_command_reports_what_it_did_and_hides_the_password() {
     let second = run();
     let text = String::from_utf8_lossy(&second.stdout);
     assert!(second.status.success());
-    assert!(text.contains("schema up to date (V2)"), "{text}");
+    assert!(text.contains("schema up to date (V3)"), "{text}");
     // An archive that cannot be reached: exit 1, named without the password.
     let refused = Command::new(env!("CARGO_BIN_EXE_creditgate"))
         .args(["archive-migrate", "--archive-url"])

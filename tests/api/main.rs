@@ -5,6 +5,7 @@ mod helpers;
 
 mod admission;
 mod archive_decisions;
+mod archive_faults;
 mod archive_schema;
 mod archive_shipping;
 mod auth_cli;

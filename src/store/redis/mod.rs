@@ -477,7 +477,12 @@ impl Store for RedisStore {
                 Ok(Err(_)) | Err(_) => return StoreHealth::Unreachable,
             }
         }
-        if health == StoreHealth::Ready && self.refused_for_backlog_lately() {
+        // Counting the outbox here keeps the count, and with it the refusals,
+        // current while the shipper waits on a failing archive.
+        if self.sweep_if_due().await.is_err() {
+            return StoreHealth::Unreachable;
+        }
+        if health == StoreHealth::Ready && self.outbox_full() {
             return StoreHealth::ArchiveBacklog;
         }
         health
@@ -662,10 +667,7 @@ impl Store for RedisStore {
             },
             "CANCELLED" => ReserveOutcome::Cancelled,
             "TOO_LATE" => return Err(too_late()),
-            "ARCHIVE_BACKLOG" => {
-                self.refused_for_backlog();
-                return Err(StoreError::ArchiveBacklog);
-            }
+            "ARCHIVE_BACKLOG" => return Err(StoreError::ArchiveBacklog),
             "STALE" => {
                 self.cache.forget(&request.buyer_id);
                 ReserveOutcome::StaleBuyer

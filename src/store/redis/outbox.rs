@@ -16,7 +16,7 @@
 //!   nobody reads again that counts against the outbox bound forever.
 
 use super::keys::SLOTS;
-use super::reply::{at, items};
+use super::reply::{at, items, text};
 use super::review::{pairs, stream_entry};
 use super::{RedisStore, unavailable};
 use crate::store::{OutboxEntry, OutboxPlace, StoreError};
@@ -24,7 +24,7 @@ use parking_lot::Mutex;
 use redis::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// The consumer group every replica ships through.
@@ -36,31 +36,77 @@ pub const GROUP: &str = "archive";
 /// shipped twice; short enough that a dead replica's batch ships within a minute.
 pub const DEFAULT_CLAIM_IDLE: Duration = Duration::from_secs(30);
 
+/// Slots a read looks at, at most: with COUNT per slot at least 16, a read
+/// returns about `max` records however many slots hold some.
+fn slots_per_read(max: usize) -> usize {
+    (max / 16).max(1)
+}
+
+/// One bit per hash slot, taken a share at a time, round robin, so that busy
+/// low slots cannot starve the others.
+struct SlotBits {
+    words: Vec<AtomicU64>,
+    next: AtomicUsize,
+}
+
+impl SlotBits {
+    fn new() -> SlotBits {
+        SlotBits {
+            words: (0..SLOTS.div_ceil(64)).map(|_| AtomicU64::new(0)).collect(),
+            next: AtomicUsize::new(0),
+        }
+    }
+
+    fn set(&self, slot: usize) {
+        if let Some(word) = self.words.get(slot / 64) {
+            word.fetch_or(1 << (slot % 64), Ordering::Relaxed);
+        }
+    }
+
+    /// Up to `limit` set slots, cleared; the rest stay set for the next take.
+    fn take(&self, limit: usize) -> Vec<usize> {
+        let n = self.words.len();
+        let start = self.next.load(Ordering::Relaxed) % n;
+        let mut slots = Vec::new();
+        for k in 0..n {
+            let i = (start + k) % n;
+            let mut bits = self.words[i].swap(0, Ordering::Relaxed);
+            while bits != 0 {
+                if slots.len() == limit {
+                    // Put back what this take leaves, and start there next time.
+                    self.words[i].fetch_or(bits, Ordering::Relaxed);
+                    self.next.store(i, Ordering::Relaxed);
+                    return slots;
+                }
+                slots.push(i * 64 + bits.trailing_zeros() as usize);
+                bits &= bits - 1;
+            }
+        }
+        self.next.store(start + 1, Ordering::Relaxed);
+        slots
+    }
+}
+
 /// A replica's side of the outbox.
 pub struct RedisOutbox {
-    /// Records per slot stream before decisions are refused (`--outbox-max`).
+    /// Records in all slot streams together before decisions are refused
+    /// (`--outbox-max`); also each slot's own bound in the scripts.
     pub max: usize,
     pub claim_idle: Duration,
     /// This process's consumer name: unique, so that a restarted replica's
     /// unacknowledged entries are claimed like a dead one's.
     consumer: String,
-    /// One bit per slot this replica wrote a record to since it last read it.
-    dirty: Vec<AtomicU64>,
+    /// Slots this replica wrote a record to (or that a sweep found entries in)
+    /// since it last read them.
+    dirty: SlotBits,
+    /// Slots whose entries other consumers may have left pending.
+    claiming: SlotBits,
     last_sweep: Mutex<Option<Instant>>,
     /// Entries in every slot's stream at the last sweep.
     backlog: AtomicU64,
-    /// When (ms since the epoch) a decision was last refused for a full slot
-    /// outbox: health reports the backlog while refusals are recent.
-    refused_at_ms: AtomicU64,
-}
-
-/// How long after the last ARCHIVE_BACKLOG refusal health still reports it.
-const REFUSALS_SHOWN_FOR_MS: u64 = 10_000;
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
+    /// The last sweep counted `max` or more: every new decision is refused
+    /// (the scripts get a bound of 0) until a sweep counts fewer.
+    full: AtomicBool,
 }
 
 impl RedisOutbox {
@@ -70,40 +116,36 @@ impl RedisOutbox {
             max: max.max(1),
             claim_idle,
             consumer: format!("{host}-{}-{}", std::process::id(), uuid::Uuid::now_v7()),
-            dirty: (0..SLOTS.div_ceil(64)).map(|_| AtomicU64::new(0)).collect(),
+            dirty: SlotBits::new(),
+            claiming: SlotBits::new(),
             last_sweep: Mutex::new(None),
             backlog: AtomicU64::new(0),
-            refused_at_ms: AtomicU64::new(0),
+            full: AtomicBool::new(false),
         }
     }
 
-    /// What the scripts get as the stream's cap: the outbox form.
+    /// What the scripts get as the stream's cap: the outbox form, 0 while the
+    /// outbox as a whole is full (a slot's own bound holds between sweeps).
     pub fn cap_arg(&self) -> String {
-        format!("o{}", self.max)
+        if self.is_full() {
+            "o0".to_owned()
+        } else {
+            format!("o{}", self.max)
+        }
     }
 
-    /// How often every slot is swept for entries no live replica will ship.
+    pub fn is_full(&self) -> bool {
+        self.full.load(Ordering::Relaxed)
+    }
+
+    /// How often every slot is counted (and swept for entries no live replica
+    /// will ship).
     pub fn sweep_every(&self) -> Duration {
         (self.claim_idle / 3).clamp(Duration::from_millis(200), Duration::from_secs(10))
     }
 
     pub fn wrote(&self, slot: usize) {
-        if let Some(word) = self.dirty.get(slot / 64) {
-            word.fetch_or(1 << (slot % 64), Ordering::Relaxed);
-        }
-    }
-
-    fn take_dirty(&self) -> Vec<usize> {
-        let mut slots = Vec::new();
-        for (i, word) in self.dirty.iter().enumerate() {
-            let mut bits = word.swap(0, Ordering::Relaxed);
-            while bits != 0 {
-                let bit = bits.trailing_zeros() as usize;
-                slots.push(i * 64 + bit);
-                bits &= bits - 1;
-            }
-        }
-        slots
+        self.dirty.set(slot);
     }
 
     fn sweep_due(&self) -> bool {
@@ -240,7 +282,37 @@ impl RedisStore {
             }
         }
         outbox.backlog.store(total, Ordering::Relaxed);
+        let full = total >= outbox.max as u64;
+        if outbox.full.swap(full, Ordering::Relaxed) != full {
+            if full {
+                tracing::error!(
+                    records = total,
+                    outbox_max = outbox.max,
+                    "decision outbox full: new decisions are referred ARCHIVE_BACKLOG until the archive takes records again"
+                );
+            } else {
+                tracing::info!(
+                    records = total,
+                    "decision outbox below its bound again: deciding"
+                );
+            }
+        }
+        for &slot in &busy {
+            outbox.claiming.set(slot);
+            outbox.dirty.set(slot);
+        }
         Ok(busy)
+    }
+
+    /// Counts every slot's outbox when a sweep is due (health calls it too, so
+    /// the count stays fresh while the shipper waits on a failing archive).
+    pub(super) async fn sweep_if_due(&self) -> Result<(), StoreError> {
+        if let Some(outbox) = self.outbox_state()
+            && outbox.sweep_due()
+        {
+            self.sweep(outbox).await?;
+        }
+        Ok(())
     }
 
     fn parse_into(
@@ -251,6 +323,10 @@ impl RedisStore {
     ) -> Result<(), StoreError> {
         let key = self.keys.slot(slot).decisions;
         for entry in entries {
+            // Redis 6.2's XAUTOCLAIM answers nil for an entry deleted meanwhile.
+            if *entry == Value::Nil {
+                continue;
+            }
             let (id, record) = stream_entry(&key, entry)?;
             match record {
                 Ok(record) => out.push(OutboxEntry {
@@ -271,14 +347,16 @@ impl RedisStore {
         let Some(outbox) = self.outbox_state() else {
             return Ok(Vec::new());
         };
+        self.sweep_if_due().await?;
+        let limit = slots_per_read(max);
         let mut out = Vec::new();
-        let mut slots = outbox.take_dirty();
-        if outbox.sweep_due() {
-            let busy = self.sweep(outbox).await?;
+        let mut missing = Vec::new();
+        let claim = outbox.claiming.take(limit);
+        if !claim.is_empty() {
+            let count = (max / claim.len()).max(16);
             let idle_ms = outbox.claim_idle.as_millis() as u64;
-            let count = max.max(1);
             let claimed = self
-                .per_slot(&busy, |slot| {
+                .per_slot(&claim, |slot| {
                     let mut cmd = redis::cmd("XAUTOCLAIM");
                     cmd.arg(self.keys.slot(slot).decisions)
                         .arg(GROUP)
@@ -290,11 +368,15 @@ impl RedisStore {
                     cmd
                 })
                 .await?;
-            let mut missing = Vec::new();
             for (slot, reply) in claimed {
                 match reply {
                     Ok(reply) => {
-                        let entries: Vec<&Value> = items(at(items(&reply)?, 1)?)?.iter().collect();
+                        let reply = items(&reply)?;
+                        // More pending entries to look at: this slot again next read.
+                        if text(at(reply, 0)?)? != "0-0" {
+                            outbox.claiming.set(slot);
+                        }
+                        let entries: Vec<&Value> = items(at(reply, 1)?)?.iter().collect();
                         if !entries.is_empty() {
                             tracing::info!(
                                 slot,
@@ -308,45 +390,36 @@ impl RedisStore {
                     Err(error) => return Err(StoreError::Unavailable(error)),
                 }
             }
-            if !missing.is_empty() {
-                self.create_groups(&missing).await?;
-            }
-            slots.extend(busy);
-            slots.sort_unstable();
-            slots.dedup();
         }
-        if slots.is_empty() {
-            return Ok(out);
-        }
-        // A fair share per slot; a slot that filled its share is read again
-        // next time.
-        let count = (max / slots.len()).clamp(16, max.max(16));
-        let replies = self
-            .per_slot(&slots, |slot| {
-                let mut cmd = redis::cmd("XREADGROUP");
-                cmd.arg("GROUP")
-                    .arg(GROUP)
-                    .arg(&outbox.consumer)
-                    .arg("COUNT")
-                    .arg(count)
-                    .arg("STREAMS")
-                    .arg(self.keys.slot(slot).decisions)
-                    .arg(">");
-                cmd
-            })
-            .await?;
-        let mut missing = Vec::new();
-        for (slot, reply) in replies {
-            match reply {
-                Ok(reply) => {
-                    let entries = read_entries(&reply)?;
-                    if entries.len() >= count {
-                        outbox.wrote(slot);
+        let read = outbox.dirty.take(limit);
+        if !read.is_empty() {
+            let count = (max / read.len()).max(16);
+            let replies = self
+                .per_slot(&read, |slot| {
+                    let mut cmd = redis::cmd("XREADGROUP");
+                    cmd.arg("GROUP")
+                        .arg(GROUP)
+                        .arg(&outbox.consumer)
+                        .arg("COUNT")
+                        .arg(count)
+                        .arg("STREAMS")
+                        .arg(self.keys.slot(slot).decisions)
+                        .arg(">");
+                    cmd
+                })
+                .await?;
+            for (slot, reply) in replies {
+                match reply {
+                    Ok(reply) => {
+                        let entries = read_entries(&reply)?;
+                        if entries.len() >= count {
+                            outbox.wrote(slot);
+                        }
+                        self.parse_into(slot, entries, &mut out)?;
                     }
-                    self.parse_into(slot, entries, &mut out)?;
+                    Err(error) if is_nogroup(&error) => missing.push(slot),
+                    Err(error) => return Err(StoreError::Unavailable(error)),
                 }
-                Err(error) if is_nogroup(&error) => missing.push(slot),
-                Err(error) => return Err(StoreError::Unavailable(error)),
             }
         }
         if !missing.is_empty() {
@@ -400,17 +473,9 @@ impl RedisStore {
         Ok(())
     }
 
-    pub(super) fn refused_for_backlog(&self) {
-        if let Some(outbox) = self.outbox_state() {
-            outbox.refused_at_ms.store(now_ms(), Ordering::Relaxed);
-        }
-    }
-
-    pub(super) fn refused_for_backlog_lately(&self) -> bool {
-        self.outbox_state().is_some_and(|outbox| {
-            let at = outbox.refused_at_ms.load(Ordering::Relaxed);
-            at > 0 && now_ms().saturating_sub(at) < REFUSALS_SHOWN_FOR_MS
-        })
+    /// Whether new decisions are refused for a full outbox.
+    pub(super) fn outbox_full(&self) -> bool {
+        self.outbox_state().is_some_and(|outbox| outbox.is_full())
     }
 
     pub(super) fn outbox_backlog(&self) -> u64 {
@@ -438,13 +503,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn dirty_slots_are_taken_once_each() {
-        let outbox = RedisOutbox::new(10, DEFAULT_CLAIM_IDLE);
+    fn slots_are_taken_once_each_a_share_at_a_time_round_robin() {
+        let bits = SlotBits::new();
         for slot in [0, 63, 64, 4_711, SLOTS - 1, 63] {
-            outbox.wrote(slot);
+            bits.set(slot);
         }
-        assert_eq!(outbox.take_dirty(), [0, 63, 64, 4_711, SLOTS - 1]);
-        assert!(outbox.take_dirty().is_empty());
+        assert_eq!(bits.take(3), [0, 63, 64]);
+        // The rest stays for the next take.
+        assert_eq!(bits.take(10), [4_711, SLOTS - 1]);
+        assert!(bits.take(10).is_empty());
+        let outbox = RedisOutbox::new(10, DEFAULT_CLAIM_IDLE);
         assert_eq!(outbox.cap_arg(), "o10");
+        outbox.full.store(true, Ordering::Relaxed);
+        assert_eq!(
+            outbox.cap_arg(),
+            "o0",
+            "a full outbox refuses every new record"
+        );
     }
 }
