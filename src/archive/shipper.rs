@@ -74,6 +74,16 @@ impl<S: Store> Shipper<S> {
                 if let Err(error) = self.retention().await {
                     tracing::warn!(%error, "archive retention did not run; it is tried again in an hour");
                 }
+                match self.store.outbox_housekeeping().await {
+                    Ok(0) => {}
+                    Ok(removed) => tracing::info!(
+                        removed,
+                        "removed outbox consumers of replicas that are gone"
+                    ),
+                    Err(error) => {
+                        tracing::warn!(%error, "outbox upkeep did not run; it is tried again in an hour")
+                    }
+                }
             }
             let entries = match self.store.outbox_read(BATCH).await {
                 Ok(entries) => {

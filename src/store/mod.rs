@@ -470,4 +470,10 @@ pub trait Store: Send + Sync + 'static {
     fn outbox_len(&self) -> impl Future<Output = Result<u64, StoreError>> + Send {
         std::future::ready(Ok(0))
     }
+
+    /// Hourly upkeep of the outbox by the shipper (Redis: consumers left by
+    /// replicas that are gone); answers a count for the log.
+    fn outbox_housekeeping(&self) -> impl Future<Output = Result<u64, StoreError>> + Send {
+        std::future::ready(Ok(0))
+    }
 }

@@ -212,4 +212,8 @@ impl<S: Store> Store for Timed<S> {
     async fn outbox_len(&self) -> Result<u64, StoreError> {
         self.inner.outbox_len().await
     }
+
+    async fn outbox_housekeeping(&self) -> Result<u64, StoreError> {
+        self.inner.outbox_housekeeping().await
+    }
 }

@@ -173,3 +173,70 @@ async fn archive_get_decision_never_misses_a_record_being_shipped() {
         missed.first()
     );
 }
+
+/// Every replica process is a consumer of its own: the hourly upkeep removes
+/// the ones with nothing pending (replicas gone), never one that holds entries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn archive_redis_upkeep_removes_idle_consumers_and_keeps_holding_ones() {
+    use crate::helpers::redis::redis_cli;
+    use creditgate::store::redis::keys::KeySchema;
+    let redis = RedisServer::start();
+    let namespace = unique_namespace();
+    let mut options = redis_options(RedisTarget::Url(redis.url()), &namespace);
+    options.settings.outbox = Some((1_000, Duration::from_secs(1)));
+    let store = initialised_redis(&options).await;
+    let key = KeySchema::new(&namespace).slot(5).decisions;
+    let cli = |args: &[&str]| redis_cli(redis.port, args);
+    let first = cli(&["XADD", &key, "*", "d", "x"]);
+    cli(&["XADD", &key, "*", "d", "y"]);
+    cli(&["XGROUP", "CREATE", &key, "archive", "0"]);
+    cli(&[
+        "XREADGROUP",
+        "GROUP",
+        "archive",
+        "gone",
+        "COUNT",
+        "1",
+        "STREAMS",
+        &key,
+        ">",
+    ]);
+    cli(&["XACK", &key, "archive", first.trim()]);
+    cli(&[
+        "XREADGROUP",
+        "GROUP",
+        "archive",
+        "holding",
+        "COUNT",
+        "1",
+        "STREAMS",
+        &key,
+        ">",
+    ]);
+    let removed = store.prune_idle_consumers(Duration::ZERO).await.unwrap();
+    assert_eq!(removed, 1);
+    let consumers = cli(&["XINFO", "CONSUMERS", &key, "archive"]);
+    assert!(consumers.contains("holding"), "{consumers}");
+    assert!(!consumers.contains("gone"), "{consumers}");
+    // An idle time not reached yet removes nothing.
+    let third = cli(&["XADD", &key, "*", "d", "z"]);
+    cli(&[
+        "XREADGROUP",
+        "GROUP",
+        "archive",
+        "recent",
+        "COUNT",
+        "1",
+        "STREAMS",
+        &key,
+        ">",
+    ]);
+    cli(&["XACK", &key, "archive", third.trim()]);
+    let none = store
+        .prune_idle_consumers(Duration::from_secs(3600))
+        .await
+        .unwrap();
+    assert_eq!(none, 0);
+    let consumers = cli(&["XINFO", "CONSUMERS", &key, "archive"]);
+    assert!(consumers.contains("recent"), "{consumers}");
+}

@@ -614,6 +614,10 @@ impl Store for RedisStore {
         Ok(self.outbox_backlog())
     }
 
+    async fn outbox_housekeeping(&self) -> Result<u64, StoreError> {
+        self.prune_idle_consumers(outbox::PRUNE_IDLE).await
+    }
+
     async fn check_and_reserve(
         &self,
         request: ReserveRequest,

@@ -27,6 +27,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+/// Sent with EVAL (hourly, one per slot): not worth a script cache entry.
+const PRUNE_CONSUMERS: &str = include_str!("scripts/prune_consumers.lua");
+
+/// A consumer idle this long with nothing pending is removed (hourly).
+pub const PRUNE_IDLE: Duration = Duration::from_secs(3600);
+
 /// The consumer group every replica ships through.
 pub const GROUP: &str = "archive";
 
@@ -429,6 +435,40 @@ impl RedisStore {
             }
         }
         Ok(out)
+    }
+
+    /// Removes consumers with nothing pending, idle at least `idle`, from
+    /// every slot's group (prune_consumers.lua); answers how many.
+    pub async fn prune_idle_consumers(&self, idle: Duration) -> Result<u64, StoreError> {
+        let Some(outbox) = self.outbox_state() else {
+            return Ok(0);
+        };
+        let all: Vec<usize> = (0..SLOTS).collect();
+        let replies = self
+            .per_slot(&all, |slot| {
+                let mut cmd = redis::cmd("EVAL");
+                cmd.arg(PRUNE_CONSUMERS)
+                    .arg(1)
+                    .arg(self.keys.slot(slot).decisions)
+                    .arg(GROUP)
+                    .arg(idle.as_millis() as u64)
+                    .arg(&outbox.consumer);
+                cmd
+            })
+            .await?;
+        let mut removed = 0;
+        for (slot, reply) in replies {
+            match reply {
+                Ok(Value::Int(n)) => removed += n.max(0) as u64,
+                Ok(other) => return Err(super::reply::bad("prune_consumers", &other)),
+                Err(error) => {
+                    return Err(StoreError::Unavailable(format!(
+                        "pruning the outbox consumers of slot {slot}: {error}"
+                    )));
+                }
+            }
+        }
+        Ok(removed)
     }
 
     pub(super) async fn ack_outbox(&self, entries: &[OutboxEntry]) -> Result<(), StoreError> {
