@@ -569,11 +569,12 @@ pg_start() {
 }
 pg_stop() { "${AS_PG[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null 2>&1 || true; }
 psql_q() { psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d "$1" -Atc "$2"; }
+# new_db → DB: a fresh database (not in a subshell: the counter must move).
 PG_DBS=0
 new_db() {
     PG_DBS=$((PG_DBS + 1))
-    psql_q postgres "CREATE DATABASE bench$PG_DBS" >/dev/null
-    echo "bench$PG_DBS"
+    DB=bench$PG_DBS
+    psql_q postgres "CREATE DATABASE $DB" >/dev/null
 }
 archived() { psql_q "$1" "SELECT count(*) FROM creditgate.decisions" 2>/dev/null || echo 0; }
 
@@ -590,60 +591,84 @@ drain_time() {
     python3 -c "print($last - $before, round($last_at - ${first_at:-$last_at}, 2))"
 }
 
+# The archive's cost at saturation, per store, three modes alternated:
+#   off      no --archive-url
+#   outbox   --archive-url, PostgreSQL stopped during the run: the check path
+#            writes its record to the outbox and nothing is shipped (the cost
+#            of the outbox write alone)
+#   shipping --archive-url, PostgreSQL up: the shipper runs in the same process
+#            and PostgreSQL on the load generator's core (the whole system on
+#            two cores)
+# with creditgate's own CPU per decision. Then the shipper's rate draining a
+# backlog, and the archive's bytes per decision.
 archive_bench() {
-    local DURATION=${BENCH_DURATION:-5} WARMUP=1 reps=${ARCHIVE_REPS:-3} store rep mode db
+    local DURATION=${BENCH_DURATION:-5} WARMUP=0 reps=${ARCHIVE_REPS:-3} store rep mode t0 t1 n
     start_postgres
+    : >"$OUT/archive-cpu.txt"
     for store in embedded redis; do
         for rep in $(seq "$reps"); do
-            local order=(off on)
-            ((rep % 2 == 0)) && order=(on off)
-            for mode in "${order[@]}"; do
+            local order=(off outbox shipping)
+            local shift=$(((rep - 1) % 3))
+            for mode in "${order[@]:shift}" "${order[@]:0:shift}"; do
                 CG_EXTRA=()
-                if [[ $mode == on ]]; then
-                    db=$(new_db)
-                    CG_EXTRA=(--archive-url "postgres://postgres@127.0.0.1:$PG_PORT/$db")
+                if [[ $mode != off ]]; then
+                    new_db
+                    CG_EXTRA=(--archive-url "postgres://postgres@127.0.0.1:$PG_PORT/$DB" --outbox-max 10000000)
                 fi
                 start_target "$store"
-                loadgen "archive-$store-$mode-$rep" --connections 16 --streams 16
-                if [[ $mode == on ]]; then
-                    echo "archive-$store-on-$rep: shipped $(drain_time "$db" 0 | cut -d' ' -f1) records" >&2
+                if [[ $mode != off ]]; then
+                    # The shipper has migrated the schema before the run.
+                    until psql_q "$DB" "SELECT 1 FROM creditgate.decisions LIMIT 1" >/dev/null 2>&1; do sleep 0.1; done
                 fi
+                [[ $mode == outbox ]] && pg_stop
+                t0=$(cpu_ticks "$CG_PID")
+                loadgen "archive-$store-$mode-$rep" --connections 16 --streams 16
+                t1=$(cpu_ticks "$CG_PID")
+                n=$(field "archive-$store-$mode-$rep" ok)
+                echo "$store $mode $rep $n $((t1 - t0))" >>"$OUT/archive-cpu.txt"
+                [[ $mode == outbox ]] && pg_start
                 stop_target "$store"
             done
         done
     done
+    CG_EXTRA=()
     # The shipper's own rate: a backlog made while PostgreSQL is down, drained
     # when it is back (the decisions' rate no longer limits it).
+    local rows secs warm total bytes
     for store in embedded redis; do
-        db=$(new_db)
-        CG_EXTRA=(--archive-url "postgres://postgres@127.0.0.1:$PG_PORT/$db" --outbox-max 10000000)
+        new_db
+        CG_EXTRA=(--archive-url "postgres://postgres@127.0.0.1:$PG_PORT/$DB" --outbox-max 10000000)
         start_target "$store"
         DURATION=1 WARMUP=0 loadgen "archive-$store-warm" --connections 16 --streams 16
-        local warm
-        read -r warm _ < <(drain_time "$db" 0)
+        read -r warm _ < <(drain_time "$DB" 0)
         pg_stop
         loadgen "archive-$store-backlog" --connections 16 --streams 16
         pg_start
-        read -r rows secs < <(drain_time "$db" "$warm")
+        read -r rows secs < <(drain_time "$DB" "$warm")
         echo "drain-$store: $rows records in $secs s: $(python3 -c "print(round($rows / max($secs, 0.01)))") records/s" | tee "$OUT/archive-drain-$store.txt" >&2
-        local total bytes
-        total=$(archived "$db")
-        bytes=$(psql_q "$db" "SELECT sum(pg_total_relation_size(inhrelid)) FROM pg_inherits WHERE inhparent = 'creditgate.decisions'::regclass")
+        total=$(archived "$DB")
+        bytes=$(psql_q "$DB" "SELECT sum(pg_total_relation_size(inhrelid)) FROM pg_inherits WHERE inhparent = 'creditgate.decisions'::regclass")
         echo "bytes-$store: $total records, $bytes bytes with indexes: $((bytes / total)) bytes/decision" | tee "$OUT/archive-bytes-$store.txt" >&2
         stop_target "$store"
         CG_EXTRA=()
     done
-    python3 - "$OUT" "$reps" <<'PY'
-import json, sys
-out, reps = sys.argv[1], int(sys.argv[2])
-def rps(store, mode):
-    return [json.load(open(f"{out}/archive-{store}-{mode}-{r}.json"))["rps"] for r in range(1, reps + 1)]
-print("| store | without archive (req/s) | with archive (req/s) | ratio |")
-print("|---|---|---|---|")
+    python3 - "$OUT" "$(getconf CLK_TCK)" <<'PY'
+import collections, json, sys
+out, hz = sys.argv[1], int(sys.argv[2])
+runs = collections.defaultdict(list)
+for line in open(f"{out}/archive-cpu.txt"):
+    store, mode, rep, n, ticks = line.split()
+    rps = json.load(open(f"{out}/archive-{store}-{mode}-{rep}.json"))["rps"]
+    runs[store, mode].append((rps, int(n), int(ticks)))
+print("| store | mode | req/s per run | ratio to off | creditgate CPU µs per decision |")
+print("|---|---|---|---|---|")
 for store in ("embedded", "redis"):
-    off, on = rps(store, "off"), rps(store, "on")
-    fmt = lambda xs: " / ".join(f"{x:.0f}" for x in xs)
-    print(f"| {store} | {fmt(off)} | {fmt(on)} | {sum(on) / sum(off):.2f} |")
+    base = sum(r[0] for r in runs[store, "off"])
+    for mode in ("off", "outbox", "shipping"):
+        rs = runs[store, mode]
+        cpu = sum(t for _, _, t in rs) / hz * 1e6 / max(1, sum(n for _, n, _ in rs))
+        print(f"| {store} | {mode} | {' / '.join(f'{r[0]:.0f}' for r in rs)} | "
+              f"{sum(r[0] for r in rs) / base:.2f} | {cpu:.1f} |")
 PY
 }
 

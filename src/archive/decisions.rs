@@ -33,9 +33,9 @@ const COLUMNS: [&str; 10] = [
     "record",
 ];
 
-/// The most records one `insert` takes: PostgreSQL's protocol counts a
-/// statement's bind parameters in 16 bits, and each record binds one per column.
-pub const MAX_BATCH: usize = u16::MAX as usize / COLUMNS.len();
+/// The most records one `insert` takes: a bound on one statement's size
+/// (about 2 KB a record), not a protocol limit (the values go as arrays).
+pub const MAX_BATCH: usize = 10_000;
 
 /// The first instant the archive cannot hold: partitions are named by
 /// four-digit years, and December 9999's partition would end in year 10000.
@@ -106,40 +106,28 @@ impl<'a> Row<'a> {
         Month::of(Date::from_unix_secs(self.decided_at_ms.div_euclid(1000)))
     }
 
-    /// In the order of [`COLUMNS`].
-    fn params(&self) -> [&(dyn ToSql + Sync); COLUMNS.len()] {
-        [
-            &self.decision_id,
-            &self.buyer_id,
-            &self.order_id,
-            &self.decision,
-            &self.reason_codes,
-            &self.amount_minor,
-            &self.currency,
-            &self.policy_version,
-            &self.decided_at,
-            &self.record,
-        ]
+    /// The reason codes as one text: `UNNEST` takes one-dimensional arrays,
+    /// so the statement splits them again (codes are `[A-Z_]`: no comma).
+    fn codes(&self) -> String {
+        self.reason_codes.join(",")
     }
 }
 
-/// `INSERT … VALUES ($1, …, $10), ($11, …) ON CONFLICT DO NOTHING` for `rows`
-/// rows: placeholders only, every value is bound.
-fn insert_sql(rows: usize) -> String {
-    let mut sql = format!(
-        "INSERT INTO {SCHEMA}.decisions ({}) VALUES ",
-        COLUMNS.join(", ")
-    );
-    for row in 0..rows {
-        sql.push_str(if row == 0 { "(" } else { ", (" });
-        for column in 0..COLUMNS.len() {
-            let separator = if column == 0 { "" } else { ", " };
-            let _ = write!(sql, "{separator}${}", row * COLUMNS.len() + column + 1);
-        }
-        sql.push(')');
-    }
-    sql.push_str(" ON CONFLICT DO NOTHING");
-    sql
+/// One statement for any batch size: each column is bound as one array and
+/// `UNNEST` turns them into rows. The text never changes, so PostgreSQL
+/// parses and plans a small statement per batch, not one with a placeholder
+/// per value (which cost more than the rows themselves: measured in
+/// BENCHMARKS.md, "Decision archive").
+fn insert_sql() -> String {
+    format!(
+        "INSERT INTO {SCHEMA}.decisions ({columns}) \
+         SELECT d, b, o, x, CASE WHEN c = '' THEN '{{}}'::text[] ELSE string_to_array(c, ',') END, \
+         a, m, p, t, r \
+         FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int8[], \
+         $7::text[], $8::text[], $9::timestamptz[], $10::jsonb[]) AS u(d, b, o, x, c, a, m, p, t, r) \
+         ON CONFLICT DO NOTHING",
+        columns = COLUMNS.join(", ")
+    )
 }
 
 /// Why a batch was not archived.
@@ -198,9 +186,30 @@ pub async fn insert(client: &Client, records: &[Arc<DecisionRecord>]) -> Result<
             .await
             .map_err(InsertError::Failed)?;
     }
-    let params: Vec<&(dyn ToSql + Sync)> = rows.iter().flat_map(Row::params).collect();
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.decision_id).collect();
+    let buyers: Vec<&str> = rows.iter().map(|r| r.buyer_id).collect();
+    let orders: Vec<&str> = rows.iter().map(|r| r.order_id).collect();
+    let decisions: Vec<&str> = rows.iter().map(|r| r.decision).collect();
+    let codes: Vec<String> = rows.iter().map(Row::codes).collect();
+    let amounts: Vec<i64> = rows.iter().map(|r| r.amount_minor).collect();
+    let currencies: Vec<&str> = rows.iter().map(|r| r.currency.as_str()).collect();
+    let policies: Vec<&str> = rows.iter().map(|r| r.policy_version).collect();
+    let times: Vec<SystemTime> = rows.iter().map(|r| r.decided_at).collect();
+    let records: Vec<&serde_json::Value> = rows.iter().map(|r| &r.record).collect();
+    let params: [&(dyn ToSql + Sync); COLUMNS.len()] = [
+        &ids,
+        &buyers,
+        &orders,
+        &decisions,
+        &codes,
+        &amounts,
+        &currencies,
+        &policies,
+        &times,
+        &records,
+    ];
     client
-        .execute(&insert_sql(rows.len()), &params)
+        .execute(&insert_sql(), &params)
         .await
         .map_err(|e| {
             // The server's own words (which constraint, which value), not only "db error".
@@ -329,16 +338,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_insert_binds_every_value() {
-        assert_eq!(
-            insert_sql(2),
-            "INSERT INTO creditgate.decisions (decision_id, buyer_id, order_id, decision, \
-             reason_codes, amount_minor, currency, policy_version, decided_at, record) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10), \
-             ($11, $12, $13, $14, $15, $16, $17, $18, $19, $20) ON CONFLICT DO NOTHING"
-        );
-        // The last parameter of the largest batch still fits the protocol.
-        assert!(MAX_BATCH * COLUMNS.len() <= u16::MAX as usize);
+    fn the_insert_binds_every_column_as_one_array() {
+        let sql = insert_sql();
+        for n in 1..=COLUMNS.len() {
+            assert!(sql.contains(&format!("${n}::")), "{sql}");
+        }
+        assert!(!sql.contains("$11"), "{sql}");
+        assert!(sql.ends_with("ON CONFLICT DO NOTHING"), "{sql}");
     }
 
     #[test]
