@@ -208,22 +208,19 @@ pub async fn insert(client: &Client, records: &[Arc<DecisionRecord>]) -> Result<
         &times,
         &records,
     ];
-    client
-        .execute(&insert_sql(), &params)
-        .await
-        .map_err(|e| {
-            // The server's own words (which constraint, which value), not only "db error".
-            let detail = e.as_db_error().map_or_else(
-                || e.to_string(),
-                |db| format!("{}: {}", db.code().code(), db.message()),
-            );
-            let message = format!("archive insert of {} decisions: {detail}", rows.len());
-            if refused(&e) {
-                InsertError::Refused(message)
-            } else {
-                InsertError::Failed(message)
-            }
-        })
+    client.execute(&insert_sql(), &params).await.map_err(|e| {
+        // The server's own words (which constraint, which value), not only "db error".
+        let detail = e.as_db_error().map_or_else(
+            || e.to_string(),
+            |db| format!("{}: {}", db.code().code(), db.message()),
+        );
+        let message = format!("archive insert of {} decisions: {detail}", rows.len());
+        if refused(&e) {
+            InsertError::Refused(message)
+        } else {
+            InsertError::Failed(message)
+        }
+    })
 }
 
 /// Sets a record PostgreSQL refused aside in `creditgate.rejected_decisions`
