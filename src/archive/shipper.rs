@@ -87,11 +87,7 @@ impl<S: Store> Shipper<S> {
             }
             let entries = match self.store.outbox_read(BATCH).await {
                 Ok(entries) => {
-                    if let (Some(metrics), Ok(left)) =
-                        (&self.metrics, self.store.outbox_len().await)
-                    {
-                        metrics.archive().outbox.set(left as f64);
-                    }
+                    self.report_outbox().await;
                     entries
                 }
                 Err(error) => {
@@ -124,6 +120,8 @@ impl<S: Store> Shipper<S> {
                         }
                         Err(error) => {
                             self.failed(error);
+                            // The gauge keeps moving while the outbox grows.
+                            self.report_outbox().await;
                             if self.pause(&mut backoff).await {
                                 return;
                             }
@@ -207,6 +205,12 @@ impl<S: Store> Shipper<S> {
             archive.up.set(1.0);
         }
         Ok(())
+    }
+
+    async fn report_outbox(&self) {
+        if let (Some(metrics), Ok(left)) = (&self.metrics, self.store.outbox_len().await) {
+            metrics.archive().outbox.set(left as f64);
+        }
     }
 
     fn failed(&self, error: String) {
