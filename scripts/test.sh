@@ -31,7 +31,12 @@ cargo fmt --check
 cargo clippy --all-targets --locked -- -D warnings
 # Unit and property tests, then the integration suite on the embedded store,
 # including the Redis-specific tests that start their own redis-servers.
-cargo test --all-targets --locked
+# The archive's tests (archive_*) start PostgreSQL servers, Redis servers and
+# replicas of their own: they run in a pass of their own, so that their load
+# does not land on the network edge's timing-sensitive tests (edge_*).
+cargo test --all-targets --locked -- --skip archive_
+echo "== the decision archive's tests (each starts its own PostgreSQL or shares one)"
+cargo test --locked --test api archive_
 # The load generator's own statistics (a bench-only binary).
 cargo test --locked --features bench --bin creditgate-loadgen
 # The same contract suite again on a real redis-server and on a real 3-master

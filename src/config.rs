@@ -106,9 +106,9 @@ pub struct Config {
     #[arg(long, env = "CREDITGATE_ARCHIVE_URL", hide_env_values = true)]
     pub archive_url: Option<String>,
 
-    /// With --archive-url: decision records waiting for the archive before new
-    /// decisions are REFERRED with ARCHIVE_BACKLOG (embedded store: in all;
-    /// Redis: per hash slot). See docs/archive.md, "Backlog".
+    /// With --archive-url: decision records waiting for the archive, in all,
+    /// before new decisions are REFERRED with ARCHIVE_BACKLOG (on Redis counted
+    /// over every slot at each sweep). See docs/archive.md, "The outbox".
     #[arg(
         long,
         env = "CREDITGATE_OUTBOX_MAX",

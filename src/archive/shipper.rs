@@ -1,5 +1,5 @@
 //! The shipper: a task in every replica that moves decision records from the
-//! store's outbox to the archive (docs/archive.md, "Shipper"). At least once:
+//! store's outbox to the archive (docs/archive.md, "The shipper"). At least once:
 //! a batch is committed in PostgreSQL before its entries leave the outbox, and
 //! the archive keeps a record once (ON CONFLICT DO NOTHING on its id). The
 //! archive's schema is brought up to date first, and retention runs hourly.

@@ -1,4 +1,4 @@
-//! The Redis outbox (docs/archive.md, "Outbox on Redis"): with an archive, each
+//! The Redis outbox (docs/archive.md, "The outbox" and "The shipper"): with an archive, each
 //! hash slot's decision stream is the outbox of the decisions made in that slot.
 //! A script may only touch its buyer's slot, so the outbox cannot be one stream;
 //! every replica ships through one consumer group per stream (`archive`):

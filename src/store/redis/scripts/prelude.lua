@@ -359,7 +359,7 @@ local function snapshot_text(snap)
   return table.concat(parts, '|')
 end
 
--- `cap` says what the slot's decision stream is (docs/archive.md, "Outbox"):
+-- `cap` says what the slot's decision stream is (docs/archive.md, "The outbox"):
 -- 'N', the history, trimmed to about N entries ('~': whole stream nodes at a
 -- time, so trimming costs nothing per call); 'oN', the archive's outbox, never
 -- trimmed (an entry leaves only once the archive committed it) and holding at
