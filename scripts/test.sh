@@ -34,7 +34,9 @@ cargo clippy --all-targets --locked -- -D warnings
 # The archive's tests (archive_*) start PostgreSQL servers, Redis servers and
 # replicas of their own: they run in a pass of their own, so that their load
 # does not land on the network edge's timing-sensitive tests (edge_*).
-cargo test --all-targets --locked -- --skip archive_
+# (The criterion bench takes no test filter: the targets without the suite first.)
+cargo test --locked --lib --bins --benches --examples
+cargo test --locked --test api -- --skip archive_
 echo "== the decision archive's tests (each starts its own PostgreSQL or shares one)"
 cargo test --locked --test api archive_
 # The load generator's own statistics (a bench-only binary).

@@ -478,9 +478,11 @@ impl Store for RedisStore {
             }
         }
         // Counting the outbox here keeps the count, and with it the refusals,
-        // current while the shipper waits on a failing archive.
-        if self.sweep_if_due().await.is_err() {
-            return StoreHealth::Unreachable;
+        // current while the shipper waits on a failing archive. A count that
+        // fails (a slot moving in a resharding) is no reason to stop serving:
+        // the markers above said whether Redis can be used; the last count stands.
+        if let Err(error) = self.sweep_if_due().await {
+            tracing::warn!(%error, "could not count the decision outbox; the last count stands");
         }
         if health == StoreHealth::Ready && self.outbox_full() {
             return StoreHealth::ArchiveBacklog;
