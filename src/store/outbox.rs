@@ -13,7 +13,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 /// Records an outbox keeps by default before decisions are refused
-/// (`--outbox-max`): on the embedded store in all, on Redis per hash slot.
+/// (`--outbox-max`), in all (on Redis: every slot's stream together).
 pub const DEFAULT_OUTBOX_MAX: usize = 100_000;
 
 /// Where an entry sits, for its acknowledgement.
@@ -66,7 +66,9 @@ impl MemoryOutbox {
         self.queue.is_empty()
     }
 
-    /// Called only after [`MemoryOutbox::is_full`] said no, under the same lock.
+    /// Called after [`MemoryOutbox::is_full`] said no under the buyer's lock:
+    /// checks of other buyers deciding at the same instant may each pass it, so
+    /// the bound is passed by at most their number (documented).
     pub fn push(&mut self, record: Arc<DecisionRecord>) {
         self.by_id
             .insert(record.inputs.decision_id.clone(), self.next);
