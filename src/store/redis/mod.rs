@@ -117,8 +117,9 @@ pub struct RedisStore {
     /// Set with `--redis-wait-replicas`: the scripts that reserve or move money
     /// run through it and wait for replicas.
     replica_wait: Option<ReplicaWait>,
-    /// Decision records kept per hash slot (`--redis-decision-history`).
-    decision_history: usize,
+    /// Decision records kept per hash slot (`--redis-decision-history`), as
+    /// the scripts take it.
+    history_cap: String,
     /// With an archive: the slot streams are its outbox.
     outbox: Option<Arc<outbox::RedisOutbox>>,
 }
@@ -260,7 +261,7 @@ impl RedisStore {
             clock: RedisClock::default(),
             replica_wait: ReplicaWait::open(&options.target, &options.settings)
                 .map_err(unavailable)?,
-            decision_history: options.settings.decision_history.max(1),
+            history_cap: options.settings.decision_history.max(1).to_string(),
             outbox: options
                 .settings
                 .outbox
@@ -656,7 +657,7 @@ impl Store for RedisStore {
             acked.required()?;
         }
         if matches!(head.as_str(), "RESERVED" | "NOT_RESERVED" | "INVOICED") {
-            self.wrote_record(self.keys.buyer_slot(&request.buyer_id));
+            self.wrote_record(&request.buyer_id);
         }
         Ok(match head.as_str() {
             "RESERVED" => ReserveOutcome::Reserved(snapshot(at(rest, 0)?)?),

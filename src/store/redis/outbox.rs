@@ -98,6 +98,8 @@ pub struct RedisOutbox {
     /// Records in all slot streams together before decisions are refused
     /// (`--outbox-max`); also each slot's own bound in the scripts.
     pub max: usize,
+    /// `o<max>`, made once: every check sends it.
+    cap: String,
     pub claim_idle: Duration,
     /// This process's consumer name: unique, so that a restarted replica's
     /// unacknowledged entries are claimed like a dead one's.
@@ -120,6 +122,7 @@ impl RedisOutbox {
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "creditgate".to_owned());
         RedisOutbox {
             max: max.max(1),
+            cap: format!("o{}", max.max(1)),
             claim_idle,
             consumer: format!("{host}-{}-{}", std::process::id(), uuid::Uuid::now_v7()),
             dirty: SlotBits::new(),
@@ -132,12 +135,8 @@ impl RedisOutbox {
 
     /// What the scripts get as the stream's cap: the outbox form, 0 while the
     /// outbox as a whole is full (a slot's own bound holds between sweeps).
-    pub fn cap_arg(&self) -> String {
-        if self.is_full() {
-            "o0".to_owned()
-        } else {
-            format!("o{}", self.max)
-        }
+    pub fn cap_arg(&self) -> &str {
+        if self.is_full() { "o0" } else { &self.cap }
     }
 
     pub fn is_full(&self) -> bool {
@@ -523,17 +522,20 @@ impl RedisStore {
     }
 
     /// The check and release scripts wrote a record in this buyer's slot.
-    pub(super) fn wrote_record(&self, slot: usize) {
+    /// The buyer's slot holds a new record (its slot is worked out only when
+    /// there is an outbox to tell).
+    pub(super) fn wrote_record(&self, buyer_id: &crate::domain::ids::BuyerId) {
         if let Some(outbox) = self.outbox_state() {
-            outbox.wrote(slot);
+            outbox.wrote(self.keys.buyer_slot(buyer_id));
         }
     }
 
-    /// What the scripts get as the slot stream's cap.
-    pub(super) fn stream_cap(&self) -> String {
+    /// What the scripts get as the slot stream's cap (no allocation: every
+    /// check sends it).
+    pub(super) fn stream_cap(&self) -> &str {
         match self.outbox_state() {
             Some(outbox) => outbox.cap_arg(),
-            None => self.decision_history.to_string(),
+            None => &self.history_cap,
         }
     }
 }

@@ -291,7 +291,7 @@ impl RedisStore {
             acked.required()?;
         }
         if head == "RELEASED" {
-            self.wrote_record(self.keys.buyer_slot(&request.buyer_id));
+            self.wrote_record(&request.buyer_id);
         }
         Ok(match head.as_str() {
             "RELEASED" => ReleaseOutcome::Released(snapshot(at(rest, 0)?)?),
