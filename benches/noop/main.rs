@@ -43,6 +43,7 @@ impl CreditDecisionService for Noop {
             decision_id: "01a22446-4351-730d-86c6-3dac6d0d20cd".into(),
             limit_source: "manual".into(),
             policy_version: "2026-11-default-1".into(),
+            counter_offer: None,
         }))
     }
 

@@ -9,6 +9,7 @@
 //! adds only what it saw (the ledger snapshot) and did (reserved or not).
 
 use super::buyer::{BuyerRecord, LimitSource};
+use super::counter_offer::CounterOffer;
 use super::date::Date;
 use super::exposure::LedgerSnapshot;
 use super::ids::{InvoiceId, OrderId};
@@ -33,6 +34,9 @@ pub struct DecisionInputs {
     pub buyer: Arc<BuyerRecord>,
     pub order_id: OrderId,
     pub amount: Money,
+    /// The order's payment terms in days when the caller named shorter ones
+    /// (`None`: the buyer's agreed terms).
+    pub payment_terms_days: Option<u32>,
     /// The business date the decision is made for.
     pub today: Date,
     pub policy_version: String,
@@ -75,6 +79,8 @@ pub struct Replayed {
     pub limit_source: LimitSource,
     /// Exposure after the decision (with the order when it was reserved).
     pub exposure_after: i64,
+    /// The counter-offer the refusal carried (none on an approval).
+    pub counter_offer: Option<CounterOffer>,
 }
 
 impl DecisionInputs {
@@ -96,10 +102,19 @@ impl DecisionInputs {
             buyer,
             order_id,
             amount,
+            payment_terms_days: None,
             today,
             policy_version: policy.version.clone(),
             expired_max_order_percent: policy.expired_max_order_percent,
             release,
+        }
+    }
+
+    /// The same inputs for an order on `terms` days.
+    pub fn on_terms(self, payment_terms_days: Option<u32>) -> DecisionInputs {
+        DecisionInputs {
+            payment_terms_days,
+            ..self
         }
     }
 
@@ -125,6 +140,7 @@ impl DecisionRecord {
             inputs.expired_max_order_percent,
             &inputs.buyer,
             inputs.amount,
+            inputs.payment_terms_days,
             inputs.today,
         );
         let (limit, limit_source) = admission.limit();
@@ -140,8 +156,15 @@ impl DecisionRecord {
                 limit,
                 limit_source,
                 exposure_after: total,
+                counter_offer: None,
             };
         }
+        // A broken offer was not made live either (the service logged it then).
+        let counter_offer = if self.waits_for_review() {
+            admission.counter_offer(&self.snapshot).ok().flatten()
+        } else {
+            None
+        };
         let evaluation = admission.evaluate(&self.snapshot);
         match &inputs.release {
             None => Replayed {
@@ -150,6 +173,7 @@ impl DecisionRecord {
                 limit,
                 limit_source,
                 exposure_after: evaluation.exposure_after,
+                counter_offer,
             },
             Some(release) => {
                 let mut reasons = vec![DecisionInputs::release_reason(release)];
@@ -160,6 +184,7 @@ impl DecisionRecord {
                     limit,
                     limit_source,
                     exposure_after: total.saturating_add(inputs.amount.minor()),
+                    counter_offer: None,
                 }
             }
         }

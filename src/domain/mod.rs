@@ -2,6 +2,7 @@
 
 pub mod buyer;
 pub mod buyer_name;
+pub mod counter_offer;
 pub mod date;
 pub mod date_window;
 pub mod decision_record;

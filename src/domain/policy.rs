@@ -38,6 +38,21 @@ pub struct TierPolicy {
     pub rerating_days: i32,
     /// Cap on the scored (uninsured) part of the recommended limit, in size units.
     pub max_scored_limit: Decimal,
+    /// Shorter payment terms this tier allows above the limit (`None`: none).
+    pub short_terms: Option<ShortTerms>,
+}
+
+/// Orders on short terms may take exposure a little above the limit: their
+/// invoices fall due well inside the buyer's agreed terms, so the excess is
+/// outstanding for a fraction of the time the limit was sized for (a limit is
+/// sized on revenue per 30 days of terms, docs/scoring.md).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct ShortTerms {
+    /// Orders on at most this many days' terms (and shorter than the buyer's
+    /// agreed terms) count against the raised ceiling.
+    pub max_days: u32,
+    /// The raised ceiling, as a share of the limit in effect (at least 100).
+    pub limit_percent: Decimal,
 }
 
 /// How the recommended limit is sized (docs/scoring.md).
@@ -160,16 +175,54 @@ impl ReserveConditions {
 }
 
 /// Limits derived from the profile and the order alone.
-struct Bounds {
-    limit: Money,
+pub(super) struct Bounds {
+    pub(super) limit: Money,
     limit_source: LimitSource,
-    max_order: Option<Money>,
+    /// The most exposure the order may take: the limit, or the raised ceiling
+    /// of an order on the tier's short terms.
+    ceiling: Money,
+    /// Set when the ceiling is raised: the order's terms in days.
+    pub(super) short_terms: Option<u32>,
+    pub(super) max_order: Option<Money>,
     /// The insured limit and the outcome of exceeding it (`None`: no cover rule).
     insured_cap: Option<(Money, Decision)>,
 }
 
-fn bounds(policy: &TierPolicy, record: &BuyerRecord) -> Bounds {
+/// The tier's raised ceiling applies to an order on `terms` days: at most the
+/// tier's short terms, and shorter than the buyer's agreed terms.
+pub(super) fn short_terms_apply(
+    policy: &TierPolicy,
+    record: &BuyerRecord,
+    terms: Option<u32>,
+) -> bool {
+    match (policy.short_terms, terms) {
+        (Some(short), Some(days)) => {
+            days <= short.max_days && days < record.profile.payment_terms_days
+        }
+        _ => false,
+    }
+}
+
+impl Bounds {
+    /// How a reason names a raised ceiling ("" on the agreed terms).
+    fn raised_ceiling(&self) -> String {
+        match self.short_terms {
+            Some(days) => format!(" (raised to {} for an order on net {days})", self.ceiling),
+            None => String::new(),
+        }
+    }
+}
+
+fn bounds(policy: &TierPolicy, record: &BuyerRecord, terms: Option<u32>) -> Bounds {
     let (limit, limit_source) = record.limit_in_effect();
+    let short_terms = terms.filter(|_| short_terms_apply(policy, record, terms));
+    let ceiling = match (short_terms, policy.short_terms) {
+        (Some(_), Some(short)) => Money::from_decimal_floor(
+            limit.currency(),
+            limit.to_decimal() * short.limit_percent / Decimal::ONE_HUNDRED,
+        ),
+        _ => limit,
+    };
     let max_order = policy.max_order_percent_of_limit.map(|percent| {
         Money::from_decimal_floor(
             limit.currency(),
@@ -185,6 +238,8 @@ fn bounds(policy: &TierPolicy, record: &BuyerRecord) -> Bounds {
     Bounds {
         limit,
         limit_source,
+        ceiling,
+        short_terms,
         max_order,
         insured_cap,
     }
@@ -194,13 +249,14 @@ fn bounds(policy: &TierPolicy, record: &BuyerRecord) -> Bounds {
 /// conditions a store checks against the ledger while it reserves. The one place
 /// that decides what may be approved; [`Admission::evaluate`] explains it.
 pub struct Admission<'a> {
-    tier: &'a TierPolicy,
-    record: &'a BuyerRecord,
-    amount: Money,
-    today: Date,
-    bounds: Bounds,
+    pub(super) tier: &'a TierPolicy,
+    pub(super) expired_max_order_percent: Decimal,
+    pub(super) record: &'a BuyerRecord,
+    pub(super) amount: Money,
+    pub(super) today: Date,
+    pub(super) bounds: Bounds,
     /// Insolvency, rating expiry, new-buyer cap: findings the ledger cannot change.
-    profile_findings: Vec<(Decision, Reason)>,
+    pub(super) profile_findings: Vec<(Decision, Reason)>,
     pub conditions: ReserveConditions,
 }
 
@@ -270,11 +326,23 @@ fn profile_findings(
     findings
 }
 
-/// The admission rule for `amount` to `record` on `today`.
+/// The admission rule for `amount` to `record` on `today`, on the buyer's
+/// agreed terms.
 pub fn admission<'a>(
     policy: &'a Policy,
     record: &'a BuyerRecord,
     amount: Money,
+    today: Date,
+) -> Admission<'a> {
+    admission_on_terms(policy, record, amount, None, today)
+}
+
+/// The admission rule for an order on `terms` days (`None`: the agreed terms).
+pub fn admission_on_terms<'a>(
+    policy: &'a Policy,
+    record: &'a BuyerRecord,
+    amount: Money,
+    terms: Option<u32>,
     today: Date,
 ) -> Admission<'a> {
     admission_under(
@@ -282,6 +350,7 @@ pub fn admission<'a>(
         policy.expired_max_order_percent,
         record,
         amount,
+        terms,
         today,
     )
 }
@@ -294,9 +363,10 @@ pub fn admission_under<'a>(
     expired_max_order_percent: Decimal,
     record: &'a BuyerRecord,
     amount: Money,
+    terms: Option<u32>,
     today: Date,
 ) -> Admission<'a> {
-    let bounds = bounds(tier, record);
+    let bounds = bounds(tier, record, terms);
     let profile_findings =
         profile_findings(expired_max_order_percent, record, &bounds, amount, today);
     let conditions = ReserveConditions {
@@ -305,7 +375,7 @@ pub fn admission_under<'a>(
         blocked: profile_findings
             .iter()
             .any(|(decision, _)| *decision != Decision::Approved),
-        max_total_after: bounds.limit.minor(),
+        max_total_after: bounds.ceiling.minor(),
         max_insurable_after: bounds
             .insured_cap
             .filter(|(_, outcome)| *outcome != Decision::Approved)
@@ -314,6 +384,7 @@ pub fn admission_under<'a>(
     };
     Admission {
         tier,
+        expired_max_order_percent,
         record,
         amount,
         today,
@@ -404,10 +475,11 @@ impl Admission<'_> {
                 Reason::new(
                     ReasonCode::WithinLimit,
                     format!(
-                        "exposure {} within the {} credit limit of {}",
+                        "exposure {} within the {} credit limit of {}{}",
                         money(total_after),
                         bounds.limit_source.name(),
-                        bounds.limit
+                        bounds.limit,
+                        bounds.raised_ceiling()
                     ),
                 ),
             );
@@ -443,8 +515,8 @@ impl Admission<'_> {
         let tier_policy = self.tier;
         let currency = bounds.limit.currency();
         let money = |minor: i64| Money::from_minor(currency, minor);
-        let excess = total_after - bounds.limit.minor();
-        let headroom = (bounds.limit.minor() - totals.total()).max(0);
+        let excess = total_after - bounds.ceiling.minor();
+        let headroom = (bounds.ceiling.minor() - totals.total()).max(0);
         let tolerance = Money::from_decimal_floor(
             currency,
             bounds.limit.to_decimal() * tier_policy.tolerance_percent / Decimal::ONE_HUNDRED,
@@ -474,10 +546,11 @@ impl Admission<'_> {
             Reason::new(
                 ReasonCode::LimitExceeded,
                 format!(
-                    "exposure would reach {} against a {} credit limit of {}, {} over; {remedy}",
+                    "exposure would reach {} against a {} credit limit of {}{}, {} over; {remedy}",
                     money(total_after),
                     bounds.limit_source.name(),
                     bounds.limit,
+                    bounds.raised_ceiling(),
                     money(excess)
                 ),
             ),
@@ -563,4 +636,4 @@ pub fn unknown_buyer(buyer_id: &str) -> Reason {
 
 #[cfg(test)]
 #[path = "policy_tests.rs"]
-mod tests;
+pub(super) mod tests;

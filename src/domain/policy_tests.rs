@@ -7,19 +7,19 @@ use crate::domain::ids::{BuyerId, InvoiceId};
 use crate::domain::money::{Currency, Money};
 use proptest::prelude::*;
 
-fn eur() -> Currency {
+pub(crate) fn eur() -> Currency {
     Currency::from_code("EUR").unwrap()
 }
 
-fn money(major: i64) -> Money {
+pub(crate) fn money(major: i64) -> Money {
     Money::from_minor(eur(), major * 100)
 }
 
-fn today() -> Date {
+pub(crate) fn today() -> Date {
     Date::parse("2026-11-28").unwrap()
 }
 
-fn record(tier: RiskTier, limit: i64) -> BuyerRecord {
+pub(crate) fn record(tier: RiskTier, limit: i64) -> BuyerRecord {
     BuyerRecord {
         profile: BuyerProfile {
             id: BuyerId::parse("B-1").unwrap(),
@@ -50,7 +50,11 @@ fn record(tier: RiskTier, limit: i64) -> BuyerRecord {
     }
 }
 
-fn snapshot(open_orders: i64, open_invoices: i64, overdue_days: &[i32]) -> LedgerSnapshot {
+pub(crate) fn snapshot(
+    open_orders: i64,
+    open_invoices: i64,
+    overdue_days: &[i32],
+) -> LedgerSnapshot {
     LedgerSnapshot {
         totals: ExposureTotals {
             open_orders: open_orders * 100,
@@ -69,11 +73,11 @@ fn snapshot(open_orders: i64, open_invoices: i64, overdue_days: &[i32]) -> Ledge
     }
 }
 
-fn codes(evaluation: &Evaluation) -> Vec<&'static str> {
+pub(crate) fn codes(evaluation: &Evaluation) -> Vec<&'static str> {
     evaluation.reasons.iter().map(|r| r.code.as_str()).collect()
 }
 
-fn eval(record: &BuyerRecord, snapshot: &LedgerSnapshot, amount: i64) -> Evaluation {
+pub(crate) fn eval(record: &BuyerRecord, snapshot: &LedgerSnapshot, amount: i64) -> Evaluation {
     evaluate(&Policy::default(), record, snapshot, money(amount), today())
 }
 
@@ -278,41 +282,70 @@ fn tier_strategy() -> impl Strategy<Value = RiskTier> {
     ]
 }
 
+/// Any buyer (tier, manual limit, insured or not, insolvent or not, rating
+/// valid or expired) with any ledger (orders, invoices, a disputed share, up to
+/// three overdue invoices).
+pub(crate) fn any_buyer_and_ledger() -> impl Strategy<Value = (BuyerRecord, LedgerSnapshot)> {
+    (
+        (
+            tier_strategy(),
+            0i64..50_000,
+            proptest::option::of(0i64..50_000),
+            any::<bool>(),
+            proptest::option::of(-10i32..400),
+        ),
+        (
+            0i64..30_000,
+            0i64..30_000,
+            0i64..=100,
+            proptest::collection::vec(-30i32..120, 0..3),
+        ),
+    )
+        .prop_map(
+            |(
+                (tier, limit, insured, insolvent, rating_age),
+                (orders, invoices, disputed_share, overdue),
+            )| {
+                let mut buyer = record(tier, limit);
+                buyer.profile.insurance = insured.map(|cap| Insurance {
+                    insured_limit: money(cap),
+                    indemnity_percent: Decimal::from(90),
+                });
+                if insolvent {
+                    buyer.profile.external_rating = Some(ExternalRating {
+                        grade: Grade::new(10).unwrap(),
+                        legal_disputes: 0,
+                        insolvency: true,
+                    });
+                }
+                // Rating expiry is a profile-only refusal: it must block the store too.
+                if let Some(age) = rating_age {
+                    buyer.rating.valid_until = today().add_days(-age);
+                }
+                let mut sorted = overdue;
+                sorted.sort_by(|a, b| b.cmp(a));
+                let mut snap = snapshot(orders, invoices, &sorted);
+                snap.totals.disputed = invoices * 100 * disputed_share / 100;
+                (buyer, snap)
+            },
+        )
+}
+
 proptest! {
     /// The store reserves by ReserveConditions, the caller is told by evaluate:
     /// the two must agree on every input or a reservation could contradict its answer.
     #[test]
     fn reserve_conditions_agree_with_evaluation(
-        tier in tier_strategy(),
-        limit in 0i64..50_000,
-        insured in proptest::option::of(0i64..50_000),
-        insolvent in any::<bool>(),
-        rating_age in proptest::option::of(-10i32..400),
-        orders in 0i64..30_000,
-        invoices in 0i64..30_000,
-        disputed_share in 0i64..=100,
-        overdue in proptest::collection::vec(-30i32..120, 0..3),
+        (buyer, snap) in any_buyer_and_ledger(),
         amount in 1i64..20_000,
     ) {
-        let mut buyer = record(tier, limit);
-        buyer.profile.insurance = insured.map(|cap| Insurance { insured_limit: money(cap), indemnity_percent: Decimal::from(90) });
-        if insolvent {
-            buyer.profile.external_rating = Some(ExternalRating { grade: Grade::new(10).unwrap(), legal_disputes: 0, insolvency: true });
-        }
-        // Rating expiry is a profile-only refusal: it must block the store too.
-        if let Some(age) = rating_age {
-            buyer.rating.valid_until = today().add_days(-age);
-        }
-        let mut sorted = overdue.clone();
-        sorted.sort_by(|a, b| b.cmp(a));
-        let mut snap = snapshot(orders, invoices, &sorted);
-        snap.totals.disputed = invoices * 100 * disputed_share / 100;
+        let limit = buyer.limit_in_effect().0.minor();
         let evaluation = eval(&buyer, &snap, amount);
         let conditions = reserve_conditions(&Policy::default(), &buyer, money(amount), today());
         prop_assert_eq!(evaluation.decision == Decision::Approved, conditions.admit(&snap, amount * 100));
         // Approval never takes exposure past the limit in effect.
         if evaluation.decision == Decision::Approved {
-            prop_assert!(evaluation.exposure_after <= limit * 100);
+            prop_assert!(evaluation.exposure_after <= limit);
         }
         // Every non-approval explains itself.
         prop_assert!(!evaluation.reasons.is_empty());

@@ -351,3 +351,28 @@ pub fn reasons_to_pb(reasons: Vec<Reason>) -> Vec<pb::Reason> {
 pub fn limit_source_to_pb(source: Option<LimitSource>) -> String {
     source.map_or_else(String::new, |s| s.name().to_owned())
 }
+
+pub fn counter_offer_to_pb(offer: crate::service::Offer) -> pb::CounterOffer {
+    let terms = offer.terms;
+    pb::CounterOffer {
+        approvable_amount: Some(money_to_pb(terms.approvable)),
+        prepayment_required: terms.prepayment.map(money_to_pb),
+        payment_terms_days: terms.payment_terms_days.map_or(0, |days| days as i32),
+        valid_until: super::record_pb::rfc3339_millis(offer.valid_until_ms),
+    }
+}
+
+/// The answer to a check (or a release), as the API gives it.
+pub fn check_response(outcome: crate::service::CheckOutcome) -> pb::CheckCreditLimitResponse {
+    pb::CheckCreditLimitResponse {
+        decision: decision_to_pb(outcome.decision) as i32,
+        reasons: reasons_to_pb(outcome.reasons),
+        credit_limit: outcome.credit_limit.map(money_to_pb),
+        exposure: outcome.exposure.map(money_to_pb),
+        available: outcome.available.map(money_to_pb),
+        decision_id: outcome.decision_id,
+        limit_source: limit_source_to_pb(outcome.limit_source),
+        policy_version: outcome.policy_version,
+        counter_offer: outcome.counter_offer.map(counter_offer_to_pb),
+    }
+}

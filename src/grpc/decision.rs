@@ -53,16 +53,7 @@ impl<S: Store> CreditDecisionService for DecisionApi<S> {
             metrics.decision(outcome.decision, outcome.reasons.iter().map(|r| r.code));
         }
         span.in_scope(|| decision_log::log(&meta, &order, &outcome, latency_us));
-        Ok(Response::new(pb::CheckCreditLimitResponse {
-            decision: convert::decision_to_pb(outcome.decision) as i32,
-            reasons: convert::reasons_to_pb(outcome.reasons),
-            credit_limit: outcome.credit_limit.map(convert::money_to_pb),
-            exposure: outcome.exposure.map(convert::money_to_pb),
-            available: outcome.available.map(convert::money_to_pb),
-            decision_id: outcome.decision_id,
-            limit_source: convert::limit_source_to_pb(outcome.limit_source),
-            policy_version: outcome.policy_version,
-        }))
+        Ok(Response::new(convert::check_response(outcome)))
     }
 
     async fn score_buyer(

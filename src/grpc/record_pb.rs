@@ -12,7 +12,7 @@ use crate::domain::decision_record::{
 use crate::domain::exposure::{DueItem, DunningLadder, ExposureTotals, LedgerSnapshot};
 use crate::domain::ids::{InvoiceId, OrderId};
 use crate::domain::money::{Currency, Money};
-use crate::domain::policy::{Decision, TierPolicy};
+use crate::domain::policy::{Decision, ShortTerms, TierPolicy};
 use crate::service::outcome_of;
 use rust_decimal::Decimal;
 use std::str::FromStr;
@@ -120,6 +120,10 @@ fn tier_rules_to_pb(inputs: &DecisionInputs) -> pb::TierRules {
         rerating_days: tier.rerating_days,
         max_scored_limit: tier.max_scored_limit.normalize().to_string(),
         expired_max_order_percent: inputs.expired_max_order_percent.normalize().to_string(),
+        short_terms_days: tier.short_terms.map_or(0, |short| short.max_days as i32),
+        short_terms_limit_percent: tier.short_terms.map_or_else(String::new, |short| {
+            short.limit_percent.normalize().to_string()
+        }),
     }
 }
 
@@ -155,6 +159,7 @@ pub fn record_to_pb(record: &DecisionRecord) -> pb::DecisionRecord {
             buyer_id: inputs.buyer.profile.id.to_string(),
             order_id: inputs.order_id.to_string(),
             amount: Some(money_to_pb(inputs.amount)),
+            payment_terms_days: inputs.payment_terms_days.map_or(0, |days| days as i32),
         }),
         decision: decision_to_pb(outcome.decision) as i32,
         reasons: reasons_to_pb(outcome.reasons),
@@ -190,6 +195,7 @@ pub fn record_to_pb(record: &DecisionRecord) -> pb::DecisionRecord {
             released_by: r.released_by.clone(),
             reason: r.reason.clone(),
         }),
+        counter_offer: outcome.counter_offer.map(convert::counter_offer_to_pb),
     }
 }
 
@@ -251,6 +257,9 @@ pub fn record_from_pb(record: &pb::DecisionRecord) -> Result<DecisionRecord, Str
             buyer: Arc::new(buyer),
             order_id: OrderId::parse_stored(&request.order_id).map_err(|e| e.to_string())?,
             amount: money_of(currency, &request.amount)?,
+            payment_terms_days: u32::try_from(request.payment_terms_days)
+                .map(|days| Some(days).filter(|days| *days > 0))
+                .map_err(|e| e.to_string())?,
             today,
             policy_version: record.policy_version.clone(),
             tier: TierPolicy {
@@ -268,6 +277,13 @@ pub fn record_from_pb(record: &pb::DecisionRecord) -> Result<DecisionRecord, Str
                 },
                 rerating_days: rules.rerating_days,
                 max_scored_limit: decimal(&rules.max_scored_limit)?,
+                short_terms: match rules.short_terms_days {
+                    0 => None,
+                    days => Some(ShortTerms {
+                        max_days: u32::try_from(days).map_err(|e| e.to_string())?,
+                        limit_percent: decimal(&rules.short_terms_limit_percent)?,
+                    }),
+                },
             },
             expired_max_order_percent: decimal(&rules.expired_max_order_percent)?,
             release: record.release.as_ref().map(|r| AnalystRelease {

@@ -21,9 +21,23 @@ pub fn check_credit_limit(request: &pb::CheckCreditLimitRequest) -> Result<Order
         buyer_id: convert::buyer_id("buyer_id", &request.buyer_id)?,
         order_id: convert::order_id("order_id", &request.order_id)?,
         amount: convert::positive_money("amount", request.amount.as_ref())?,
-        // Set by the handler from the request's extensions (authentication).
+        payment_terms_days: match request.payment_terms_days {
+            0 => None,
+            days @ 1..=MAX_PAYMENT_TERMS_DAYS => Some(days as u32),
+            days => {
+                return Err(ServiceError::invalid(
+                    "payment_terms_days",
+                    format!(
+                        "must be between 1 and {MAX_PAYMENT_TERMS_DAYS} (0: the agreed terms), got {days}"
+                    ),
+                ));
+            }
+        },
     })
 }
+
+/// The longest terms an order may name, as for a buyer's agreed terms.
+const MAX_PAYMENT_TERMS_DAYS: i32 = 365;
 
 pub fn score_buyer(request: &pb::ScoreBuyerRequest) -> Result<BuyerId> {
     convert::buyer_id("buyer_id", &request.buyer_id)

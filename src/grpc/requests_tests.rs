@@ -207,7 +207,7 @@ fn every_request(body: &[u8]) -> std::result::Result<(), TestCaseError> {
     run::<pb::CheckCreditLimitRequest>(
         body,
         "CheckCreditLimitRequest",
-        &["buyer_id", "order_id", "amount"],
+        &["buyer_id", "order_id", "amount", "payment_terms_days"],
         |r| check_credit_limit(&r).map(drop),
     )?;
     run::<pb::ScoreBuyerRequest>(body, "ScoreBuyerRequest", &["buyer_id"], |r| {
@@ -281,6 +281,7 @@ fn a_well_formed_body_is_accepted() {
             currency_code: "EUR".into(),
             amount: "10.00".into(),
         }),
+        payment_terms_days: 14,
     }
     .encode_to_vec();
     let accepted = run::<pb::CheckCreditLimitRequest>(&body, "CheckCreditLimitRequest", &[], |r| {

@@ -76,16 +76,7 @@ impl<S: Store> CreditReviewService for ReviewApi<S> {
             logged_call(meta, "ReleaseOrder", Kind::Write, &release.buyer_id, call).await?;
         let outcome = answer.outcome;
         Ok(Response::new(pb::ReleaseOrderResponse {
-            decision: Some(pb::CheckCreditLimitResponse {
-                decision: convert::decision_to_pb(outcome.decision) as i32,
-                reasons: convert::reasons_to_pb(outcome.reasons),
-                credit_limit: outcome.credit_limit.map(money_to_pb),
-                exposure: outcome.exposure.map(money_to_pb),
-                available: outcome.available.map(money_to_pb),
-                decision_id: outcome.decision_id,
-                limit_source: convert::limit_source_to_pb(outcome.limit_source),
-                policy_version: outcome.policy_version,
-            }),
+            decision: Some(convert::check_response(outcome)),
             created: answer.created,
         }))
     }

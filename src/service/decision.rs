@@ -2,9 +2,10 @@
 
 use super::{CreditService, ServiceError};
 use crate::domain::buyer::{LimitSource, Rating};
+use crate::domain::counter_offer::CounterOffer;
 use crate::domain::date::Date;
 use crate::domain::decision_record::{AnalystRelease, DecisionInputs};
-use crate::domain::exposure::PaymentBehaviour;
+use crate::domain::exposure::{LedgerSnapshot, PaymentBehaviour};
 use crate::domain::ids::{BuyerId, OrderId};
 use crate::domain::money::Money;
 use crate::domain::policy::{self, Decision};
@@ -19,6 +20,8 @@ pub struct OrderCheck {
     pub buyer_id: BuyerId,
     pub order_id: OrderId,
     pub amount: Money,
+    /// Shorter terms than the buyer's agreed ones (`None`: the agreed terms).
+    pub payment_terms_days: Option<u32>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,7 +35,37 @@ pub struct CheckOutcome {
     pub decision_id: String,
     pub limit_source: Option<LimitSource>,
     pub policy_version: String,
+    /// What would be approved now instead (HELD and REFERRED answers only).
+    pub counter_offer: Option<Offer>,
 }
+
+/// A counter-offer as the caller gets it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Offer {
+    pub terms: CounterOffer,
+    /// Milliseconds since the epoch.
+    pub valid_until_ms: i64,
+}
+
+impl Offer {
+    /// The offer made at `now_ms` for business day `today`: valid for
+    /// [`OFFER_VALIDITY_MS`], never past that day (the dunning ladder moves at
+    /// midnight).
+    pub fn made_at(terms: CounterOffer, now_ms: i64, today: Date) -> Offer {
+        Offer {
+            terms,
+            valid_until_ms: (now_ms + OFFER_VALIDITY_MS)
+                .min(i64::from(today.add_days(1).days()) * MILLIS_PER_DAY),
+        }
+    }
+}
+
+/// How long a counter-offer is a fair guide: exposure moves with every order,
+/// invoice and payment, and accepting an offer checks again anyway, so a short
+/// horizon only tells the checkout not to keep it around.
+const OFFER_VALIDITY_MS: i64 = 15 * 60 * 1000;
+
+const MILLIS_PER_DAY: i64 = 86_400_000;
 
 /// A concurrent profile change makes a reservation retry; more than this many in a
 /// row means the buyer is being rewritten continuously.
@@ -86,14 +119,27 @@ impl<S: Store> CreditService<S> {
         }
         // The one admission rule: the store reserves by its conditions, and the
         // answer is read from the same conditions against the store's snapshot.
-        let admission = policy::admission(&self.policy, record, order.amount, today);
+        let admission = policy::admission_on_terms(
+            &self.policy,
+            record,
+            order.amount,
+            order.payment_terms_days,
+            today,
+        );
         let request = ReserveRequest {
             buyer_id: order.buyer_id.clone(),
             order_id: order.order_id.clone(),
             amount: order.amount,
             conditions: admission.conditions.clone(),
             buyer_version: stored.version,
-            inputs: self.decision_inputs(&stored, &order.order_id, order.amount, today, None),
+            inputs: self.decision_inputs(
+                &stored,
+                &order.order_id,
+                order.amount,
+                order.payment_terms_days,
+                today,
+                None,
+            ),
             now_secs: self.clock.now_secs(),
             now_ms: self.clock.now_millis(),
             reservation_ttl_secs: self.ttl_secs(),
@@ -113,6 +159,7 @@ impl<S: Store> CreditService<S> {
             decision_id,
             limit_source: Some(limit_source),
             policy_version: self.policy.version.clone(),
+            counter_offer: None,
         };
         let reserved = self
             .bounded_leaving_release_time(
@@ -157,6 +204,7 @@ impl<S: Store> CreditService<S> {
                 )
             }
             ReserveOutcome::NotReserved(snapshot) => {
+                let counter_offer = self.counter_offer(order, &admission, &snapshot, today);
                 let evaluation = admission.evaluate(&snapshot);
                 if evaluation.decision == Decision::Approved {
                     self.invariant_broken(order, &decision_id, "the store refused an approval");
@@ -166,12 +214,15 @@ impl<S: Store> CreditService<S> {
                         &self.policy.version,
                     )));
                 }
-                outcome(
-                    evaluation.decision,
-                    evaluation.reasons,
-                    snapshot.totals.total(),
-                    decision_id,
-                )
+                CheckOutcome {
+                    counter_offer,
+                    ..outcome(
+                        evaluation.decision,
+                        evaluation.reasons,
+                        snapshot.totals.total(),
+                        decision_id,
+                    )
+                }
             }
             ReserveOutcome::Invoiced {
                 invoice_id,
@@ -232,18 +283,41 @@ impl<S: Store> CreditService<S> {
         stored: &StoredBuyer,
         order_id: &OrderId,
         amount: Money,
+        payment_terms_days: Option<u32>,
         today: Date,
         release: Option<AnalystRelease>,
     ) -> Arc<DecisionInputs> {
-        Arc::new(DecisionInputs::new(
-            &self.policy,
-            self.store.new_decision_id(&stored.record.profile.id),
-            stored.record.clone(),
-            order_id.clone(),
-            amount,
-            today,
-            release,
-        ))
+        Arc::new(
+            DecisionInputs::new(
+                &self.policy,
+                self.store.new_decision_id(&stored.record.profile.id),
+                stored.record.clone(),
+                order_id.clone(),
+                amount,
+                today,
+                release,
+            )
+            .on_terms(payment_terms_days),
+        )
+    }
+
+    /// The counter-offer on a refused order ([`Offer::made_at`] now). An offer
+    /// the rule disagrees with is not made, loudly.
+    fn counter_offer(
+        &self,
+        order: &OrderCheck,
+        admission: &policy::Admission<'_>,
+        snapshot: &LedgerSnapshot,
+        today: Date,
+    ) -> Option<Offer> {
+        match admission.counter_offer(snapshot) {
+            Ok(offer) => offer.map(|terms| Offer::made_at(terms, self.clock.now_millis(), today)),
+            Err(broken) => {
+                self.invariants.record();
+                tracing::error!(buyer_id = %order.buyer_id, order_id = %order.order_id, largest = broken.largest, "invariant broken: the counter-offer's amount disagrees with the admission rule; no offer made");
+                None
+            }
+        }
     }
 
     /// The store reserved an order the rule does not approve: a broken copy of the
@@ -370,6 +444,7 @@ fn referred(reason: Reason, policy_version: &str) -> CheckOutcome {
         decision_id: new_decision_id(),
         limit_source: None,
         policy_version: policy_version.to_owned(),
+        counter_offer: None,
     }
 }
 

@@ -9,7 +9,7 @@ mod ledger;
 mod ledger_rows;
 mod review;
 
-pub use decision::{CheckOutcome, OrderCheck};
+pub use decision::{CheckOutcome, Offer, OrderCheck};
 pub use error::ServiceError;
 pub use ledger::{ExposureReport, InsuranceView, InvoiceDraft, OpenInvoiceLine, PaymentDraft};
 pub use ledger_rows::{LedgerEntry, RowOutcome};

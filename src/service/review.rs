@@ -2,7 +2,7 @@
 //! its reasons, any decision by its id, and which waiting orders a ledger change
 //! made approvable.
 
-use super::decision::CheckOutcome;
+use super::decision::{CheckOutcome, Offer};
 use super::{CreditService, ServiceError};
 use crate::domain::decision_record::{AnalystRelease, DecisionRecord, StoreVerdict};
 use crate::domain::exposure::LedgerSnapshot;
@@ -64,6 +64,9 @@ pub fn outcome_of(record: &DecisionRecord) -> CheckOutcome {
         decision_id: record.inputs.decision_id.clone(),
         limit_source: Some(replayed.limit_source),
         policy_version: record.inputs.policy_version.clone(),
+        counter_offer: replayed
+            .counter_offer
+            .map(|terms| Offer::made_at(terms, record.decided_at_ms, record.inputs.today)),
     }
 }
 
@@ -191,6 +194,7 @@ impl<S: Store> CreditService<S> {
                 &stored,
                 &request.order_id,
                 request.amount,
+                None,
                 today,
                 Some(request.release.clone()),
             );

@@ -31,7 +31,7 @@ use crate::domain::decision_record::{
 use crate::domain::exposure::{DueItem, DunningLadder, ExposureTotals, LedgerSnapshot};
 use crate::domain::ids::{InvoiceId, OrderId};
 use crate::domain::money::{Currency, Money};
-use crate::domain::policy::{Decision, TierPolicy};
+use crate::domain::policy::{Decision, ShortTerms, TierPolicy};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
@@ -51,6 +51,9 @@ struct InputsV1 {
     order: String,
     amount: i64,
     currency: String,
+    /// Shorter payment terms the caller named (absent: the agreed terms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    terms: Option<u32>,
     today: i32,
     policy: String,
     tier: TierV1,
@@ -70,6 +73,9 @@ struct TierV1 {
     legal_days: i32,
     rerating_days: i32,
     max_scored_limit: String,
+    /// The tier's short terms: days, ceiling percent (absent: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    short_terms: Option<(u32, String)>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -125,6 +131,7 @@ fn inputs_v1(inputs: &DecisionInputs) -> InputsV1 {
         order: inputs.order_id.as_str().to_owned(),
         amount: inputs.amount.minor(),
         currency: inputs.amount.currency().code().to_owned(),
+        terms: inputs.payment_terms_days,
         today: inputs.today.days(),
         policy: inputs.policy_version.clone(),
         tier: TierV1 {
@@ -137,6 +144,9 @@ fn inputs_v1(inputs: &DecisionInputs) -> InputsV1 {
             legal_days: tier.ladder.legal_days_overdue,
             rerating_days: tier.rerating_days,
             max_scored_limit: tier.max_scored_limit.to_string(),
+            short_terms: tier
+                .short_terms
+                .map(|short| (short.max_days, short.limit_percent.to_string())),
         },
         expired_max_order_percent: inputs.expired_max_order_percent.to_string(),
         release: inputs.release.as_ref().map(|r| ReleaseV1 {
@@ -169,6 +179,7 @@ fn inputs_from_v1(r: InputsV1) -> Result<DecisionInputs, String> {
         }),
         order_id: OrderId::parse_stored(&r.order).map_err(|_| corrupt("order id"))?,
         amount: Money::from_minor(currency, r.amount),
+        payment_terms_days: r.terms,
         today: Date::from_days(r.today),
         policy_version: r.policy,
         tier: TierPolicy {
@@ -186,6 +197,13 @@ fn inputs_from_v1(r: InputsV1) -> Result<DecisionInputs, String> {
             },
             rerating_days: t.rerating_days,
             max_scored_limit: decimal(&t.max_scored_limit, "max scored limit")?,
+            short_terms: match t.short_terms {
+                Some((max_days, percent)) => Some(ShortTerms {
+                    max_days,
+                    limit_percent: decimal(&percent, "short terms percent")?,
+                }),
+                None => None,
+            },
         },
         expired_max_order_percent: decimal(&r.expired_max_order_percent, "expired cap")?,
         release: r.release.map(|r| AnalystRelease {
@@ -639,6 +657,7 @@ mod tests {
                 }),
                 order_id: OrderId::parse_stored(&s.ids.1).unwrap(),
                 amount: money(s.amount),
+                payment_terms_days: s.optional.1.then_some(14),
                 today: day,
                 policy_version: s.text.clone(),
                 tier: TierPolicy {
@@ -653,6 +672,10 @@ mod tests {
                     },
                     rerating_days: 365,
                     max_scored_limit: pct,
+                    short_terms: s.optional.2.then_some(ShortTerms {
+                        max_days: 15,
+                        limit_percent: pct,
+                    }),
                 },
                 expired_max_order_percent: pct,
                 release: s.optional.2.then(|| AnalystRelease {

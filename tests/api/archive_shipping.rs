@@ -511,6 +511,7 @@ async fn archive_two_replicas_ship_once_and_claim_a_killed_ones_batch() {
                     buyer_id: buyer.clone(),
                     order_id: order.clone(),
                     amount: eur("10.00"),
+                    payment_terms_days: 0,
                 })
                 .await
                 .unwrap()

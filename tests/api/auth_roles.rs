@@ -208,6 +208,7 @@ async fn a_check_with_a_token_records_the_callers_name_in_the_decision_log() {
                 buyer_id: "B-1".into(),
                 order_id: "ORD-1".into(),
                 amount: eur("10.00"),
+                payment_terms_days: 0,
             },
             Some("tok-decide-0123456789"),
         ))

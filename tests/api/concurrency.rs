@@ -22,6 +22,7 @@ async fn concurrent_checks_never_overspend_and_reserve_once_per_order() {
                     buyer_id: "B-1".into(),
                     order_id: order.clone(),
                     amount: eur("100.00"),
+                    payment_terms_days: 0,
                 })
                 .await
                 .expect("check")
@@ -75,6 +76,7 @@ async fn concurrent_limit_changes_never_let_an_order_past_the_new_limit() {
                     buyer_id: "B-1".into(),
                     order_id: format!("O-{i}"),
                     amount: eur("100.00"),
+                    payment_terms_days: 0,
                 })
                 .await
                 .expect("check")

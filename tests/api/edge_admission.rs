@@ -112,6 +112,7 @@ async fn redis_a_burst_above_the_concurrency_limit_is_shed_at_once_and_the_serve
                 buyer_id: "B-1".into(),
                 order_id: format!("ORD-{k}"),
                 amount: eur("1.00"),
+                payment_terms_days: 0,
             });
             request.set_timeout(Duration::from_secs(60));
             let result = client.check_credit_limit(request).await;
@@ -165,6 +166,7 @@ async fn redis_a_burst_above_the_concurrency_limit_is_shed_at_once_and_the_serve
             buyer_id: "B-1".into(),
             order_id: "ORD-after".into(),
             amount: eur("1.00"),
+            payment_terms_days: 0,
         })
         .await
         .unwrap()
@@ -212,6 +214,7 @@ async fn a_caller_sending_its_request_slowly_holds_a_permit_no_longer_than_the_d
             buyer_id: "B-1".into(),
             order_id: "ORD-1".into(),
             amount: eur("1.00"),
+            payment_terms_days: 0,
         })
         .await
         .expect("admitted once the slow calls were cut off");

@@ -53,6 +53,7 @@ async fn sigterm_says_not_serving_keeps_serving_for_the_delay_then_refuses_and_e
             buyer_id: "B-1".into(),
             order_id: "ORD-1".into(),
             amount: eur("10.00"),
+            payment_terms_days: 0,
         })
         .await
         .expect("served during the shutdown delay");
@@ -164,6 +165,7 @@ async fn redis_a_rolling_restart_under_load_fails_no_call_and_reserves_each_orde
                         buyer_id: "B-1".into(),
                         order_id: order.clone(),
                         amount: eur("1.00"),
+                        payment_terms_days: 0,
                     });
                     request.set_timeout(Duration::from_secs(5));
                     match client.check_credit_limit(request).await {

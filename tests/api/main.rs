@@ -13,6 +13,7 @@ mod auth_roles;
 mod bad_input;
 mod buyer_sync;
 mod concurrency;
+mod counter_offers;
 mod dates;
 mod decisions;
 mod demo_data;

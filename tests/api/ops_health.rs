@@ -29,6 +29,7 @@ async fn the_health_port_serves_health_only_and_follows_the_shutdown() {
             buyer_id: "B-1".into(),
             order_id: "O-1".into(),
             amount: eur("1.00"),
+            payment_terms_days: 0,
         })
         .await;
     assert_eq!(call.unwrap_err().code(), Code::Unimplemented);

@@ -63,6 +63,7 @@ async fn every_line_is_json_each_decision_is_one_event_and_no_secret_is_logged()
             buyer_id: "B-1".into(),
             order_id: order.into(),
             amount: eur(amount),
+            payment_terms_days: 0,
         };
         let answer = decisions
             .check_credit_limit(with_token(request, Some(DECIDE_TOKEN)))
@@ -143,6 +144,7 @@ async fn the_decision_event_can_be_silenced_by_its_target() {
             buyer_id: "B-1".into(),
             order_id: "O-1".into(),
             amount: eur("10.00"),
+            payment_terms_days: 0,
         })
         .await
         .unwrap();
@@ -168,6 +170,7 @@ async fn a_check_its_caller_abandons_is_logged_with_its_outcome_unknown() {
         buyer_id: "B-1".into(),
         order_id: "O-LOST".into(),
         amount: eur("10.00"),
+        payment_terms_days: 0,
     });
     assert!(
         tokio::time::timeout(Duration::from_millis(300), check)

@@ -60,6 +60,7 @@ fn check(buyer: &str, order: &str, amount: &str) -> pb::CheckCreditLimitRequest 
         buyer_id: buyer.into(),
         order_id: order.into(),
         amount: eur(amount),
+        payment_terms_days: 0,
     }
 }
 

@@ -22,6 +22,7 @@ async fn check_within(
         buyer_id: "B-1".into(),
         order_id: order.into(),
         amount: eur("100.00"),
+        payment_terms_days: 0,
     });
     request.set_timeout(deadline);
     app.decisions
@@ -235,6 +236,7 @@ async fn checks_racing_a_redis_kill_are_referred_never_approved_blind() {
                     buyer_id: "B-1".into(),
                     order_id: format!("W{worker}-{n}"),
                     amount: eur("1.00"),
+                    payment_terms_days: 0,
                 });
                 request.set_timeout(Duration::from_secs(1));
                 let sent = Instant::now();

@@ -45,7 +45,7 @@ fn options(target: RedisTarget) -> RedisOptions {
 
 /// The answer to one call made while Redis was paused.
 enum Answer {
-    Check(usize, Result<pb::CheckCreditLimitResponse, Status>),
+    Check(usize, Box<Result<pb::CheckCreditLimitResponse, Status>>),
     Payment(usize, Result<pb::RecordPaymentResponse, Status>),
 }
 
@@ -128,9 +128,10 @@ async fn failed_calls_during_a_pause_write_nothing(
                     buyer_id: "B-1".into(),
                     order_id: format!("D-{i}"),
                     amount: eur("100.00"),
+                    payment_terms_days: 0,
                 })
                 .await;
-            Answer::Check(i, response.map(|r| r.into_inner()))
+            Answer::Check(i, Box::new(response.map(|r| r.into_inner())))
         });
         let mut ledger = app.ledger.clone();
         let paid_date = app.day(0);
@@ -150,7 +151,7 @@ async fn failed_calls_during_a_pause_write_nothing(
     while let Some(joined) = calls.join_next().await {
         match joined.unwrap() {
             Answer::Check(i, check) => {
-                let check = check.expect("a check is answered, not failed");
+                let check = (*check).expect("a check is answered, not failed");
                 assert_eq!(decision(&check), Decision::Referred, "D-{i}: {check:?}");
                 assert_eq!(codes(&check), ["STORE_UNAVAILABLE"], "D-{i}");
             }

@@ -71,6 +71,7 @@ async fn no_overspend(store_args: &[&str]) {
                             buyer_id: format!("B-{b}"),
                             order_id: order.clone(),
                             amount: eur(&amount),
+                            payment_terms_days: 0,
                         })
                         .await
                         .expect("check")
@@ -215,6 +216,7 @@ async fn rediss_with_a_private_ca() {
             buyer_id: "B-1".into(),
             order_id: "O-1".into(),
             amount: eur("60.00"),
+            payment_terms_days: 0,
         })
         .await
         .unwrap()

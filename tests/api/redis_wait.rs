@@ -236,6 +236,7 @@ async fn failover_under_load(wait_flags: &[&str]) -> FailoverOutcome {
                         buyer_id: buyer.clone(),
                         order_id: order.clone(),
                         amount: eur("10.00"),
+                        payment_terms_days: 0,
                     })
                     .await;
                 match answer {
@@ -424,6 +425,7 @@ async fn redis_wait_resharding_under_load_applies_every_call_once() {
                             buyer_id: buyer.clone(),
                             order_id: order.clone(),
                             amount: money(cents),
+                            payment_terms_days: 0,
                         };
                         async move { client.check_credit_limit(request).await }
                     },

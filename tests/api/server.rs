@@ -149,6 +149,7 @@ fn a_custom_policy_file_sets_the_version_on_every_decision() {
             buyer_id: "B-1".into(),
             order_id: "O-1".into(),
             amount: eur("1.00"),
+            payment_terms_days: 0,
         })
         .await
         .unwrap()

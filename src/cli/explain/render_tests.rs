@@ -30,6 +30,7 @@ fn standard_rules() -> pb::TierRules {
         rerating_days: 180,
         max_scored_limit: "1000000".into(),
         expired_max_order_percent: "10".into(),
+        ..Default::default()
     }
 }
 
@@ -64,6 +65,7 @@ fn held_for_limit() -> pb::DecisionRecord {
             buyer_id: "ACME".into(),
             order_id: "SO-4711".into(),
             amount: eur("14000.00"),
+            ..Default::default()
         }),
         decision: pb::Decision::Held as i32,
         reasons: vec![reason(
@@ -100,6 +102,7 @@ fn held_for_limit() -> pb::DecisionRecord {
             invoiced_amount: None,
         }),
         release: None,
+        counter_offer: None,
     }
 }
 

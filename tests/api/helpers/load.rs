@@ -97,6 +97,7 @@ pub async fn check_once(
         buyer_id: buyer.into(),
         order_id: order.into(),
         amount: eur(amount),
+        payment_terms_days: 0,
     });
     request.set_timeout(timeout);
     let sent = Instant::now();

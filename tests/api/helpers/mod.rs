@@ -341,6 +341,7 @@ impl TestApp {
                 buyer_id: buyer.into(),
                 order_id: order.into(),
                 amount,
+                payment_terms_days: 0,
             })
             .await
             .map(|r| r.into_inner())
