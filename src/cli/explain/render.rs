@@ -24,11 +24,43 @@ pub fn render(record: &pb::DecisionRecord) -> String {
         );
     }
     reasons(&mut out, record);
+    if let Some(offer) = &record.counter_offer {
+        counter_offer(&mut out, offer);
+    }
     match &record.snapshot {
         Some(snapshot) => numbers(&mut out, record, snapshot),
         None => out.push_str("\nThe numbers it used: not recorded with this decision.\n"),
     }
     out
+}
+
+/// What the answer offered instead, each with how a checkout accepts it.
+fn counter_offer(out: &mut String, offer: &pb::CounterOffer) {
+    out.push_str("\nCounter-offer (valid until ");
+    out.push_str(or_unknown(&offer.valid_until));
+    out.push_str(")\n");
+    let approvable = decimal(offer.approvable_amount.as_ref()).unwrap_or_default();
+    if approvable > Decimal::ZERO {
+        let _ = writeln!(
+            out,
+            "  ship {} now under a new order id (a split shipment)",
+            money(offer.approvable_amount.as_ref())
+        );
+    }
+    if offer.prepayment_required.is_some() {
+        let _ = writeln!(
+            out,
+            "  or ship it all with {} paid in advance (check the same order for the rest)",
+            money(offer.prepayment_required.as_ref())
+        );
+    }
+    if offer.payment_terms_days > 0 {
+        let _ = writeln!(
+            out,
+            "  or ship it all on net {} (check the same order with payment_terms_days {})",
+            offer.payment_terms_days, offer.payment_terms_days
+        );
+    }
 }
 
 fn or_unknown(text: &str) -> &str {
@@ -402,6 +434,16 @@ fn tier_rules(out: &mut String, s: &pb::DecisionSnapshot) {
             t.rerating_days, t.expired_max_order_percent
         ),
     );
+    if t.short_terms_days > 0 {
+        row(
+            out,
+            "",
+            format!(
+                "orders on net {} or shorter may reach {}% of the limit",
+                t.short_terms_days, t.short_terms_limit_percent
+            ),
+        );
+    }
 }
 
 #[cfg(test)]

@@ -144,6 +144,47 @@ fn held_for_limit_shows_the_outcome_the_reason_its_remedy_and_the_numbers() {
 }
 
 #[test]
+fn a_counter_offer_says_how_to_accept_each_part() {
+    let mut record = held_for_limit();
+    record.counter_offer = Some(pb::CounterOffer {
+        approvable_amount: eur("10000.00"),
+        prepayment_required: eur("4000.00"),
+        payment_terms_days: 15,
+        valid_until: "2026-12-02T10:30:00Z".into(),
+    });
+    let text = render(&record);
+    assert!(
+        text.contains("Counter-offer (valid until 2026-12-02T10:30:00Z)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ship 10,000.00 EUR now under a new order id"),
+        "{text}"
+    );
+    assert!(text.contains("with 4,000.00 EUR paid in advance"), "{text}");
+    assert!(text.contains("on net 15"), "{text}");
+    record
+        .snapshot
+        .as_mut()
+        .unwrap()
+        .tier_rules
+        .as_mut()
+        .unwrap()
+        .short_terms_days = 15;
+    record
+        .snapshot
+        .as_mut()
+        .unwrap()
+        .tier_rules
+        .as_mut()
+        .unwrap()
+        .short_terms_limit_percent = "110".into();
+    assert!(render(&record).contains("orders on net 15 or shorter may reach 110% of the limit"));
+    // Without one, nothing is said.
+    assert!(!render(&held_for_limit()).contains("Counter-offer"));
+}
+
+#[test]
 fn referred_at_the_legal_stage_lists_the_overdue_invoices() {
     let mut record = held_for_limit();
     record.decision = pb::Decision::Referred as i32;
