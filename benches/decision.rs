@@ -95,6 +95,25 @@ fn policy(c: &mut Criterion) {
     c.bench_function("policy/reserve_conditions", |b| {
         b.iter(|| reserve_conditions(&policy, black_box(&record), amount, today()))
     });
+    // A refusal: what the counter-offer adds to it (docs/policy.md, "Counter-offers").
+    let over = Money::from_minor(eur(), 1_000_000_000);
+    c.bench_function("policy/evaluate (refusal over the limit)", |b| {
+        b.iter(|| {
+            evaluate(
+                &policy,
+                black_box(&record),
+                black_box(&snapshot),
+                over,
+                today(),
+            )
+        })
+    });
+    c.bench_function("policy/counter_offer (refusal over the limit)", |b| {
+        b.iter(|| {
+            creditgate::domain::policy::admission(&policy, black_box(&record), over, today())
+                .counter_offer(black_box(&snapshot))
+        })
+    });
 }
 
 fn money(c: &mut Criterion) {
