@@ -13,3 +13,4 @@ pub mod reason;
 pub mod retention;
 pub mod scoring;
 pub mod text;
+pub mod whatif;
