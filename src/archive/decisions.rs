@@ -330,6 +330,54 @@ pub async fn list(
     rows.iter().map(read).collect()
 }
 
+/// Up to `limit` decisions of every buyer with `from_ms <= decided_at < to_ms`
+/// (either bound optional), in decision id order, strictly after the id
+/// `after`: a keyset walk of the primary key (decision_id leads it in every
+/// partition, the time bounds prune partitions), so a scan of a month costs one
+/// index walk per page and no sort. For readers whose result does not depend on
+/// the order (a policy what-if).
+pub async fn list_all(
+    client: &Client,
+    from_ms: Option<i64>,
+    to_ms: Option<i64>,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<DecisionRecord>, String> {
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
+    let from = from_ms.map(bound_of);
+    let to = to_ms.map(bound_of);
+    let after = after
+        .map(|id| {
+            Uuid::parse_str(id)
+                .map_err(|_| format!("archive scan: cursor decision id {id:?} is not a UUID"))
+        })
+        .transpose()?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let mut sql = format!("SELECT record FROM {SCHEMA}.decisions WHERE TRUE");
+    let mut params: Vec<&(dyn ToSql + Sync)> = Vec::new();
+    if let Some(from) = &from {
+        params.push(from);
+        let _ = write!(sql, " AND decided_at >= ${}", params.len());
+    }
+    if let Some(to) = &to {
+        params.push(to);
+        let _ = write!(sql, " AND decided_at < ${}", params.len());
+    }
+    if let Some(id) = &after {
+        params.push(id);
+        let _ = write!(sql, " AND decision_id > ${}", params.len());
+    }
+    params.push(&limit);
+    let _ = write!(sql, " ORDER BY decision_id LIMIT ${}", params.len());
+    let rows = client
+        .query(&sql, &params)
+        .await
+        .map_err(|e| format!("archive scan of decisions: {e}"))?;
+    rows.iter().map(read).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
