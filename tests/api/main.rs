@@ -50,3 +50,4 @@ mod review_decisions;
 mod scoring;
 mod server;
 mod tiers;
+mod whatif;
