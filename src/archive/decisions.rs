@@ -267,6 +267,24 @@ pub async fn get(client: &Client, decision_id: &str) -> Result<Option<DecisionRe
     row.as_ref().map(read).transpose()
 }
 
+/// `from <= decided_at < to`, each bound when given, as clauses appended to
+/// `sql` with their parameters.
+fn period_clauses<'a>(
+    sql: &mut String,
+    params: &mut Vec<&'a (dyn ToSql + Sync)>,
+    from: Option<&'a SystemTime>,
+    to: Option<&'a SystemTime>,
+) {
+    if let Some(from) = from {
+        params.push(from);
+        let _ = write!(sql, " AND decided_at >= ${}", params.len());
+    }
+    if let Some(to) = to {
+        params.push(to);
+        let _ = write!(sql, " AND decided_at < ${}", params.len());
+    }
+}
+
 /// Where the next page of [`list`] starts: just after `record`.
 pub fn cursor_after(record: &DecisionRecord) -> (i64, String) {
     (record.decided_at_ms, record.inputs.decision_id.clone())
@@ -303,14 +321,7 @@ pub async fn list(
     // The clauses are fixed text; only which of them apply varies.
     let mut sql = format!("SELECT record FROM {SCHEMA}.decisions WHERE buyer_id = $1");
     let mut params: Vec<&(dyn ToSql + Sync)> = vec![&buyer_id];
-    if let Some(from) = &from {
-        params.push(from);
-        let _ = write!(sql, " AND decided_at >= ${}", params.len());
-    }
-    if let Some(to) = &to {
-        params.push(to);
-        let _ = write!(sql, " AND decided_at < ${}", params.len());
-    }
+    period_clauses(&mut sql, &mut params, from.as_ref(), to.as_ref());
     if let Some((at, id)) = &after {
         params.push(at);
         params.push(id);
@@ -357,14 +368,7 @@ pub async fn list_all(
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let mut sql = format!("SELECT record FROM {SCHEMA}.decisions WHERE TRUE");
     let mut params: Vec<&(dyn ToSql + Sync)> = Vec::new();
-    if let Some(from) = &from {
-        params.push(from);
-        let _ = write!(sql, " AND decided_at >= ${}", params.len());
-    }
-    if let Some(to) = &to {
-        params.push(to);
-        let _ = write!(sql, " AND decided_at < ${}", params.len());
-    }
+    period_clauses(&mut sql, &mut params, from.as_ref(), to.as_ref());
     if let Some(id) = &after {
         params.push(id);
         let _ = write!(sql, " AND decision_id > ${}", params.len());

@@ -19,8 +19,10 @@ fn record(id: &str, amount: i64) -> DecisionRecord {
 /// The default policy with a new-buyer style cap on standard buyers: orders
 /// above `percent` of the limit are referred.
 fn capped(percent: i64) -> Policy {
-    let mut policy = Policy::default();
-    policy.version = "capped".into();
+    let mut policy = Policy {
+        version: "capped".into(),
+        ..Policy::default()
+    };
     policy.standard.max_order_percent_of_limit = Some(Decimal::from(percent));
     policy
 }
@@ -132,4 +134,22 @@ fn rounding_is_half_away_from_zero_to_minor_units() {
     assert_eq!(rounded(eur(), Decimal::new(5, 3)).minor(), 1);
     assert_eq!(rounded(eur(), Decimal::new(4, 3)).minor(), 0);
     assert_eq!(rounded(eur(), Decimal::new(125, 3)).minor(), 13);
+}
+
+#[test]
+fn currencies_are_summed_apart() {
+    let usd = Currency::from_code("USD").unwrap();
+    let mut dollars = record("u", 15_000);
+    {
+        let inputs = Arc::make_mut(&mut dollars.inputs);
+        inputs.amount = Money::from_minor(usd, 15_000);
+        let buyer = Arc::make_mut(&mut inputs.buyer);
+        buyer.profile.currency = usd;
+        buyer.profile.manual_limit = Some(Money::from_minor(usd, 1_000_000));
+    }
+    let euros = record("e", 20_000);
+    let report = what_if(&capped(1), [&dollars, &euros]);
+    assert_eq!(report.changed, 2);
+    assert_eq!(report.by_currency["USD"].stopped.amount_minor, 15_000);
+    assert_eq!(report.by_currency["EUR"].stopped.amount_minor, 20_000);
 }

@@ -7,11 +7,17 @@ use crate::archive::pool::Archive;
 use crate::domain::policy::Policy;
 use crate::domain::whatif::{WhatIf, WhatIfReport};
 use crate::store::Store;
+use std::time::Duration;
 
 /// The most decisions one what-if replays: a bound on the work (and, for the
 /// store's history, on the memory) of one call. A period holding more is
 /// refused with a request to narrow it.
 pub const MAX_WHATIF_DECISIONS: usize = 500_000;
+
+/// The longest a store's history scan may take: the scan is not under the
+/// per-decision store timeout, and a caller without a deadline must not wait
+/// forever on a store that stopped answering.
+pub const STORE_SCAN_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Archive rows read per page.
 const ARCHIVE_PAGE: usize = 1_000;
@@ -81,11 +87,18 @@ impl<S: Store> CreditService<S> {
             return Ok((report, FROM_ARCHIVE));
         }
         // Not under the store timeout meant for decisions: a scan of every
-        // slot takes longer; the caller's deadline still bounds it.
-        let records = self
-            .store
-            .recent_decisions(period.from_ms, period.to_ms, MAX_WHATIF_DECISIONS + 1)
-            .await?;
+        // slot takes longer; the caller's deadline and the scan's own bound do.
+        let scan =
+            self.store
+                .recent_decisions(period.from_ms, period.to_ms, MAX_WHATIF_DECISIONS + 1);
+        let records = tokio::time::timeout(STORE_SCAN_TIMEOUT, scan)
+            .await
+            .map_err(|_| {
+                ServiceError::Unavailable(format!(
+                    "the store's decision history could not be read within {} s",
+                    STORE_SCAN_TIMEOUT.as_secs()
+                ))
+            })??;
         if records.len() > MAX_WHATIF_DECISIONS {
             return Err(too_many());
         }

@@ -4,7 +4,7 @@
 //! and held orders").
 
 use super::reply::{at, items, text};
-use super::review::stream_entry;
+use super::review::{in_every_slot, stream_entry};
 use super::{RedisStore, unavailable};
 use crate::domain::decision_record::DecisionRecord;
 use crate::store::StoreError;
@@ -78,38 +78,16 @@ impl RedisStore {
         }
         let window = Window { from_ms, to_ms };
         let count = SCAN_PAGE.min(limit);
-        let masters = self.conn.slots_by_master().await.map_err(unavailable)?;
-        let mut reads = tokio::task::JoinSet::new();
-        for slots in masters {
-            let Some(&first) = slots.first() else {
-                continue;
-            };
-            let mut pipe = redis::pipe();
-            for &slot in &slots {
-                pipe.add_command(page_cmd(&self.keys.slot(slot).decisions, "+", count));
-            }
-            let conn = self.conn.clone();
-            reads.spawn(async move {
-                let pages = conn.pipeline_on_master_of(pipe, slots.len(), first).await;
-                (slots, pages)
-            });
-        }
+        let pages = in_every_slot(self, "decision history scan", |slot| {
+            page_cmd(&self.keys.slot(slot).decisions, "+", count)
+        })
+        .await?;
         let mut out = Vec::new();
         let mut read_on = Vec::new();
-        while let Some(read) = reads.join_next().await {
-            let (slots, pages) =
-                read.map_err(|e| StoreError::Unavailable(format!("decision history scan: {e}")))?;
-            let pages = pages.map_err(unavailable)?;
-            if pages.len() != slots.len() {
-                return Err(StoreError::Unavailable(
-                    "decision history scan: the pipeline answered short".to_owned(),
-                ));
-            }
-            for (slot, page) in slots.into_iter().zip(&pages) {
-                let key = self.keys.slot(slot).decisions;
-                if let Some(end) = take_page(&key, page, count, window, &mut out)? {
-                    read_on.push((key, end));
-                }
+        for (slot, page) in pages {
+            let key = self.keys.slot(slot).decisions;
+            if let Some(end) = take_page(&key, &page, count, window, &mut out)? {
+                read_on.push((key, end));
             }
         }
         // Full first pages: the rest of those slots, while the caller can still
