@@ -66,7 +66,7 @@ fn tightened() -> String {
 }
 
 /// Looser: no new-buyer cap, standard buyers approved beyond cover, twice the
-/// standard tolerance.
+/// standard tolerance, watched buyers held only from 15 days overdue.
 fn loosened() -> String {
     candidate(
         "2026-12-loose",
@@ -74,6 +74,7 @@ fn loosened() -> String {
             ("tiers.new", "max_order_percent_of_limit", "\"none\""),
             ("tiers.standard", "uninsured_exposure", "\"approve\""),
             ("tiers.standard", "tolerance_percent", "\"10\""),
+            ("tiers.watch", "collection_days_overdue", "15"),
         ],
     )
 }
@@ -99,9 +100,11 @@ struct Book {
     labels: BTreeMap<String, String>,
 }
 
-/// 24 buyers of every tier, some insured, four orders each whose amounts grow
-/// into the limits (so every rule the candidates change has work to do), and
-/// one analyst release of a held order.
+/// 24 buyers of every tier, some insured, some watched buyers with an overdue
+/// invoice; four orders each whose amounts grow into the limits, a fifth that
+/// crosses the limit by 2 to 14% of it (so every rule the candidates change
+/// has work to do), one order checked after it was invoiced, and one analyst
+/// release of a held order.
 async fn generate_book(app: &TestApp) -> Book {
     let tiers = [
         ("C", pb::RiskTier::Core, 50_000),
@@ -129,12 +132,37 @@ async fn generate_book(app: &TestApp) -> Book {
                 profile = with_insurance(profile, &format!("{insured}.00"));
             }
             app.upsert(profile).await;
-            for k in 1..=4 {
-                let percent = 10 + rng.next(40);
-                let cents = rng.next(100);
-                let amount = format!("{}.{cents:02}", limit / 100 * percent);
-                let order = format!("SO-{id}-{k}");
+            // Exposure so far, in cents: what the fifth order crosses the limit from.
+            let mut used: i64 = 0;
+            if tier == pb::RiskTier::Watch && n % 2 == 1 {
+                // Five days overdue: watched buyers are held from the first day.
+                let amount = limit / 10;
+                app.invoice(
+                    &id,
+                    &format!("INV-{id}"),
+                    &format!("PRE-{id}"),
+                    &format!("{amount}.00"),
+                    -40,
+                    -5,
+                )
+                .await
+                .expect("invoice");
+                used += amount * 100;
+            }
+            let mut amounts = Vec::new();
+            for _ in 1..=4 {
+                let percent = 10 + rng.next(40) as i64;
+                amounts.push((limit / 100 * percent) * 100 + rng.next(100) as i64);
+            }
+            let excess = [2, 4, 7, 9, 14][rng.next(5) as usize];
+            for (k, cents) in amounts.into_iter().map(Some).chain([None]).enumerate() {
+                let cents = cents.unwrap_or_else(|| (limit * 100 - used).max(0) + limit * excess);
+                let amount = format!("{}.{:02}", cents / 100, cents % 100);
+                let order = format!("SO-{id}-{}", k + 1);
                 let answer = app.check(&id, &order, &amount).await;
+                if decision(&answer) == Decision::Approved {
+                    used += cents;
+                }
                 book.labels
                     .insert(answer.decision_id.clone(), format!("{id}/{order}"));
                 book.amounts.insert(order.clone(), amount);
@@ -142,6 +170,13 @@ async fn generate_book(app: &TestApp) -> Book {
             }
         }
     }
+    // An order the ERP invoiced before checking it: referred under any policy.
+    let invoiced = app.check("W01", "PRE-W01", "1500.00").await;
+    book.labels
+        .insert(invoiced.decision_id.clone(), "W01/PRE-W01".to_owned());
+    book.amounts
+        .insert("PRE-W01".to_owned(), "1500.00".to_owned());
+    book.answers.insert("PRE-W01".to_owned(), invoiced);
     // An analyst releases the first held order: its release keeps its outcome.
     let order = book
         .answers
