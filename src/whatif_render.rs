@@ -34,12 +34,14 @@ fn loss_of(currency: &str, flow: &Flow) -> Money {
     rounded(currency, flow.expected_loss)
 }
 
-fn period(scope: &Scope) -> String {
+fn period(scope: &Scope, decisions: u64) -> String {
     match (&scope.since, &scope.until) {
-        (None, None) => "all recorded decisions".to_owned(),
-        (Some(since), None) => format!("decisions since {since}"),
-        (None, Some(until)) => format!("decisions before {until}"),
-        (Some(since), Some(until)) => format!("decisions from {since} to before {until}"),
+        (None, None) => format!("{decisions} recorded decisions"),
+        (Some(since), None) => format!("{decisions} decisions since {since}"),
+        (None, Some(until)) => format!("{decisions} decisions before {until}"),
+        (Some(since), Some(until)) => {
+            format!("{decisions} decisions from {since} to before {until}")
+        }
     }
 }
 
@@ -48,10 +50,9 @@ pub fn render_text(report: &WhatIfReport, scope: &Scope) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "What-if: policy {} replayed on {} ({}, {})",
+        "What-if: policy {} replayed on {} (from the {})",
         report.policy_version,
-        period(scope),
-        report.decisions,
+        period(scope, report.decisions),
         scope.source
     );
     let versions: Vec<String> = report

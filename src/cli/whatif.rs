@@ -109,9 +109,9 @@ async fn from_server(
         .map(tonic::Response::into_inner)
         .map_err(|status| {
             let mut text = format!(
-                "the server at {} answered {:?}: {}",
+                "the server at {} answered {}: {}",
                 args.server.server,
-                status.code(),
+                super::explain::code_name(status.code()),
                 status.message()
             );
             if status.code() == tonic::Code::PermissionDenied {

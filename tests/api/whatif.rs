@@ -410,7 +410,9 @@ async fn whatif_from_the_archive_replays_every_answer_and_matches_the_store_repo
     .await;
     assert!(report.contains("No decision would change."), "{report}");
     assert!(
-        report.contains(&format!("({decisions}, decision archive)")),
+        report.contains(&format!(
+            "on {decisions} recorded decisions (from the decision archive)"
+        )),
         "{report}"
     );
 
@@ -526,4 +528,63 @@ async fn whatif_without_an_archive_sees_only_the_bounded_history() {
     // Exactly 50 on the embedded store; Redis trims its streams roughly
     // (MAXLEN ~), keeping at least 50.
     assert!((50..120).contains(&report.decisions), "{}", report.text);
+}
+
+#[tokio::test]
+async fn the_whatif_command_names_the_option_at_fault() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = policy_file(&dir, "good.toml", SHIPPED_POLICY);
+    let bad = policy_file(
+        &dir,
+        "bad.toml",
+        &set(
+            SHIPPED_POLICY,
+            "tiers.core",
+            "uninsured_exposure",
+            "\"maybe\"",
+        ),
+    );
+    let run = |args: Vec<String>| {
+        tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            process::run(&[&["whatif"], &args[..]].concat())
+        })
+    };
+    // Read straight from an archive: the candidate and the dates are judged
+    // before PostgreSQL is asked (nothing listens on port 1).
+    let archive = "postgres://nobody@127.0.0.1:1/none".to_owned();
+    let (ok, output) = run(vec![
+        "--policy".into(),
+        bad,
+        "--archive-url".into(),
+        archive.clone(),
+    ])
+    .await
+    .unwrap();
+    assert!(!ok);
+    assert!(
+        output.contains("--policy is not a valid policy")
+            && output.contains("tiers.core.uninsured_exposure"),
+        "{output}"
+    );
+    let (ok, output) = run(vec![
+        "--policy".into(),
+        good.clone(),
+        "--since".into(),
+        "yesterday".into(),
+        "--archive-url".into(),
+        archive,
+    ])
+    .await
+    .unwrap();
+    assert!(!ok);
+    assert!(output.contains("--since must be"), "{output}");
+    let (ok, output) = run(vec![
+        "--policy".into(),
+        dir.path().join("missing.toml").display().to_string(),
+    ])
+    .await
+    .unwrap();
+    assert!(!ok);
+    assert!(output.contains("--policy"), "{output}");
 }
