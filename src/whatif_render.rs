@@ -193,3 +193,78 @@ pub fn render_json(report: &WhatIfReport, scope: &Scope) -> String {
     text.push('\n');
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::decision_record::example_record;
+    use crate::domain::policy::Policy;
+    use crate::domain::whatif::what_if;
+    use rust_decimal::Decimal;
+    use std::sync::Arc;
+
+    fn scope() -> Scope {
+        Scope {
+            source: "store decision history".into(),
+            since: Some("2026-11-01".into()),
+            until: None,
+        }
+    }
+
+    /// Two orders of 150.00 and 80.00 EUR stopped by a 1% cap on a 10,000.00 limit.
+    fn report() -> WhatIfReport {
+        let records: Vec<_> = [("b", 15_000), ("a", 8_000), ("c", 5_000)]
+            .into_iter()
+            .map(|(id, minor)| {
+                let mut record = example_record(id);
+                let inputs = Arc::make_mut(&mut record.inputs);
+                inputs.amount = Money::from_minor(inputs.amount.currency(), minor);
+                record
+            })
+            .collect();
+        let mut candidate = Policy {
+            version: "capped".into(),
+            ..Policy::default()
+        };
+        candidate.standard.max_order_percent_of_limit = Some(Decimal::new(6, 1));
+        what_if(&candidate, &records)
+    }
+
+    #[test]
+    fn the_text_names_the_period_the_source_and_every_figure() {
+        let text = render_text(&report(), &scope());
+        assert!(
+            text.starts_with(
+                "What-if: policy capped replayed on 3 decisions since 2026-11-01 (from the store decision history)\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("\n  standard   APPROVED -> REFERRED          2\n"),
+            "{text}"
+        );
+        assert!(text.contains("NEW_BUYER_MAX_ORDER"), "{text}");
+        // PD 1% of 230.00 uninsured.
+        assert!(
+            text.contains("  EUR stopped               230.00 EUR in     2 orders, expected loss         2.30 EUR\n"),
+            "{text}"
+        );
+        // Largest first.
+        let b = text.find("decision b").unwrap();
+        let a = text.find("decision a").unwrap();
+        assert!(b < a, "{text}");
+        assert_eq!(text, render_text(&report(), &scope()));
+    }
+
+    #[test]
+    fn the_json_has_stable_keys_and_decimal_strings() {
+        let json = render_json(&report(), &scope());
+        assert_eq!(json, render_json(&report(), &scope()));
+        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(value["exposure"][0]["stopped"]["amount"], "230.00");
+        assert_eq!(value["exposure"][0]["stopped"]["expected_loss"], "2.30");
+        assert_eq!(value["largest_changes"][0]["decision_id"], "b");
+        assert_eq!(value["transitions_by_tier"][0]["tier"], "standard");
+        assert_eq!(value["until"], serde_json::Value::Null);
+    }
+}
