@@ -254,6 +254,9 @@ pub enum Command {
     /// Bring the decision archive's schema in PostgreSQL up to date and create
     /// the coming months' partitions (docs/archive.md).
     ArchiveMigrate(crate::cli::archive_migrate::ArchiveMigrateArgs),
+    /// Replay the recorded decisions under a candidate policy and report what
+    /// would have changed (docs/policy.md, "What-if").
+    Whatif(crate::cli::whatif::WhatIfArgs),
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,7 +5,7 @@
 //! `domain` (pure rules) ← `store` (embedded in-memory store, or Redis / Redis
 //! Cluster shared by replicas). `policy_file` loads the tier policy; `app` wires
 //! the binary's paths: serve and `store-init`; `cli` holds the subcommands for
-//! people (`import`, `explain`, `demo-data`).
+//! people (`import`, `explain`, `demo-data`, `archive-migrate`, `whatif`).
 
 pub mod app;
 pub mod archive;
@@ -23,3 +23,4 @@ pub mod service;
 pub mod shutdown;
 pub mod store;
 pub mod telemetry;
+pub mod whatif_render;

@@ -22,6 +22,7 @@ async fn main() -> ExitCode {
         Some(Command::ArchiveMigrate(args)) => {
             Some(creditgate::cli::archive_migrate::run(args).await)
         }
+        Some(Command::Whatif(args)) => Some(creditgate::cli::whatif::run(args).await),
         _ => None,
     };
     if let Some(result) = cli {
@@ -65,7 +66,8 @@ async fn main() -> ExitCode {
             Command::Import(_)
             | Command::Explain(_)
             | Command::DemoData(_)
-            | Command::ArchiveMigrate(_),
+            | Command::ArchiveMigrate(_)
+            | Command::Whatif(_),
         ) => Ok(()),
     };
     match result {

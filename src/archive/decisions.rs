@@ -267,6 +267,24 @@ pub async fn get(client: &Client, decision_id: &str) -> Result<Option<DecisionRe
     row.as_ref().map(read).transpose()
 }
 
+/// `from <= decided_at < to`, each bound when given, as clauses appended to
+/// `sql` with their parameters.
+fn period_clauses<'a>(
+    sql: &mut String,
+    params: &mut Vec<&'a (dyn ToSql + Sync)>,
+    from: Option<&'a SystemTime>,
+    to: Option<&'a SystemTime>,
+) {
+    if let Some(from) = from {
+        params.push(from);
+        let _ = write!(sql, " AND decided_at >= ${}", params.len());
+    }
+    if let Some(to) = to {
+        params.push(to);
+        let _ = write!(sql, " AND decided_at < ${}", params.len());
+    }
+}
+
 /// Where the next page of [`list`] starts: just after `record`.
 pub fn cursor_after(record: &DecisionRecord) -> (i64, String) {
     (record.decided_at_ms, record.inputs.decision_id.clone())
@@ -303,14 +321,7 @@ pub async fn list(
     // The clauses are fixed text; only which of them apply varies.
     let mut sql = format!("SELECT record FROM {SCHEMA}.decisions WHERE buyer_id = $1");
     let mut params: Vec<&(dyn ToSql + Sync)> = vec![&buyer_id];
-    if let Some(from) = &from {
-        params.push(from);
-        let _ = write!(sql, " AND decided_at >= ${}", params.len());
-    }
-    if let Some(to) = &to {
-        params.push(to);
-        let _ = write!(sql, " AND decided_at < ${}", params.len());
-    }
+    period_clauses(&mut sql, &mut params, from.as_ref(), to.as_ref());
     if let Some((at, id)) = &after {
         params.push(at);
         params.push(id);
@@ -327,6 +338,47 @@ pub async fn list(
         .query(&sql, &params)
         .await
         .map_err(|e| format!("archive list for buyer {buyer_id}: {e}"))?;
+    rows.iter().map(read).collect()
+}
+
+/// Up to `limit` decisions of every buyer with `from_ms <= decided_at < to_ms`
+/// (either bound optional), in decision id order, strictly after the id
+/// `after`: a keyset walk of the primary key (decision_id leads it in every
+/// partition, the time bounds prune partitions), so a scan of a month costs one
+/// index walk per page and no sort. For readers whose result does not depend on
+/// the order (a policy what-if).
+pub async fn list_all(
+    client: &Client,
+    from_ms: Option<i64>,
+    to_ms: Option<i64>,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<DecisionRecord>, String> {
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
+    let from = from_ms.map(bound_of);
+    let to = to_ms.map(bound_of);
+    let after = after
+        .map(|id| {
+            Uuid::parse_str(id)
+                .map_err(|_| format!("archive scan: cursor decision id {id:?} is not a UUID"))
+        })
+        .transpose()?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let mut sql = format!("SELECT record FROM {SCHEMA}.decisions WHERE TRUE");
+    let mut params: Vec<&(dyn ToSql + Sync)> = Vec::new();
+    period_clauses(&mut sql, &mut params, from.as_ref(), to.as_ref());
+    if let Some(id) = &after {
+        params.push(id);
+        let _ = write!(sql, " AND decision_id > ${}", params.len());
+    }
+    params.push(&limit);
+    let _ = write!(sql, " ORDER BY decision_id LIMIT ${}", params.len());
+    let rows = client
+        .query(&sql, &params)
+        .await
+        .map_err(|e| format!("archive scan of decisions: {e}"))?;
     rows.iter().map(read).collect()
 }
 

@@ -91,6 +91,18 @@ impl Archive {
         .await
     }
 
+    /// One page of every buyer's decisions in a period ([`decisions::list_all`]).
+    pub async fn list_all(
+        &self,
+        from_ms: Option<i64>,
+        to_ms: Option<i64>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<DecisionRecord>, String> {
+        let client = self.client().await?;
+        timed(decisions::list_all(&client, from_ms, to_ms, after, limit)).await
+    }
+
     pub fn shipped(&self, n: u64) {
         self.shipped.fetch_add(n, Ordering::Relaxed);
         if let Some((since, _)) = self.failing.lock().take() {

@@ -167,6 +167,10 @@ pub const RPC_ROLES: &[(&str, RoleSet)] = &[
         "/creditgate.v1.CreditReviewService/ListDecisions",
         RoleSet::of(&[Role::Analyst]),
     ),
+    (
+        "/creditgate.v1.CreditReviewService/WhatIf",
+        RoleSet::of(&[Role::Analyst]),
+    ),
 ];
 
 /// Services served to anyone, by path prefix (trailing slash included, so

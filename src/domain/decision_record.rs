@@ -134,10 +134,19 @@ impl DecisionRecord {
     /// The decision and reasons the service answered, derived again from the
     /// record: the admission rule under the record's own tier rules.
     pub fn replay(&self) -> Replayed {
+        self.replay_under(&self.inputs.tier, self.inputs.expired_max_order_percent)
+    }
+
+    /// The decision the record's inputs and snapshot get under other tier rules
+    /// and expired-rating cap (a candidate policy's, for a what-if): the same
+    /// rule as [`DecisionRecord::replay`], so replaying the rules in force
+    /// reproduces the decision. A release stays a release, an invoiced order
+    /// stays referred: neither was the rule's to decide.
+    pub fn replay_under(&self, tier: &TierPolicy, expired_max_order_percent: Decimal) -> Replayed {
         let inputs = &self.inputs;
         let admission = policy::admission_under(
-            &inputs.tier,
-            inputs.expired_max_order_percent,
+            tier,
+            expired_max_order_percent,
             &inputs.buyer,
             inputs.amount,
             inputs.payment_terms_days,

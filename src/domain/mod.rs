@@ -14,3 +14,4 @@ pub mod reason;
 pub mod retention;
 pub mod scoring;
 pub mod text;
+pub mod whatif;

@@ -16,6 +16,7 @@ pub mod review;
 pub mod server;
 pub mod status;
 pub mod transport;
+pub mod whatif;
 
 /// Code generated from proto/creditgate/v1 by build.rs.
 pub mod pb {

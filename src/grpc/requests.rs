@@ -228,7 +228,7 @@ pub struct DecisionsQuery {
     pub page_size: usize,
 }
 
-fn time_bound(field: &str, text: &str) -> Result<Option<i64>> {
+pub fn time_bound(field: &str, text: &str) -> Result<Option<i64>> {
     if text.is_empty() {
         return Ok(None);
     }

@@ -114,4 +114,21 @@ impl<S: Store> CreditReviewService for ReviewApi<S> {
             next_page_token,
         }))
     }
+
+    async fn what_if(
+        &self,
+        request: Request<pb::WhatIfRequest>,
+    ) -> Result<Response<pb::WhatIfReport>, Status> {
+        let until = deadline::answer_by(&request);
+        let body = request.get_ref();
+        let query = super::whatif::what_if_query(&body.policy_toml, &body.since, &body.until)?;
+        let run = self.service.what_if(&query.candidate, query.period);
+        let (report, source) = within_caller_deadline(until, run).await?;
+        let scope = crate::whatif_render::Scope {
+            source: source.to_owned(),
+            since: query.since,
+            until: query.until,
+        };
+        Ok(Response::new(super::whatif::report_to_pb(&report, &scope)))
+    }
 }

@@ -8,6 +8,7 @@ mod error;
 mod ledger;
 mod ledger_rows;
 mod review;
+pub mod whatif;
 
 pub use decision::{CheckOutcome, Offer, OrderCheck};
 pub use error::ServiceError;

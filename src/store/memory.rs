@@ -976,6 +976,17 @@ impl Store for MemoryStore {
         Ok(self.review.lock().list(buyer_id, after, limit))
     }
 
+    async fn recent_decisions(
+        &self,
+        from_ms: Option<i64>,
+        to_ms: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<DecisionRecord>, StoreError> {
+        let found = self.review.lock().recent(from_ms, to_ms, limit);
+        // Copied out of the records once the lock every check takes is released.
+        Ok(found.iter().map(|record| (**record).clone()).collect())
+    }
+
     async fn outbox_read(&self, max: usize) -> Result<Vec<OutboxEntry>, StoreError> {
         Ok(self.review.lock().outbox_head(max))
     }

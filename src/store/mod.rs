@@ -439,6 +439,17 @@ pub trait Store: Send + Sync + 'static {
         decision_id: &str,
     ) -> impl Future<Output = Result<Option<DecisionRecord>, StoreError>> + Send;
 
+    /// Decisions still in the store's bounded history decided in
+    /// `from_ms <= decided_at < to_ms` (either bound optional), in no
+    /// particular order; at most `limit` of them (a caller asks one more than
+    /// it takes, to learn that there are more). For a policy what-if.
+    fn recent_decisions(
+        &self,
+        from_ms: Option<i64>,
+        to_ms: Option<i64>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<DecisionRecord>, StoreError>> + Send;
+
     /// Waiting orders, newest first, strictly after `after`; at most `limit`.
     fn held_orders(
         &self,

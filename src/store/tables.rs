@@ -51,6 +51,11 @@ impl<T> Fifo<T> {
         self.items.len()
     }
 
+    /// Oldest first.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &T> {
+        self.items.values()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
     }

@@ -199,6 +199,16 @@ impl<S: Store> Store for Timed<S> {
         self.timed(StoreOp::HeldOrders, read).await
     }
 
+    // An analyst's what-if: off the request path, timed as its RPC.
+    async fn recent_decisions(
+        &self,
+        from_ms: Option<i64>,
+        to_ms: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<DecisionRecord>, StoreError> {
+        self.inner.recent_decisions(from_ms, to_ms, limit).await
+    }
+
     // The shipper's calls: off the request path, timed by the shipper's own
     // batch metrics.
     async fn outbox_read(&self, max: usize) -> Result<Vec<OutboxEntry>, StoreError> {

@@ -42,6 +42,7 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("ListHeldOrders", &["analyst"]),
     ("ReleaseOrder", &["analyst"]),
     ("GetDecision", &["analyst"]),
+    ("WhatIf", &["analyst"]),
 ];
 
 fn sha256_hex(token: &str) -> String {
@@ -126,6 +127,10 @@ async fn call(channel: &Channel, rpc: &str, token: Option<&str>) -> Result<(), t
             .map(drop),
         "GetDecision" => review
             .get_decision(with_token(Default::default(), token))
+            .await
+            .map(drop),
+        "WhatIf" => review
+            .what_if(with_token(Default::default(), token))
             .await
             .map(drop),
         other => panic!("no such RPC in the matrix: {other}"),

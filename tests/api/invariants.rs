@@ -159,6 +159,15 @@ impl Store for Faulty {
     ) -> Result<Vec<HeldOrder>, StoreError> {
         self.0.held_orders(buyer_id, after, limit).await
     }
+
+    async fn recent_decisions(
+        &self,
+        from_ms: Option<i64>,
+        to_ms: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<DecisionRecord>, StoreError> {
+        self.0.recent_decisions(from_ms, to_ms, limit).await
+    }
 }
 
 #[tokio::test]

@@ -62,7 +62,7 @@ fn failure(args: &ExplainArgs, status: &tonic::Status) -> String {
 }
 
 /// The gRPC code as the specification spells it.
-fn code_name(code: Code) -> &'static str {
+pub(crate) fn code_name(code: Code) -> &'static str {
     match code {
         Code::Ok => "OK",
         Code::Cancelled => "CANCELLED",

@@ -6,6 +6,7 @@ mod cache;
 pub mod clock;
 pub mod conn;
 mod eviction;
+mod history_scan;
 mod init;
 pub mod keys;
 mod ledger_writes;
@@ -603,6 +604,15 @@ impl Store for RedisStore {
         limit: usize,
     ) -> Result<Vec<HeldOrder>, StoreError> {
         self.list_held(buyer_id, after, limit).await
+    }
+
+    async fn recent_decisions(
+        &self,
+        from_ms: Option<i64>,
+        to_ms: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<DecisionRecord>, StoreError> {
+        self.decisions_between(from_ms, to_ms, limit).await
     }
 
     async fn outbox_read(&self, max: usize) -> Result<Vec<crate::store::OutboxEntry>, StoreError> {

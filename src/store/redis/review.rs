@@ -221,6 +221,31 @@ async fn held_in_every_slot(
     after: Option<&HeldCursor>,
     limit: usize,
 ) -> Result<Vec<(HeldCursor, usize, String)>, StoreError> {
+    let pages = in_every_slot(store, "held-order read", |slot| {
+        held_page(&store.keys.slot(slot).held, after, 0, limit)
+    })
+    .await?;
+    let mut found = Vec::new();
+    for (slot, page) in pages {
+        let key = store.keys.slot(slot).held;
+        let mut out = Vec::new();
+        let len = take_page(&key, &page, after, None, &mut out)?;
+        if len == limit && out.len() < limit {
+            out = held_in_slot(&store.conn, &key, after, None, limit).await?;
+        }
+        found.extend(out.into_iter().map(|(c, m)| (c, slot, m)));
+    }
+    Ok(found)
+}
+
+/// One command per hash slot (`command(slot)`), in one pipeline per master,
+/// all masters at once (one round trip each); each slot's answer. `what`
+/// names the read in errors.
+pub(super) async fn in_every_slot(
+    store: &RedisStore,
+    what: &str,
+    command: impl Fn(usize) -> redis::Cmd,
+) -> Result<Vec<(usize, Value)>, StoreError> {
     let masters = store.conn.slots_by_master().await.map_err(unavailable)?;
     let mut reads = tokio::task::JoinSet::new();
     for slots in masters {
@@ -229,7 +254,7 @@ async fn held_in_every_slot(
         };
         let mut pipe = redis::pipe();
         for &slot in &slots {
-            pipe.add_command(held_page(&store.keys.slot(slot).held, after, 0, limit));
+            pipe.add_command(command(slot));
         }
         let conn = store.conn.clone();
         reads.spawn(async move {
@@ -237,24 +262,16 @@ async fn held_in_every_slot(
             (slots, pages)
         });
     }
-    let mut found = Vec::new();
+    let mut answers = Vec::new();
     while let Some(read) = reads.join_next().await {
-        let (slots, pages) = read.map_err(|e| corrupt(format!("held-order read: {e}")))?;
+        let (slots, pages) = read.map_err(|e| corrupt(format!("{what}: {e}")))?;
         let pages = pages.map_err(unavailable)?;
         if pages.len() != slots.len() {
-            return Err(corrupt("held-order pipeline answered short".to_owned()));
+            return Err(corrupt(format!("{what}: the pipeline answered short")));
         }
-        for (slot, page) in slots.into_iter().zip(&pages) {
-            let key = store.keys.slot(slot).held;
-            let mut out = Vec::new();
-            let len = take_page(&key, page, after, None, &mut out)?;
-            if len == limit && out.len() < limit {
-                out = held_in_slot(&store.conn, &key, after, None, limit).await?;
-            }
-            found.extend(out.into_iter().map(|(c, m)| (c, slot, m)));
-        }
+        answers.extend(slots.into_iter().zip(pages));
     }
-    Ok(found)
+    Ok(answers)
 }
 
 impl RedisStore {

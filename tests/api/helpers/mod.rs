@@ -57,7 +57,7 @@ impl Backend {
 
 /// One redis-server and one cluster per test binary, shared; each test app gets
 /// its own key namespace in them, so tests never see each other's state.
-fn shared_redis() -> String {
+pub fn shared_redis() -> String {
     static SERVER: OnceLock<Mutex<RedisServer>> = OnceLock::new();
     SERVER
         .get_or_init(|| Mutex::new(RedisServer::start()))
