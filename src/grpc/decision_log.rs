@@ -37,6 +37,11 @@ pub fn log(meta: &RequestMeta, order: &OrderCheck, outcome: &CheckOutcome, laten
         credit_limit = outcome.credit_limit.map(|m| display(m.amount_text())),
         limit_source = outcome.limit_source.map(|s| s.name()),
         exposure = outcome.exposure.map(|m| display(m.amount_text())),
+        payment_terms_days = order.payment_terms_days,
+        offer_approvable = outcome
+            .counter_offer
+            .map(|o| display(o.terms.approvable.amount_text())),
+        offer_terms_days = outcome.counter_offer.and_then(|o| o.terms.payment_terms_days),
         policy_version = %outcome.policy_version,
         latency_us,
         caller = meta.caller(),

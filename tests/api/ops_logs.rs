@@ -110,6 +110,16 @@ async fn every_line_is_json_each_decision_is_one_event_and_no_secret_is_logged()
         assert_eq!(event["limit_source"], "manual");
         assert_eq!(event["exposure"], amount(&answer.exposure));
         assert_eq!(event["policy_version"], answer.policy_version.as_str());
+        match &answer.counter_offer {
+            Some(offer) => {
+                assert_eq!(event["offer_approvable"], amount(&offer.approvable_amount));
+                match offer.payment_terms_days {
+                    0 => assert!(event.get("offer_terms_days").is_none(), "{event}"),
+                    days => assert_eq!(event["offer_terms_days"], days, "{event}"),
+                }
+            }
+            None => assert!(event.get("offer_approvable").is_none(), "{event}"),
+        }
         assert_eq!(event["caller"], "checkout");
         assert!(event["latency_us"].as_u64().is_some(), "{event}");
         let span = &event["span"];
@@ -117,6 +127,11 @@ async fn every_line_is_json_each_decision_is_one_event_and_no_secret_is_logged()
         assert_eq!(span["buyer_id"], "B-1", "{event}");
     }
     assert_eq!(event_order(&decision_events), ["O-1", "O-2"]);
+    assert!(
+        answers[1].counter_offer.is_some(),
+        "the second order is refused with a counter-offer: {:?}",
+        answers[1]
+    );
     let write = events
         .iter()
         .find(|e| e["message"] == "ledger write")
