@@ -16,11 +16,15 @@ pub mod review;
 pub mod server;
 pub mod status;
 pub mod transport;
+pub mod web;
 
 /// Code generated from proto/creditgate/v1 by build.rs.
 pub mod pb {
     #![allow(clippy::all, clippy::pedantic)]
     tonic::include_proto!("creditgate.v1");
+    // The proto3 JSON mapping of every message (pbjson-build), for the Connect
+    // JSON transport (src/grpc/web).
+    include!(concat!(env!("OUT_DIR"), "/creditgate.v1.serde.rs"));
 
     /// Encoded descriptor set of the creditgate.v1 protos, served by reflection.
     pub const FILE_DESCRIPTOR_SET: &[u8] =

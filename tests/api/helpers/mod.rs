@@ -305,7 +305,7 @@ impl TestApp {
             .clone()
             .upsert_buyer(pb::UpsertBuyerRequest {
                 buyer: Some(buyer),
-                update_mask: Some(prost_types::FieldMask {
+                update_mask: Some(pbjson_types::FieldMask {
                     paths: paths.iter().map(|p| (*p).to_owned()).collect(),
                 }),
             })
