@@ -17,6 +17,8 @@ const PROTOS: &[&str] = &[
 
 /// The package whose messages are generated into `crate::grpc::pb`.
 const PACKAGE: &str = ".creditgate.v1.";
+/// google.protobuf.FieldMask with its proto3 JSON form.
+const FIELD_MASK: &str = "crate::grpc::field_mask::FieldMask";
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=proto");
@@ -26,20 +28,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // compile_fds ignores file_descriptor_set_path, so the set is written here.
     std::fs::write(out_dir.join("creditgate_descriptor.bin"), &encoded)?;
     std::fs::write(out_dir.join("connect_methods.rs"), connect_methods(&fds)?)?;
-    // The well-known types come from pbjson-types in both builders: prost-types
-    // has no serde, and the two must agree on the Rust type of a FieldMask.
-    // tonic-prost-build maps .google.protobuf to prost-types itself, so each
-    // well-known type the protos use is named there (a new one needs a line).
+    // The well-known types the protos use have a serde form in both builders:
+    // prost-types has none, and pbjson-types' FieldMask is not the proto3 JSON
+    // one (src/grpc/field_mask.rs). Both builders must name the same Rust type;
+    // a new well-known type needs its line in each.
     pbjson_build::Builder::new()
         .register_descriptors(&encoded)?
-        .extern_path(".google.protobuf", "::pbjson_types")
+        .extern_path(".google.protobuf.FieldMask", FIELD_MASK)
         .out_dir(&out_dir)
         .build(&[".creditgate"])?;
     tonic_prost_build::configure()
         // A request prost cannot decode is INVALID_ARGUMENT naming the field
         // (src/grpc/codec.rs), not tonic-prost's INTERNAL.
         .codec_path("crate::grpc::codec::ApiCodec")
-        .extern_path(".google.protobuf.FieldMask", "::pbjson_types::FieldMask")
+        .extern_path(".google.protobuf.FieldMask", FIELD_MASK)
         .build_client(true)
         .build_server(true)
         .compile_fds(fds)?;
@@ -80,8 +82,6 @@ fn connect_methods(
 fn rust_type(proto: &str) -> Result<String, String> {
     if let Some(name) = proto.strip_prefix(PACKAGE) {
         Ok(format!("crate::grpc::pb::{name}"))
-    } else if let Some(name) = proto.strip_prefix(".google.protobuf.") {
-        Ok(format!("::pbjson_types::{name}"))
     } else {
         Err(format!("no Rust type known for the RPC message {proto}"))
     }

@@ -7,6 +7,7 @@ pub mod convert;
 pub mod deadline;
 pub mod decision;
 mod decision_log;
+pub mod field_mask;
 pub mod ledger;
 pub mod record_pb;
 mod request_body;

@@ -25,6 +25,7 @@ mod hostile_input;
 mod idempotency;
 mod import;
 mod invariants;
+mod json_connect;
 mod ledger;
 mod limits;
 mod lineage;

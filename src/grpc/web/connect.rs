@@ -11,7 +11,7 @@ use super::methods::{self, Method};
 use crate::grpc::admission::AdmissionLimits;
 use bytes::{Buf, Bytes};
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, header};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use std::convert::Infallible;
 use std::future::Future;
@@ -75,9 +75,20 @@ where
     S: tower::Service<Request<Body>, Response = Response<Body>, Error = Infallible>,
 {
     let received = Instant::now();
-    let method = check(&request)?;
     let (mut parts, body) = request.into_parts();
-    let timeout = connect_timeout(&parts.headers)?;
+    let (method, timeout) =
+        match check(&parts).and_then(|m| Ok((m, connect_timeout(&parts.headers)?))) {
+            Ok(checked) => checked,
+            Err(refusal) => {
+                // Read (a bounded part of) the body first, as read_within says why.
+                let _ = tokio::time::timeout_at(
+                    (received + limits.default_deadline).into(),
+                    read_within(body, 0, None),
+                )
+                .await;
+                return Err(refusal);
+            }
+        };
     // As admission bounds a gRPC body: within the call's deadline, never longer
     // than the default one, and no larger than --max-request-bytes.
     let read_by = received
@@ -102,8 +113,8 @@ where
 /// The RPC the path names, if the request is one Connect's unary JSON allows:
 /// an unknown path is 404, a method other than POST 405 (GET calls are not
 /// offered), any body but JSON 415.
-fn check(request: &Request<Incoming>) -> Result<Method, ConnectError> {
-    let path = request.uri().path();
+fn check(request: &http::request::Parts) -> Result<Method, ConnectError> {
+    let path = request.uri.path();
     let Some(method) = methods::lookup(path) else {
         return Err(ConnectError::http(
             StatusCode::NOT_FOUND,
@@ -111,15 +122,15 @@ fn check(request: &Request<Incoming>) -> Result<Method, ConnectError> {
             format!("no RPC at {path}: JSON calls are POST /creditgate.v1.<Service>/<Method>"),
         ));
     };
-    if request.method() != http::Method::POST {
+    if request.method != http::Method::POST {
         return Err(ConnectError::http(
             StatusCode::METHOD_NOT_ALLOWED,
             Code::Unimplemented,
-            format!("{} is not allowed: calls are POST", request.method()),
+            format!("{} is not allowed: calls are POST", request.method),
         )
         .with_hint(header::ALLOW, "POST"));
     }
-    if !is_json(request.headers()) {
+    if !is_json(&request.headers) {
         return Err(ConnectError::http(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Code::Unimplemented,
@@ -131,7 +142,7 @@ fn check(request: &Request<Incoming>) -> Result<Method, ConnectError> {
             "application/json",
         ));
     }
-    if let Some(encoding) = request.headers().get(header::CONTENT_ENCODING)
+    if let Some(encoding) = request.headers.get(header::CONTENT_ENCODING)
         && encoding != "identity"
     {
         return Err(ConnectError::from(Status::unimplemented(
@@ -185,33 +196,76 @@ async fn read_body(
     max: usize,
     read_by: Instant,
 ) -> Result<Bytes, ConnectError> {
+    let announced = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let read = tokio::time::timeout_at(read_by.into(), read_within(body, max, announced)).await;
     let too_large = |bytes: String| {
         Status::resource_exhausted(format!(
             "request message of {bytes} bytes is larger than the server's limit of {max} bytes (--max-request-bytes)"
         ))
     };
-    // Refused before a byte is read when the caller says so itself.
-    if let Some(length) = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-        && length > max as u64
-    {
-        return Err(too_large(length.to_string()).into());
-    }
-    let collected = tokio::time::timeout_at(read_by.into(), Limited::new(body, max).collect())
-        .await
-        .map_err(|_| {
-            Status::deadline_exceeded("the request body did not arrive within the call's deadline")
-        })?;
-    match collected {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(error) if error.is::<http_body_util::LengthLimitError>() => {
-            Err(too_large(format!("more than {max}")).into())
+    match read {
+        Err(_) => Err(Status::deadline_exceeded(
+            "the request body did not arrive within the call's deadline",
+        )
+        .into()),
+        Ok(Read::Whole(bytes)) => Ok(bytes),
+        Ok(Read::TooLarge(seen)) => Err(too_large(match announced {
+            Some(length) => length.to_string(),
+            None => format!("at least {seen}"),
+        })
+        .into()),
+        Ok(Read::Failed(error)) => {
+            Err(Status::cancelled(format!("reading the request body: {error}")).into())
         }
-        Err(error) => Err(Status::cancelled(format!("reading the request body: {error}")).into()),
     }
 }
+
+enum Read {
+    Whole(Bytes),
+    /// Over the limit, after this many bytes.
+    TooLarge(usize),
+    Failed(hyper::Error),
+}
+
+/// Reads up to `max` bytes. Past it (or past a Content-Length over it) nothing
+/// more is kept, but up to DRAIN_BYTES are still read and dropped before the
+/// answer: an HTTP/2 client still sending its body when the stream is reset
+/// (curl) reports a transport error instead of the 429.
+async fn read_within(mut body: Incoming, max: usize, announced: Option<u64>) -> Read {
+    let mut kept = bytes::BytesMut::new();
+    let mut seen = 0usize;
+    let mut over = announced.is_some_and(|length| length > max as u64);
+    while let Some(frame) = body.frame().await {
+        let frame = match frame {
+            Ok(frame) => frame,
+            Err(error) => return Read::Failed(error),
+        };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        seen = seen.saturating_add(data.len());
+        over |= seen > max;
+        if over {
+            if seen > DRAIN_BYTES {
+                break;
+            }
+        } else {
+            kept.extend_from_slice(&data);
+        }
+    }
+    if over {
+        Read::TooLarge(seen)
+    } else {
+        Read::Whole(kept.freeze())
+    }
+}
+
+/// Request bytes past the limit read (and dropped) before a 429; a larger
+/// body's stream is reset. One HTTP/2 stream window.
+const DRAIN_BYTES: usize = crate::grpc::transport::settings::STREAM_WINDOW as usize;
 
 /// The headers of the gRPC call the JSON one becomes: the caller's own (its
 /// token among them) with the content-type, and the deadline in gRPC's form.

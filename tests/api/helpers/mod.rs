@@ -1,6 +1,7 @@
 //! Test harness: spawns a real server per test with its own state and a clock the
 //! test controls, and wraps the clients in terse helpers.
 
+pub mod curl;
 pub mod edge;
 pub mod load;
 pub mod postgres;
@@ -305,7 +306,7 @@ impl TestApp {
             .clone()
             .upsert_buyer(pb::UpsertBuyerRequest {
                 buyer: Some(buyer),
-                update_mask: Some(pbjson_types::FieldMask {
+                update_mask: Some(creditgate::grpc::field_mask::FieldMask {
                     paths: paths.iter().map(|p| (*p).to_owned()).collect(),
                 }),
             })
