@@ -9,6 +9,10 @@ command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 command -v redis-cli >/dev/null 2>&1 || need_apt+=(redis-tools)
 command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+# The JSON tests call the server with curl; the gRPC-Web tests with sonora's
+# client from PyPI, in a virtualenv of its own.
+command -v curl >/dev/null 2>&1 || need_apt+=(curl)
+python3 -c 'import ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
 # The decision archive's tests start a PostgreSQL server of their own (initdb).
 compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || need_apt+=(postgresql)
 if ((${#need_apt[@]})); then
@@ -26,6 +30,14 @@ if command -v rustup >/dev/null 2>&1; then
     rustup component list --installed | grep -q '^clippy' || rustup component add clippy
     rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
 fi
+
+grpc_web_venv=${CREDITGATE_GRPC_WEB_VENV:-target/grpc-web-venv}
+if ! "$grpc_web_venv/bin/python" -c 'import sonora' >/dev/null 2>&1; then
+    python3 -m venv "$grpc_web_venv"
+    "$grpc_web_venv/bin/pip" install -q 'sonora==0.2.3'
+fi
+export CREDITGATE_TEST_PYTHON="$PWD/$grpc_web_venv/bin/python"
+[[ $grpc_web_venv == /* ]] && export CREDITGATE_TEST_PYTHON="$grpc_web_venv/bin/python"
 
 cargo fmt --check
 cargo clippy --all-targets --locked -- -D warnings

@@ -51,3 +51,4 @@ mod review_decisions;
 mod scoring;
 mod server;
 mod tiers;
+mod web_grpc;

@@ -3,6 +3,7 @@
 
 pub mod curl;
 pub mod edge;
+pub mod grpc_web;
 pub mod load;
 pub mod postgres;
 pub mod process;
