@@ -6,6 +6,8 @@
 use crate::auth_roles::tokens_file;
 use crate::helpers::TestApp;
 use crate::helpers::curl::{self, Answer, BOTH, Http, call};
+use crate::helpers::process::Replica;
+use crate::helpers::tls::TestCa;
 use creditgate::auth::Authenticator;
 use creditgate::grpc::admission::AdmissionLimits;
 use creditgate::grpc::server::ServerOptions;
@@ -642,6 +644,35 @@ async fn json_cors_answers_the_named_origins_only() {
             stranger.header("access-control-allow-origin"),
             None,
             "{stranger:?}"
+        );
+    }
+}
+
+/// Over TLS, ALPN offers `h2` and `http/1.1`: curl gets JSON answers on both.
+#[tokio::test]
+async fn json_over_tls_on_http1_and_http2() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = TestCa::new("creditgate test CA");
+    let (cert, key) = ca.server().write(dir.path());
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca.pem()).unwrap();
+    let (cert, key) = (cert.display().to_string(), key.display().to_string());
+    let replica = Replica::start_async(&["--tls-cert", &cert, "--tls-key", &key]).await;
+    let check = json!({"buyerId": "J-TLS", "orderId": "SO-1", "amount": eur("10.00")});
+    for (http, version) in [(Http::One, "HTTP/1.1"), (Http::Two, "HTTP/2")] {
+        let answer = curl::post_tls(
+            replica.addr,
+            http,
+            &ca_file,
+            "/creditgate.v1.CreditDecisionService/CheckCreditLimit",
+            &check.to_string(),
+        )
+        .await;
+        assert_eq!(answer.version, version, "{answer:?}");
+        let referred = ok(&answer, "CheckCreditLimit over TLS");
+        assert_eq!(
+            referred["reasons"][0]["code"], "UNKNOWN_BUYER",
+            "{referred}"
         );
     }
 }

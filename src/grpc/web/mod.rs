@@ -66,18 +66,25 @@ impl<S> Inner for S where
 #[derive(Clone)]
 pub struct Edge<S> {
     inner: S,
+    /// One Arc, so that cloning the edge per call costs native gRPC one count.
+    web: Arc<Web>,
+}
+
+struct Web {
     limits: Arc<AdmissionLimits>,
     /// None: no CORS headers at all, and a preflight is refused like any other
     /// request that is not a POST.
-    cors: Option<Arc<CorsLayer>>,
+    cors: Option<CorsLayer>,
 }
 
 impl<S> Edge<S> {
     pub fn new(inner: S, limits: AdmissionLimits, cors: Option<CorsLayer>) -> Edge<S> {
         Edge {
             inner,
-            limits: Arc::new(limits),
-            cors: cors.map(Arc::new),
+            web: Arc::new(Web {
+                limits: Arc::new(limits),
+                cors,
+            }),
         }
     }
 }
@@ -150,7 +157,8 @@ impl<S: Inner> tower::Service<Request<Incoming>> for Edge<S> {
         // tonic-web turns gRPC-Web (binary or base64 text) into gRPC frames and
         // the trailers back into the body; the translated call meets the same
         // admission, so its message is bounded by --max-request-bytes.
-        let call: Translated = match (kind, &self.cors) {
+        let limits = self.web.limits.clone();
+        let call: Translated = match (kind, &self.web.cors) {
             (Kind::GrpcWeb, None) => {
                 Box::pin(tonic_web::GrpcWebLayer::new().layer(inner).oneshot(request))
             }
@@ -158,11 +166,8 @@ impl<S: Inner> tower::Service<Request<Incoming>> for Edge<S> {
                 cors.layer(tonic_web::GrpcWebLayer::new().layer(inner))
                     .oneshot(request),
             ),
-            (_, None) => Box::pin(Connect::new(inner, self.limits.clone()).oneshot(request)),
-            (_, Some(cors)) => Box::pin(
-                cors.layer(Connect::new(inner, self.limits.clone()))
-                    .oneshot(request),
-            ),
+            (_, None) => Box::pin(Connect::new(inner, limits).oneshot(request)),
+            (_, Some(cors)) => Box::pin(cors.layer(Connect::new(inner, limits)).oneshot(request)),
         };
         EdgeFuture::Translated(call)
     }

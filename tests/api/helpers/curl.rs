@@ -49,21 +49,11 @@ pub async fn curl(
     headers: &[(&str, &str)],
     body: Option<&str>,
 ) -> Answer {
-    let mut args: Vec<String> = vec![
-        "-sSv".into(),
-        "-i".into(),
-        "--max-time".into(),
-        "10".into(),
-        match http {
-            Http::One => "--http1.1".into(),
-            Http::Two => "--http2-prior-knowledge".into(),
-        },
-        "-X".into(),
-        method.into(),
-        // No `Expect: 100-continue` round trip before larger bodies.
-        "-H".into(),
-        "Expect:".into(),
-    ];
+    let version = match http {
+        Http::One => "--http1.1",
+        Http::Two => "--http2-prior-knowledge",
+    };
+    let mut args: Vec<String> = vec![version.into(), "-X".into(), method.into()];
     for (name, value) in headers {
         args.push("-H".into());
         args.push(format!("{name}: {value}"));
@@ -73,8 +63,49 @@ pub async fn curl(
         args.push(body.into());
     }
     args.push(format!("http://{addr}{path}"));
+    run(args).await
+}
+
+/// A Connect JSON POST over TLS, trusting `ca_file`: the protocol is the one
+/// ALPN agrees on (`http/1.1` or `h2`).
+pub async fn post_tls(
+    addr: SocketAddr,
+    http: Http,
+    ca_file: &std::path::Path,
+    path: &str,
+    body: &str,
+) -> Answer {
+    let version = match http {
+        Http::One => "--http1.1",
+        Http::Two => "--http2",
+    };
+    let args = vec![
+        version.into(),
+        "--cacert".into(),
+        ca_file.display().to_string(),
+        "-H".into(),
+        "content-type: application/json".into(),
+        "--data-binary".into(),
+        body.into(),
+        format!("https://{addr}{path}"),
+    ];
+    run(args).await
+}
+
+/// Runs curl with `args` after the common ones, and parses what it printed.
+async fn run(args: Vec<String>) -> Answer {
+    let common = [
+        "-sSv",
+        "-i",
+        "--max-time",
+        "10",
+        // No `Expect: 100-continue` round trip before larger bodies.
+        "-H",
+        "Expect:",
+    ];
     let output = tokio::task::spawn_blocking(move || {
         std::process::Command::new("curl")
+            .args(common)
             .args(&args)
             .output()
             .expect("curl is installed (scripts/test.sh installs it)")
