@@ -676,3 +676,29 @@ async fn json_over_tls_on_http1_and_http2() {
         );
     }
 }
+
+/// JSON calls are counted as the gRPC calls they become, by RPC and gRPC code.
+#[tokio::test]
+async fn json_calls_are_counted_with_the_grpc_ones() {
+    use crate::ops_metrics::{scrape, value};
+    let replica = Replica::start_async(&["--metrics-listen", "127.0.0.1:0"]).await;
+    let metrics = replica.logged_addr("metrics listening");
+    let check = |amount: &str| json!({"buyerId": "J-M", "orderId": "SO-1", "amount": eur(amount)});
+    let path = "CreditDecisionService/CheckCreditLimit";
+    let referred = call(replica.addr, Http::One, path, None, &check("10.00")).await;
+    ok(&referred, "an unknown buyer's check");
+    let invalid = call(replica.addr, Http::Two, path, None, &check("-5")).await;
+    failed(&invalid, 400, "invalid_argument", "a negative amount");
+    let samples = tokio::task::spawn_blocking(move || scrape(metrics))
+        .await
+        .unwrap();
+    let requests = |code: &str| {
+        value(
+            &samples,
+            "creditgate_requests_total",
+            &[("rpc", "CheckCreditLimit"), ("code", code)],
+        )
+    };
+    assert_eq!(requests("OK"), Some(1.0));
+    assert_eq!(requests("INVALID_ARGUMENT"), Some(1.0));
+}
