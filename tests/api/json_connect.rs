@@ -702,3 +702,47 @@ async fn json_calls_are_counted_with_the_grpc_ones() {
     assert_eq!(requests("OK"), Some(1.0));
     assert_eq!(requests("INVALID_ARGUMENT"), Some(1.0));
 }
+
+/// The concurrency limit is shared: a gRPC call holding the only permit sheds
+/// the JSON call, with Connect's resource_exhausted (429).
+#[tokio::test]
+async fn json_calls_share_the_concurrency_limit_with_grpc() {
+    use crate::helpers::edge::{grpc_head, h2_connect, message_header};
+    let app = TestApp::spawn_edge(ServerOptions {
+        admission: AdmissionLimits {
+            max_concurrent_requests: 1,
+            default_deadline: Duration::from_secs(5),
+            ..AdmissionLimits::default()
+        },
+        ..ServerOptions::default()
+    })
+    .await;
+    let path = "/creditgate.v1.CreditDecisionService/ScoreBuyer";
+    // A gRPC call whose message never finishes holds the permit while it waits.
+    let (mut send, _connection) = h2_connect(app.addr).await;
+    let (_response, mut body) = send
+        .send_request(grpc_head(app.addr, path, None), false)
+        .unwrap();
+    body.send_data(message_header(40), false).unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    for http in BOTH {
+        let shed = call(
+            app.addr,
+            http,
+            "CreditDecisionService/ScoreBuyer",
+            None,
+            &json!({"buyerId": "J-1"}),
+        )
+        .await;
+        failed(
+            &shed,
+            429,
+            "resource_exhausted",
+            "a JSON call beyond the limit",
+        );
+        assert!(
+            shed.message().contains("--max-concurrent-requests"),
+            "{shed:?}"
+        );
+    }
+}
