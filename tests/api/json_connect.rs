@@ -746,3 +746,36 @@ async fn json_calls_share_the_concurrency_limit_with_grpc() {
         );
     }
 }
+
+/// unavailable (503): a ledger write while the store is down, through JSON.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_json_a_write_while_the_store_is_down_is_unavailable() {
+    use crate::helpers::redis::RedisServer;
+    use crate::helpers::{initialised_redis, redis_options, test_settings};
+    use creditgate::store::redis::RedisTarget;
+    let mut redis = RedisServer::start();
+    let options = redis_options(RedisTarget::Url(redis.url()), "json-outage");
+    let app = TestApp::spawn_on(initialised_redis(&options).await, test_settings()).await;
+    app.upsert(crate::helpers::buyer("J-DOWN", "1000.00")).await;
+    redis.kill();
+    let invoice = json!({
+        "buyerId": "J-DOWN", "invoiceId": "INV-1", "amount": eur("10.00"),
+        "issueDate": app.day(0), "dueDate": app.day(30)
+    });
+    for http in BOTH {
+        let down = call(
+            app.addr,
+            http,
+            "LedgerService/RecordInvoice",
+            None,
+            &invoice,
+        )
+        .await;
+        failed(
+            &down,
+            503,
+            "unavailable",
+            "a ledger write with the store down",
+        );
+    }
+}
