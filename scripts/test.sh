@@ -36,8 +36,10 @@ if ! "$grpc_web_venv/bin/python" -c 'import sonora' >/dev/null 2>&1; then
     python3 -m venv "$grpc_web_venv"
     "$grpc_web_venv/bin/pip" install -q 'sonora==0.2.3'
 fi
-export CREDITGATE_TEST_PYTHON="$PWD/$grpc_web_venv/bin/python"
-[[ $grpc_web_venv == /* ]] && export CREDITGATE_TEST_PYTHON="$grpc_web_venv/bin/python"
+case $grpc_web_venv in
+    /*) export CREDITGATE_TEST_PYTHON="$grpc_web_venv/bin/python" ;;
+    *) export CREDITGATE_TEST_PYTHON="$PWD/$grpc_web_venv/bin/python" ;;
+esac
 
 cargo fmt --check
 cargo clippy --all-targets --locked -- -D warnings
