@@ -13,11 +13,14 @@ use creditgate::grpc::server::ServerOptions;
 use std::sync::Arc;
 use tonic::Code;
 
+// Fields the request gains later (a counter-offer's terms) keep their defaults.
+#[allow(clippy::needless_update)]
 fn check(buyer: &str, order: &str, amount: &str) -> pb::CheckCreditLimitRequest {
     pb::CheckCreditLimitRequest {
         buyer_id: buyer.into(),
         order_id: order.into(),
         amount: eur(amount),
+        ..Default::default()
     }
 }
 
