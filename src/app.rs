@@ -169,6 +169,7 @@ async fn serve_with<S: Store>(config: Config, store: S) -> Result<(), String> {
         shutdown_grace: config.shutdown_grace,
         metrics,
         health_listener,
+        cors_allow_origins: config.server.cors_allow_origin.clone(),
     };
     let addr = listener.local_addr().map_or(config.listen, |a| a);
     tracing::info!(

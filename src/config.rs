@@ -379,4 +379,25 @@ mod tests {
         let error = past_window.ledger_retention().unwrap_err();
         assert!(error.contains("--ledger-date-window-years 1"), "{error}");
     }
+
+    #[test]
+    fn cors_origins_are_off_by_default_repeatable_and_checked() {
+        let parse = |args: &[&str]| Config::try_parse_from([&["creditgate"], args].concat());
+        assert!(parse(&[]).unwrap().server.cors_allow_origin.is_empty());
+        let two = parse(&[
+            "--cors-allow-origin",
+            "https://shop.example.com",
+            "--cors-allow-origin",
+            "http://localhost:8080",
+        ])
+        .unwrap();
+        assert_eq!(
+            two.server.cors_allow_origin,
+            ["https://shop.example.com", "http://localhost:8080"]
+        );
+        let error = parse(&["--cors-allow-origin", "https://shop.example.com/checkout"])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("scheme://host[:port]"), "{error}");
+    }
 }

@@ -88,6 +88,16 @@ pub struct ServerArgs {
     /// that cannot speak TLS (Kubernetes' gRPC probes), e.g. 0.0.0.0:50052.
     #[arg(long, env = "CREDITGATE_HEALTH_LISTEN")]
     pub health_listen: Option<SocketAddr>,
+
+    /// An origin (scheme://host[:port], or * for any) whose web pages may call the
+    /// port from a browser (gRPC-Web, JSON): CORS answers for it. Repeatable, or
+    /// comma-separated in the variable; none (the default) turns CORS off.
+    #[arg(long = "cors-allow-origin", env = "CREDITGATE_CORS_ALLOW_ORIGIN", value_delimiter = ',', value_parser = parse_origin)]
+    pub cors_allow_origin: Vec<String>,
+}
+
+fn parse_origin(origin: &str) -> Result<String, String> {
+    crate::grpc::web::cors::parse_origin(origin).map(|_| origin.to_owned())
 }
 
 impl ServerArgs {

@@ -8,7 +8,6 @@ use super::deadline::Received;
 use super::request_body::LimitedBody;
 use crate::auth::Authenticator;
 use http::{HeaderValue, Request, Response};
-use hyper::body::Incoming;
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
@@ -83,7 +82,13 @@ fn answer(status: Status) -> AdmissionFuture {
     Box::pin(std::future::ready(Ok(status.into_http())))
 }
 
-impl tower::Service<Request<Incoming>> for Admission {
+/// Any request body: hyper's own on the native gRPC path (nothing boxed there),
+/// tonic's for the calls src/grpc/web translated from gRPC-Web or JSON.
+impl<B> tower::Service<Request<B>> for Admission
+where
+    B: http_body::Body<Data = bytes::Bytes> + Send + Unpin + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     type Response = Response<Body>;
     type Error = Infallible;
     type Future = AdmissionFuture;
@@ -92,7 +97,7 @@ impl tower::Service<Request<Incoming>> for Admission {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, mut request: Request<Incoming>) -> AdmissionFuture {
+    fn call(&mut self, mut request: Request<B>) -> AdmissionFuture {
         // Before a permit is taken: unauthenticated callers cannot crowd out others.
         if let Some(auth) = &self.auth
             && let Err(status) = auth.admit(&mut request)

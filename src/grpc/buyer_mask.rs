@@ -22,7 +22,9 @@ const FIELDS: [&str; 10] = [
 
 /// The paths of a mask, checked; `None` for a full replace (no mask, an empty
 /// one, or `*`).
-pub fn paths(mask: Option<&prost_types::FieldMask>) -> Result<Option<Vec<String>>, ServiceError> {
+pub fn paths(
+    mask: Option<&crate::grpc::field_mask::FieldMask>,
+) -> Result<Option<Vec<String>>, ServiceError> {
     let Some(mask) = mask.filter(|m| !m.paths.is_empty()) else {
         return Ok(None);
     };
@@ -76,8 +78,8 @@ pub fn merge(mut stored: pb::Buyer, update: &pb::Buyer, paths: &[String]) -> pb:
 mod tests {
     use super::*;
 
-    fn mask(paths: &[&str]) -> prost_types::FieldMask {
-        prost_types::FieldMask {
+    fn mask(paths: &[&str]) -> crate::grpc::field_mask::FieldMask {
+        crate::grpc::field_mask::FieldMask {
             paths: paths.iter().map(|p| (*p).to_owned()).collect(),
         }
     }

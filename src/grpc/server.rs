@@ -9,6 +9,7 @@ use super::pb::credit_review_service_server::CreditReviewServiceServer;
 use super::pb::ledger_service_server::LedgerServiceServer;
 use super::review::ReviewApi;
 use super::transport::{self, ConnectionSettings, DrainTimedOut, tls::ReloadableTls};
+use super::web::Edge;
 use crate::auth::Authenticator;
 use crate::metrics::{Metrics, Observe};
 use crate::service::CreditService;
@@ -35,6 +36,8 @@ pub enum ServeError {
     DrainTimedOut(#[from] DrainTimedOut),
     #[error("--health-listen: {0}")]
     HealthListener(std::io::Error),
+    #[error("{0}")]
+    Cors(String),
 }
 
 /// Server settings beyond the service itself.
@@ -57,6 +60,8 @@ pub struct ServerOptions {
     /// A plaintext port serving grpc.health.v1 only (`--health-listen`): the
     /// probes of Kubernetes cannot speak TLS.
     pub health_listener: Option<Arc<std::net::TcpListener>>,
+    /// Origins browsers may call from (gRPC-Web, JSON); none: CORS off.
+    pub cors_allow_origins: Vec<String>,
 }
 
 impl Default for ServerOptions {
@@ -71,6 +76,7 @@ impl Default for ServerOptions {
             shutdown_grace: Duration::from_secs(10),
             metrics: None,
             health_listener: None,
+            cors_allow_origins: Vec::new(),
         }
     }
 }
@@ -251,13 +257,20 @@ pub async fn serve_routes(
     if let Some(listener) = &options.health_listener {
         serve_health_only(listener, health_service.clone(), &options)?;
     }
-    let app = Observe::new(
-        Admission::new(
-            routes(health_service, services)?,
-            options.admission,
-            options.auth,
+    let cors = super::web::cors::layer(&options.cors_allow_origins).map_err(ServeError::Cors)?;
+    // gRPC-Web and JSON are translated in front of the one stack native gRPC
+    // calls go through (src/grpc/web).
+    let app = Edge::new(
+        Observe::new(
+            Admission::new(
+                routes(health_service, services)?,
+                options.admission.clone(),
+                options.auth,
+            ),
+            options.metrics,
         ),
-        options.metrics,
+        options.admission,
+        cors,
     );
     let delay = options.shutdown_delay;
     let stop = async move {

@@ -12,7 +12,6 @@ use super::{Metrics, RpcId};
 use bytes::Bytes;
 use http::{Request, Response};
 use http_body::{Body as HttpBody, Frame, SizeHint};
-use hyper::body::Incoming;
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
@@ -69,9 +68,9 @@ impl Drop for Call {
     }
 }
 
-impl<S> tower::Service<Request<Incoming>> for Observe<S>
+impl<S, B> tower::Service<Request<B>> for Observe<S>
 where
-    S: tower::Service<Request<Incoming>, Response = Response<Body>, Error = Infallible>,
+    S: tower::Service<Request<B>, Response = Response<Body>, Error = Infallible>,
     S::Future: Unpin,
 {
     type Response = Response<Body>;
@@ -82,7 +81,7 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request<Incoming>) -> Observed<S::Future> {
+    fn call(&mut self, request: Request<B>) -> Observed<S::Future> {
         let call = match &self.metrics {
             Some(metrics) if request.uri().path().starts_with("/creditgate.") => {
                 Some(Call::start(metrics, request.uri().path()))

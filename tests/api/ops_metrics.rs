@@ -28,7 +28,7 @@ fn http_get(addr: SocketAddr, path: &str) -> (String, String) {
     (head.lines().next().unwrap().to_owned(), body.to_owned())
 }
 
-fn scrape(addr: SocketAddr) -> Vec<Sample> {
+pub(crate) fn scrape(addr: SocketAddr) -> Vec<Sample> {
     let (status, body) = http_get(addr, "/metrics");
     assert!(status.contains("200"), "{status}");
     let lines = body.lines().map(|l| Ok(l.to_owned()));
@@ -38,7 +38,7 @@ fn scrape(addr: SocketAddr) -> Vec<Sample> {
 }
 
 /// The value of the one sample of `name` whose labels include `labels`.
-fn value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+pub(crate) fn value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> Option<f64> {
     let found: Vec<&Sample> = samples
         .iter()
         .filter(|s| s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(v)))

@@ -348,6 +348,15 @@ def test_the_archive_url_comes_from_a_named_secret_and_is_off_by_default(chart):
     assert not [name for name in default if "ARCHIVE" in name or "OUTBOX" in name]
 
 
+def test_cors_origins_are_one_variable_and_off_by_default(chart):
+    env = env_of(container(only(render(chart, CASE_VALUES["all-on-values"]), "Deployment")))
+    assert env["CREDITGATE_CORS_ALLOW_ORIGIN"]["value"] == (
+        "https://shop.example.com,https://admin.example.com"
+    )
+    default = env_of(container(only(render(chart), "Deployment")))
+    assert "CREDITGATE_CORS_ALLOW_ORIGIN" not in default
+
+
 def test_store_init_is_an_opt_in_hook_with_the_servers_redis_env(chart):
     docs = render(chart, CASE_VALUES["all-on-values"])
     job = only(docs, "Job")
@@ -510,6 +519,7 @@ def test_notes_show_grpcurl_against_the_service(chart):
         ({"archive": {"outboxMax": 0}}, "/archive/outboxMax"),
         ({"metrics": {"port": "9090"}}, "/metrics/port"),
         ({"server": {"shutdownDelaySeconds": "5s"}}, "/server/shutdownDelaySeconds"),
+        ({"server": {"corsAllowOrigins": ["shop.example.com/"]}}, "/server/corsAllowOrigins/0"),
         ({"topologySpread": {"whenUnsatisfiable": "Sometimes"}}, "/topologySpread/whenUnsatisfiable"),
     ],
 )

@@ -34,7 +34,7 @@ where
     S: GrpcService,
 {
     let settings = Arc::new(settings);
-    let http2 = Arc::new(connection::http2_builder(&settings));
+    let http = Arc::new(connection::http_builder(&settings));
     let tracker = Arc::new(Tracker::default());
     let (closing, closing_rx) = watch::channel(false);
     let mut backoff = Backoff::default();
@@ -69,7 +69,7 @@ where
                     tls.as_ref().map(|tls| tls.acceptor()),
                     service.clone(),
                     settings.clone(),
-                    http2.clone(),
+                    http.clone(),
                     closing_rx.clone(),
                     tracker.enter(),
                 ));

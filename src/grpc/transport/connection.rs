@@ -1,4 +1,5 @@
-//! One connection's life: TLS handshake, HTTP/2 preface and the first request's
+//! One connection's life: TLS handshake, HTTP/2 preface (or an HTTP/1.1 request
+//! line: JSON and gRPC-Web clients speak it) and the first request's
 //! headers within the handshake timeout (h2 itself waits for them forever, so a
 //! client that trickles them would hold its connection), GOAWAY when idle, when
 //! too old or when the server drains, and closed outright once the grace that
@@ -49,11 +50,21 @@ impl<S> GrpcService for S where
 {
 }
 
-pub type Http2 = hyper::server::conn::http2::Builder<TokioExecutor>;
+/// HTTP/2 and HTTP/1.1 on one port: hyper-util reads the first bytes and picks
+/// the protocol (the HTTP/2 preface, or else HTTP/1.1), with or without TLS.
+pub type Http = hyper_util::server::conn::auto::Builder<TokioExecutor>;
 
-pub fn http2_builder(settings: &ConnectionSettings) -> Http2 {
-    let mut builder = Http2::new(TokioExecutor::new());
+pub fn http_builder(settings: &ConnectionSettings) -> Http {
+    let mut builder = Http::new(TokioExecutor::new());
     builder
+        .http1()
+        .timer(TokioTimer::new())
+        // Every request's headers, not only the first (which the handshake
+        // timeout bounds too), within the handshake timeout.
+        .header_read_timeout(settings.handshake_timeout)
+        .max_buf_size(settings::HTTP1_MAX_BUF_BYTES);
+    builder
+        .http2()
         .timer(TokioTimer::new())
         .max_concurrent_streams(settings.max_concurrent_streams)
         .initial_stream_window_size(settings::STREAM_WINDOW)
@@ -215,7 +226,7 @@ pub async fn serve<S>(
     tls: Option<TlsAcceptor>,
     service: S,
     settings: Arc<ConnectionSettings>,
-    http2: Arc<Http2>,
+    http: Arc<Http>,
     closing: watch::Receiver<bool>,
     guard: ConnectionGuard,
 ) where
@@ -235,7 +246,7 @@ pub async fn serve<S>(
         peer,
         service,
         settings,
-        http2,
+        http,
         closing,
         activity,
         handshake_by,
@@ -255,7 +266,7 @@ struct Run<S> {
     peer: SocketAddr,
     service: S,
     settings: Arc<ConnectionSettings>,
-    http2: Arc<Http2>,
+    http: Arc<Http>,
     closing: watch::Receiver<bool>,
     activity: Arc<Activity>,
     handshake_by: Instant,
@@ -274,7 +285,7 @@ where
             inner: self.service.clone(),
             activity: self.activity.clone(),
         };
-        let connection = self.http2.serve_connection(TokioIo::new(io), service);
+        let connection = self.http.serve_connection(TokioIo::new(io), service);
         tokio::pin!(connection);
         let settings = self.settings.clone();
         let age_at = self.activity.opened + settings.max_connection_age;

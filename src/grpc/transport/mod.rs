@@ -1,4 +1,4 @@
-//! The HTTP/2 server under the gRPC routes: connection limits, timeouts, TLS,
+//! The HTTP/2 (and HTTP/1.1, for JSON and gRPC-Web) server under the gRPC routes: connection limits, timeouts, TLS,
 //! and a shutdown a load balancer can follow.
 //!
 //! tonic's own `Server` has no cap on open connections, no timeout for a client

@@ -47,3 +47,6 @@ pub const STREAM_WINDOW: u32 = 256 * 1024;
 pub const CONNECTION_WINDOW: u32 = 1024 * 1024;
 /// Request headers: gRPC metadata of a creditgate call is well under 1 KiB.
 pub const MAX_HEADER_LIST_BYTES: u32 = 16 * 1024;
+/// HTTP/1.1 read buffer, which bounds a request's head (hyper's minimum is 8 KiB):
+/// the same bound as HTTP/2's header list.
+pub const HTTP1_MAX_BUF_BYTES: usize = MAX_HEADER_LIST_BYTES as usize;

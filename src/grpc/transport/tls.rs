@@ -75,8 +75,8 @@ fn acceptor(files: &TlsFiles) -> Result<TlsAcceptor, String> {
     let mut config = builder
         .with_single_cert(chain, key)
         .map_err(|e| format!("--tls-cert/--tls-key do not match: {e}"))?;
-    // gRPC is HTTP/2 only.
-    config.alpn_protocols = vec![b"h2".to_vec()];
+    // gRPC is HTTP/2 only; JSON and gRPC-Web clients may speak HTTP/1.1.
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
 

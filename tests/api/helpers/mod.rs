@@ -1,7 +1,9 @@
 //! Test harness: spawns a real server per test with its own state and a clock the
 //! test controls, and wraps the clients in terse helpers.
 
+pub mod curl;
 pub mod edge;
+pub mod grpc_web;
 pub mod load;
 pub mod postgres;
 pub mod process;
@@ -305,7 +307,7 @@ impl TestApp {
             .clone()
             .upsert_buyer(pb::UpsertBuyerRequest {
                 buyer: Some(buyer),
-                update_mask: Some(prost_types::FieldMask {
+                update_mask: Some(creditgate::grpc::field_mask::FieldMask {
                     paths: paths.iter().map(|p| (*p).to_owned()).collect(),
                 }),
             })

@@ -619,7 +619,7 @@ impl Runner {
         let update = spec.profile();
         let request = pb::UpsertBuyerRequest {
             buyer: Some(buyer_to_pb(b, &update)),
-            update_mask: mask.map(|fields| prost_types::FieldMask {
+            update_mask: mask.map(|fields| creditgate::grpc::field_mask::FieldMask {
                 paths: fields.iter().map(|f| f.path().to_owned()).collect(),
             }),
         };
