@@ -71,6 +71,13 @@ pub fn render_text(report: &WhatIfReport, scope: &Scope) -> String {
     out.push_str(
         "  (each decision replayed on its own recorded ledger snapshot; later decisions not re-chained)\n",
     );
+    // Limits come from ratings: a candidate's sizing moves them only when buyers
+    // are rated again, which a replay does not do. Said every time, so that a
+    // report of no change is never read as "the sizing changes nothing".
+    out.push_str(
+        "  (limits as recorded: the candidate's [limits], [limit_adjustment], [currency_size_divisor], \
+         max_scored_limit and rerating_days act at the next rating, not in this replay)\n",
+    );
     if report.unchanged() {
         out.push_str("\nNo decision would change.\n");
         return out;

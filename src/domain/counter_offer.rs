@@ -101,11 +101,18 @@ impl Admission<'_> {
         Ok(largest)
     }
 
-    /// The tier's short terms, when the order is not on them already and the
-    /// rule admits the whole order on them.
+    /// The tier's short terms (or, for a buyer whose agreed terms are already
+    /// that short, a day less than those), when the order is not on short terms
+    /// already and the rule admits the whole order on them.
     fn shorter_terms_admitting(&self, snapshot: &LedgerSnapshot) -> Option<u32> {
-        let days = self.tier.short_terms?.max_days;
-        if self.bounds.short_terms.is_some()
+        let agreed = self.record.profile.payment_terms_days;
+        let days = self
+            .tier
+            .short_terms?
+            .max_days
+            .min(agreed.saturating_sub(1));
+        if days == 0
+            || self.bounds.short_terms.is_some()
             || !short_terms_apply(self.tier, self.record, Some(days))
         {
             return None;

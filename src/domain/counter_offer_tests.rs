@@ -64,9 +64,16 @@ fn terms_are_offered_only_when_they_carry_the_whole_order() {
     let offer = offer(&buyer, &snap, 300_001, None).expect("an offer");
     assert_eq!(offer.payment_terms_days, None);
     assert_eq!(offer.approvable, money(2_000));
-    // A buyer already on net 10 has no shorter terms to be offered.
+    // A buyer on net 12 is offered net 11 (the tier's net 15 is no shorter);
+    // one on net 1 has no shorter terms at all.
     let mut short = buyer.clone();
-    short.profile.payment_terms_days = 10;
+    short.profile.payment_terms_days = 12;
+    assert_eq!(offer_terms(&short, &snap, 300_000), Some(11));
+    assert_eq!(
+        check(&short, &snap, 300_000, Some(11)).decision,
+        Decision::Approved
+    );
+    short.profile.payment_terms_days = 1;
     assert_eq!(offer_terms(&short, &snap, 300_000), None);
 }
 
@@ -168,7 +175,6 @@ proptest! {
         amount in 1i64..2_000_000,
     ) {
         buyer.profile.payment_terms_days = agreed_terms;
-        let tier = buyer.profile.tier;
         let limit = buyer.limit_in_effect().0.minor();
         let answer = check(&buyer, &snap, amount, order_terms);
         let offered = offer(&buyer, &snap, amount, order_terms);
@@ -199,8 +205,9 @@ proptest! {
                 // Nothing at all is approvable: not one minor unit, nor the
                 // order on the tier's short terms.
                 prop_assert_ne!(check(&buyer, &snap, 1, order_terms).decision, Decision::Approved);
-                if let Some(short) = Policy::default().tier(tier).short_terms {
-                    prop_assert_ne!(check(&buyer, &snap, amount, Some(short.max_days)).decision, Decision::Approved);
+                // Nor on any shorter terms at all.
+                for days in 1..agreed_terms {
+                    prop_assert_ne!(check(&buyer, &snap, amount, Some(days)).decision, Decision::Approved);
                 }
             }
         }

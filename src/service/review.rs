@@ -318,8 +318,10 @@ impl<S: Store> CreditService<S> {
         Ok(held
             .iter()
             .filter(|held| {
-                let amount = held.record.inputs.amount;
-                policy::admission(&self.policy, &stored.record, amount, today)
+                // On the terms the order was checked on: a re-check names them too.
+                let inputs = &held.record.inputs;
+                let (amount, terms) = (inputs.amount, inputs.payment_terms_days);
+                policy::admission_on_terms(&self.policy, &stored.record, amount, terms, today)
                     .conditions
                     .admit(&snapshot, amount.minor())
             })

@@ -37,8 +37,15 @@ use serde::{Deserialize, Serialize};
 use std::str::FromStr;
 use std::sync::Arc;
 
-/// The version of the inputs document; a reader refuses any other.
-pub const INPUTS_VERSION: u32 = 1;
+/// The version of the inputs document; a reader refuses any newer one.
+pub const INPUTS_VERSION: u32 = 2;
+
+/// Version 2 added the order's shorter terms (`terms`) and the tier's
+/// `short_terms`. A record whose order named no terms replays the same without
+/// them, so it is still written as version 1, which builds from before can read;
+/// one that did is version 2, which they refuse (a record they would decode
+/// without its terms would replay as another decision).
+const WITHOUT_TERMS_VERSION: u32 = 1;
 
 #[derive(Serialize, Deserialize)]
 struct InputsV1 {
@@ -120,7 +127,11 @@ pub fn inputs_from_json(json: &str) -> Result<DecisionInputs, String> {
 fn inputs_v1(inputs: &DecisionInputs) -> InputsV1 {
     let tier = &inputs.tier;
     InputsV1 {
-        v: INPUTS_VERSION,
+        v: if inputs.payment_terms_days.is_some() {
+            INPUTS_VERSION
+        } else {
+            WITHOUT_TERMS_VERSION
+        },
         id: inputs.decision_id.clone(),
         profile: profile_v1(&inputs.buyer.profile),
         rating: rating_v1(&inputs.buyer.rating),
@@ -157,7 +168,7 @@ fn inputs_v1(inputs: &DecisionInputs) -> InputsV1 {
 }
 
 fn inputs_from_v1(r: InputsV1) -> Result<DecisionInputs, String> {
-    if r.v != INPUTS_VERSION {
+    if !(WITHOUT_TERMS_VERSION..=INPUTS_VERSION).contains(&r.v) {
         return Err(format!(
             "stored decision record has format version {}, this build reads {INPUTS_VERSION}",
             r.v
@@ -738,6 +749,24 @@ mod tests {
         assert_eq!(record_from_packed(&packed).unwrap(), record);
     }
 
+    /// Only a record whose order named terms needs the new reader: the others
+    /// stay readable by builds from before terms existed.
+    #[test]
+    fn records_name_the_version_their_content_needs() {
+        let mut plain = record(&typical());
+        let inputs = Arc::make_mut(&mut plain.inputs);
+        inputs.payment_terms_days = None;
+        let json = inputs_to_json(inputs);
+        assert!(json.starts_with("{\"v\":1,"), "{json}");
+        inputs.payment_terms_days = Some(15);
+        let json = inputs_to_json(inputs);
+        assert!(json.starts_with("{\"v\":2,"), "{json}");
+        assert_eq!(
+            inputs_from_json(&json).unwrap().payment_terms_days,
+            Some(15)
+        );
+    }
+
     #[test]
     fn a_snapshot_with_separators_in_invoice_ids_reads_back() {
         let snapshot = LedgerSnapshot {
@@ -768,7 +797,7 @@ mod tests {
         assert!(inputs_from_json("{}").is_err());
         assert!(record_from_packed("12|3:abc").is_err());
         let other_version =
-            inputs_to_json(&record(&typical()).inputs).replace("\"v\":1", "\"v\":9");
+            inputs_to_json(&record(&typical()).inputs).replace("\"v\":2", "\"v\":9");
         assert!(
             inputs_from_json(&other_version)
                 .unwrap_err()

@@ -116,6 +116,23 @@ async fn walk(addr: SocketAddr, http: Http, id: &str) {
         "CheckCreditLimit over the limit",
     );
     assert_ne!(refused["decision"], "DECISION_APPROVED", "{refused}");
+    // The counter-offer in the proto3 JSON mapping, acted on over JSON: the
+    // approvable part under a new order id is approved.
+    let offer = &refused["counterOffer"];
+    assert_eq!(offer["approvableAmount"], eur("900.00"), "{refused}");
+    assert_eq!(offer["prepaymentRequired"], eur("4100.00"), "{refused}");
+    let split = ok(
+        &call(
+            addr,
+            http,
+            "CreditDecisionService/CheckCreditLimit",
+            None,
+            &check("SO-2-A", "900.00"),
+        )
+        .await,
+        "CheckCreditLimit for the offered part",
+    );
+    assert_eq!(split["decision"], "DECISION_APPROVED", "{split}");
 
     let score = ok(
         &call(
@@ -217,6 +234,25 @@ async fn walk(addr: SocketAddr, http: Http, id: &str) {
         "GetDecision",
     );
     assert_eq!(record["request"]["orderId"], "SO-1", "{record}");
+    // What-if with the policy in force: the store's history replays unchanged
+    // (a zero count is left out in proto3 JSON).
+    let report = ok(
+        &call(
+            addr,
+            http,
+            "CreditReviewService/WhatIf",
+            None,
+            &json!({"policyToml": include_str!("../../policy/default.toml")}),
+        )
+        .await,
+        "WhatIf",
+    );
+    assert_eq!(report["policyVersion"], "2026-11-default-1", "{report}");
+    assert!(report.get("changed").is_none(), "{report}");
+    assert!(
+        report["text"].as_str().unwrap().starts_with("What-if"),
+        "{report}"
+    );
     // No archive on this server: the RPC says so.
     failed(
         &call(

@@ -156,10 +156,10 @@ async fn web_every_rpc_through_a_grpc_web_client() {
     assert_eq!(upserted.decode::<pb::Buyer>().buyer_id, id);
     let approved = approved.decode::<pb::CheckCreditLimitResponse>();
     assert_eq!(approved.decision, pb::Decision::Approved as i32);
-    assert_ne!(
-        refused.decode::<pb::CheckCreditLimitResponse>().decision,
-        pb::Decision::Approved as i32
-    );
+    let refused = refused.decode::<pb::CheckCreditLimitResponse>();
+    assert_ne!(refused.decision, pb::Decision::Approved as i32);
+    // The counter-offer arrives as the structured message.
+    assert!(refused.counter_offer.is_some(), "{refused:?}");
     assert!(score.decode::<pb::ScoreBuyerResponse>().score > 0);
     assert!(invoiced.decode::<pb::RecordInvoiceResponse>().created);
     assert!(disputed.decode::<pb::SetInvoiceDisputeResponse>().disputed);
@@ -188,17 +188,32 @@ async fn web_every_rpc_through_a_grpc_web_client() {
     );
     assert!(cancelled.decode::<pb::CancelOrderResponse>().was_approved);
 
-    let record = &grpc_web(
+    let answers = grpc_web(
         app.addr,
-        vec![web_call(
-            "CreditReviewService/GetDecision",
-            &pb::GetDecisionRequest {
-                decision_id: approved.decision_id.clone(),
-            },
-            None,
-        )],
+        vec![
+            web_call(
+                "CreditReviewService/GetDecision",
+                &pb::GetDecisionRequest {
+                    decision_id: approved.decision_id.clone(),
+                },
+                None,
+            ),
+            web_call(
+                "CreditReviewService/WhatIf",
+                &pb::WhatIfRequest {
+                    policy_toml: include_str!("../../policy/default.toml").into(),
+                    ..Default::default()
+                },
+                None,
+            ),
+        ],
     )
-    .await[0];
+    .await;
+    let record = &answers[0];
+    // What-if with the policy in force: nothing changes.
+    let report = answers[1].decode::<pb::WhatIfReport>();
+    assert_eq!(report.policy_version, "2026-11-default-1");
+    assert!(report.decisions > 0 && report.changed == 0, "{report:?}");
     assert_eq!(
         record
             .decode::<pb::DecisionRecord>()
