@@ -213,3 +213,41 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// Huge amounts (exposure up to 2^53 - 1) and currencies with 0 and 3
+    /// minor digits: the offer never disagrees with the rule, never panics.
+    #[test]
+    fn offers_hold_for_huge_amounts_and_other_currencies(
+        tier in prop_oneof![Just(RiskTier::Core), Just(RiskTier::Standard), Just(RiskTier::New), Just(RiskTier::Watch)],
+        code in prop_oneof![Just("JPY"), Just("BHD"), Just("EUR")],
+        limit in 0i64..(1i64 << 53),
+        insured in proptest::option::of(0i64..(1i64 << 53)),
+        total in 0i64..(1i64 << 53),
+        amount in 1i64..(1i64 << 53),
+        terms in proptest::option::of(1u32..40),
+    ) {
+        let currency = crate::domain::money::Currency::from_code(code).unwrap();
+        let mut buyer = record(tier, 0);
+        buyer.profile.currency = currency;
+        buyer.profile.manual_limit = Some(Money::from_minor(currency, limit));
+        buyer.profile.insurance = insured.map(|cap| Insurance {
+            insured_limit: Money::from_minor(currency, cap),
+            indemnity_percent: Decimal::from(90),
+        });
+        let mut snap = snapshot(0, 0, &[]);
+        snap.totals.open_invoices = total;
+        let policy = Policy::default();
+        let amount_m = Money::from_minor(currency, amount);
+        let admission = admission_on_terms(&policy, &buyer, amount_m, terms, today());
+        let offered = admission.counter_offer(&snap);
+        prop_assert!(offered.is_ok(), "broken offer: {:?}", offered);
+        if let Ok(Some(o)) = offered {
+            let a = o.approvable.minor();
+            prop_assert!(a >= 0 && a < amount);
+            let ok = |m: i64| admission_on_terms(&policy, &buyer, Money::from_minor(currency, m), terms, today()).evaluate(&snap).decision == Decision::Approved;
+            if a > 0 { prop_assert!(ok(a)); }
+            prop_assert!(!ok(a + 1));
+        }
+    }
+}

@@ -243,3 +243,44 @@ async fn bad_terms_are_invalid_argument_naming_the_field() {
     assert!(stderr.contains("InvalidArgument"), "{stderr}");
     assert!(stderr.contains("payment_terms_days"), "{stderr}");
 }
+
+async fn check_on_terms(
+    app: &TestApp,
+    buyer: &str,
+    order: &str,
+    amount: &str,
+    days: i32,
+) -> pb::CheckCreditLimitResponse {
+    app.decisions
+        .clone()
+        .check_credit_limit(pb::CheckCreditLimitRequest {
+            buyer_id: buyer.into(),
+            order_id: order.into(),
+            amount: eur(amount),
+            payment_terms_days: days,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+/// An order checked on net 15 and HELD, made approvable on net 15 by a
+/// payment, must be named releasable: a re-check on its terms approves it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_names_an_order_held_on_short_terms() {
+    let app = TestApp::spawn().await;
+    buyer_at_8000(&app, "RT").await;
+    // 8 000 + 3 500 = 11 500 against the 11 000 ceiling on net 15: 500 over,
+    // within the 5 % tolerance: HELD.
+    let held = check_on_terms(&app, "RT", "SO-RT", "3500.00", 15).await;
+    assert_eq!(decision(&held), Decision::Held, "{held:?}");
+    let paid = app.pay("RT", "RT-INV-1", "500.00", "P-RT").await.unwrap();
+    let again = check_on_terms(&app, "RT", "SO-RT-PROBE", "3500.00", 15).await;
+    assert_eq!(decision(&again), Decision::Approved, "{again:?}");
+    let names: Vec<_> = paid
+        .releasable_orders
+        .iter()
+        .map(|o| o.order_id.as_str())
+        .collect();
+    assert_eq!(names, ["SO-RT"], "a re-check on net 15 approves it");
+}
