@@ -11,7 +11,7 @@
 
 use super::exposure::LedgerSnapshot;
 use super::money::Money;
-use super::policy::{Admission, Decision, admission_under, short_terms_apply};
+use super::policy::{Admission, Decision, admission_under, short_terms_for};
 use super::reason::ReasonCode;
 
 /// What would make the order, or part of it, approvable now.
@@ -82,20 +82,10 @@ impl Admission<'_> {
             largest = largest.min(max.saturating_sub(totals.insurable()));
         }
         let largest = largest.max(0);
-        let admits = |minor: i64| {
-            let amount = Money::from_minor(self.amount.currency(), minor);
-            admission_under(
-                self.tier,
-                self.expired_max_order_percent,
-                self.record,
-                amount,
-                self.bounds.short_terms,
-                self.today,
-            )
-            .conditions
-            .admit(snapshot, minor)
-        };
-        if (largest > 0 && !admits(largest)) || admits(largest + 1) {
+        let terms = self.bounds.short_terms;
+        if (largest > 0 && !self.admits(snapshot, largest, terms))
+            || self.admits(snapshot, largest + 1, terms)
+        {
             return Err(BrokenOffer { largest });
         }
         Ok(largest)
@@ -113,21 +103,26 @@ impl Admission<'_> {
             .min(agreed.saturating_sub(1));
         if days == 0
             || self.bounds.short_terms.is_some()
-            || !short_terms_apply(self.tier, self.record, Some(days))
+            || short_terms_for(self.tier, self.record, Some(days)).is_none()
         {
             return None;
         }
+        self.admits(snapshot, self.amount.minor(), Some(days))
+            .then_some(days)
+    }
+
+    /// The one rule's answer for `amount` minor units of this order on `terms`.
+    fn admits(&self, snapshot: &LedgerSnapshot, amount: i64, terms: Option<u32>) -> bool {
         admission_under(
             self.tier,
             self.expired_max_order_percent,
             self.record,
-            self.amount,
-            Some(days),
+            Money::from_minor(self.amount.currency(), amount),
+            terms,
             self.today,
         )
         .conditions
-        .admit(snapshot, self.amount.minor())
-        .then_some(days)
+        .admit(snapshot, amount)
     }
 }
 

@@ -188,19 +188,15 @@ pub(super) struct Bounds {
     insured_cap: Option<(Money, Decision)>,
 }
 
-/// The tier's raised ceiling applies to an order on `terms` days: at most the
-/// tier's short terms, and shorter than the buyer's agreed terms.
-pub(super) fn short_terms_apply(
+/// The tier's short terms, when they apply to an order on `terms` days: at
+/// most the tier's short terms, and shorter than the buyer's agreed terms.
+pub(super) fn short_terms_for(
     policy: &TierPolicy,
     record: &BuyerRecord,
     terms: Option<u32>,
-) -> bool {
-    match (policy.short_terms, terms) {
-        (Some(short), Some(days)) => {
-            days <= short.max_days && days < record.profile.payment_terms_days
-        }
-        _ => false,
-    }
+) -> Option<(u32, ShortTerms)> {
+    let (days, short) = (terms?, policy.short_terms?);
+    (days <= short.max_days && days < record.profile.payment_terms_days).then_some((days, short))
 }
 
 impl Bounds {
@@ -215,14 +211,14 @@ impl Bounds {
 
 fn bounds(policy: &TierPolicy, record: &BuyerRecord, terms: Option<u32>) -> Bounds {
     let (limit, limit_source) = record.limit_in_effect();
-    let short_terms = terms.filter(|_| short_terms_apply(policy, record, terms));
-    let ceiling = match (short_terms, policy.short_terms) {
-        (Some(_), Some(short)) => Money::from_decimal_floor(
+    let short = short_terms_for(policy, record, terms);
+    let ceiling = short.map_or(limit, |(_, short)| {
+        Money::from_decimal_floor(
             limit.currency(),
             limit.to_decimal() * short.limit_percent / Decimal::ONE_HUNDRED,
-        ),
-        _ => limit,
-    };
+        )
+    });
+    let short_terms = short.map(|(days, _)| days);
     let max_order = policy.max_order_percent_of_limit.map(|percent| {
         Money::from_decimal_floor(
             limit.currency(),

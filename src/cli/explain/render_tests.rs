@@ -163,22 +163,15 @@ fn a_counter_offer_says_how_to_accept_each_part() {
     );
     assert!(text.contains("with 4,000.00 EUR paid in advance"), "{text}");
     assert!(text.contains("on net 15"), "{text}");
-    record
+    let rules = record
         .snapshot
         .as_mut()
         .unwrap()
         .tier_rules
         .as_mut()
-        .unwrap()
-        .short_terms_days = 15;
-    record
-        .snapshot
-        .as_mut()
-        .unwrap()
-        .tier_rules
-        .as_mut()
-        .unwrap()
-        .short_terms_limit_percent = "110".into();
+        .unwrap();
+    rules.short_terms_days = 15;
+    rules.short_terms_limit_percent = "110".into();
     assert!(render(&record).contains("orders on net 15 or shorter may reach 110% of the limit"));
     // Without one, nothing is said.
     assert!(!render(&held_for_limit()).contains("Counter-offer"));
